@@ -1,0 +1,504 @@
+//! Framing: cutting a byte stream into JSON records without parsing them.
+//!
+//! The clouds deliver records in several containers: a `{"Records":[…]}` object (CloudTrail S3),
+//! `{"records":[…]}` (Azure Event Hubs), `{"value":[…]}` (Azure REST pages), a top-level array,
+//! JSON lines, or pretty-printed objects one after another. The framer recognises all of them
+//! from the bytes as they stream past, so that memory is bounded by the largest record and
+//! not by the size of a file: it tracks only string state and nesting depth, copies the bytes
+//! of one record at a time, and hands them on to be parsed.
+//!
+//! Broken input never stops it. A raw line break inside a string (illegal in JSON), an object
+//! that starts at column 0 while another is still open (a truncated line of JSON lines), or a
+//! byte that cannot start a value each become a [`Frame::Broken`] and the framer resynchronises
+//! at the next line.
+
+use std::io::{self, BufRead};
+
+/// One framed item.
+#[derive(Debug)]
+pub enum Frame {
+    /// The bytes of one record (an object, or any other JSON value found where records are).
+    Record { bytes: Vec<u8>, offset: u64 },
+    /// A stretch of bytes that is not a complete record.
+    Broken { offset: u64, reason: String },
+    /// A record larger than the limit; its bytes were skipped, not kept.
+    TooLarge { offset: u64, size: u64 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Between top-level values.
+    Top,
+    /// Inside a top-level array whose elements are records.
+    TopArray,
+    /// Inside a top-level object: it may turn out to be a record or a container.
+    TopObject,
+    /// Inside the records array of a container object (`Records`, `records`, `value`).
+    ContainerArray,
+    /// After the records array of a container, until the container closes.
+    ContainerTail,
+}
+
+/// What the framer found at the very start of the stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Start {
+    Json,
+    /// The stream does not start with a JSON value; `first_line` is its first line (up to 200
+    /// bytes) so the caller can say what kind of text it is.
+    Text {
+        first_line: String,
+    },
+    Empty,
+}
+
+/// Streams [`Frame`]s out of a reader.
+pub struct Framer<R> {
+    reader: R,
+    limit: usize,
+    /// Bytes consumed so far.
+    offset: u64,
+    mode: Mode,
+    depth: u32,
+    in_string: bool,
+    escape: bool,
+    at_line_start: bool,
+    /// Bytes of the current item (record, or top-level object that may be a container).
+    buf: Vec<u8>,
+    buf_start: u64,
+    /// Bytes of the current item dropped because it grew past the limit.
+    overflow: bool,
+    overflow_size: u64,
+    /// Depth at which the current record started (1 in TopArray/TopObject, 2 in a container).
+    record_depth: u32,
+    in_record: bool,
+    /// Key-tracking inside a top-level object, to recognise containers.
+    last_key: Vec<u8>,
+    key_capture: bool,
+    expect_container_array: bool,
+    started: bool,
+    pub bom: bool,
+    pending: std::collections::VecDeque<Frame>,
+    done: bool,
+    skip_line: bool,
+    skip_bom: u8,
+    scalar_record: bool,
+}
+
+const CONTAINER_KEYS: [&[u8]; 4] = [b"Records", b"records", b"value", b"logEvents"];
+
+impl<R: BufRead> Framer<R> {
+    pub fn new(reader: R, limit: usize) -> Self {
+        Framer {
+            reader,
+            limit,
+            offset: 0,
+            mode: Mode::Top,
+            depth: 0,
+            in_string: false,
+            escape: false,
+            at_line_start: true,
+            buf: Vec::new(),
+            buf_start: 0,
+            overflow: false,
+            overflow_size: 0,
+            record_depth: 0,
+            in_record: false,
+            last_key: Vec::new(),
+            key_capture: false,
+            expect_container_array: false,
+            started: false,
+            bom: false,
+            pending: Default::default(),
+            done: false,
+            skip_line: false,
+            skip_bom: 0,
+            scalar_record: false,
+        }
+    }
+
+    /// Bytes consumed so far (of the decompressed stream).
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Look at the start of the stream: JSON, text, or nothing. Consumes a byte-order mark.
+    pub fn start(&mut self) -> io::Result<Start> {
+        self.started = true;
+        let buf = self.reader.fill_buf()?;
+        if buf.starts_with(&[0xEF, 0xBB, 0xBF]) {
+            self.bom = true;
+            self.reader.consume(3);
+            self.offset += 3;
+        }
+        loop {
+            let buf = self.reader.fill_buf()?;
+            if buf.is_empty() {
+                return Ok(Start::Empty);
+            }
+            let ws = buf.iter().take_while(|b| b.is_ascii_whitespace()).count();
+            if ws == buf.len() {
+                let n = buf.len();
+                self.reader.consume(n);
+                self.offset += n as u64;
+                continue;
+            }
+            let first = buf[ws];
+            if first == b'{' || first == b'[' {
+                return Ok(Start::Json);
+            }
+            let line: Vec<u8> = buf[ws..]
+                .iter()
+                .take_while(|&&b| b != b'\n')
+                .take(200)
+                .copied()
+                .collect();
+            return Ok(Start::Text {
+                first_line: String::from_utf8_lossy(&line).into_owned(),
+            });
+        }
+    }
+
+    /// The next frame, or `None` at the end of the stream. An I/O error (a truncated gzip
+    /// member, say) ends the stream and is returned once.
+    pub fn next_frame(&mut self) -> Option<io::Result<Frame>> {
+        if !self.started {
+            if let Err(e) = self.start() {
+                self.done = true;
+                return Some(Err(e));
+            }
+        }
+        loop {
+            if let Some(f) = self.pending.pop_front() {
+                return Some(Ok(f));
+            }
+            if self.done {
+                return None;
+            }
+            let chunk = match self.reader.fill_buf() {
+                Ok(c) => c.to_vec(),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    // A truncated or corrupt compressed stream: report the record it cut off,
+                    // then the error itself.
+                    self.done = true;
+                    self.finish_at_eof();
+                    self.pending.push_back(Frame::Broken {
+                        offset: self.offset,
+                        reason: format!("read error: {e}"),
+                    });
+                    continue;
+                }
+            };
+            if chunk.is_empty() {
+                self.done = true;
+                self.finish_at_eof();
+                continue;
+            }
+            let n = chunk.len();
+            self.feed(&chunk);
+            self.reader.consume(n);
+        }
+    }
+
+    fn finish_at_eof(&mut self) {
+        if self.in_record || self.mode != Mode::Top {
+            let what = if self.in_record {
+                "record"
+            } else {
+                "container"
+            };
+            let start = if self.in_record {
+                self.buf_start
+            } else {
+                self.offset
+            };
+            self.pending.push_back(Frame::Broken {
+                offset: start,
+                reason: format!(
+                    "input ends inside a {what} (unterminated {}; the file may be truncated)",
+                    if self.in_string {
+                        "string"
+                    } else {
+                        "object or array"
+                    }
+                ),
+            });
+            self.reset_to_top();
+        }
+    }
+
+    fn reset_to_top(&mut self) {
+        self.mode = Mode::Top;
+        self.depth = 0;
+        self.in_string = false;
+        self.escape = false;
+        self.in_record = false;
+        self.buf.clear();
+        self.overflow = false;
+        self.overflow_size = 0;
+        self.key_capture = false;
+        self.expect_container_array = false;
+    }
+
+    fn push_byte(&mut self, b: u8) {
+        if !self.in_record {
+            return;
+        }
+        if self.overflow {
+            self.overflow_size += 1;
+            return;
+        }
+        if self.buf.len() >= self.limit {
+            self.overflow = true;
+            self.overflow_size = self.buf.len() as u64 + 1;
+            self.buf = Vec::new();
+            return;
+        }
+        self.buf.push(b);
+    }
+
+    fn begin_record(&mut self, at: u64) {
+        self.in_record = true;
+        self.buf.clear();
+        self.buf_start = at;
+        self.overflow = false;
+        self.overflow_size = 0;
+        self.record_depth = self.depth;
+    }
+
+    fn end_record(&mut self) {
+        self.in_record = false;
+        let frame = if self.overflow {
+            Frame::TooLarge {
+                offset: self.buf_start,
+                size: self.overflow_size,
+            }
+        } else {
+            Frame::Record {
+                bytes: std::mem::take(&mut self.buf),
+                offset: self.buf_start,
+            }
+        };
+        self.overflow = false;
+        self.pending.push_back(frame);
+    }
+
+    /// Break off the current item and skip to the next line.
+    fn broken(&mut self, at: u64, reason: String) {
+        let offset = if self.in_record { self.buf_start } else { at };
+        self.pending.push_back(Frame::Broken { offset, reason });
+        self.reset_to_top();
+        self.skip_line = true;
+    }
+
+    fn feed(&mut self, chunk: &[u8]) {
+        let mut i = 0;
+        while i < chunk.len() {
+            let b = chunk[i];
+            let at = self.offset;
+            self.offset += 1;
+            i += 1;
+            let line_start = self.at_line_start;
+            self.at_line_start = b == b'\n';
+            if self.skip_line {
+                if b == b'\n' {
+                    self.skip_line = false;
+                }
+                continue;
+            }
+            if self.in_string {
+                if b == b'\n' || b == b'\r' {
+                    self.broken(
+                        at,
+                        "line break inside a string: the record is cut off or is not JSON".into(),
+                    );
+                    self.skip_line = false;
+                    self.at_line_start = b == b'\n';
+                    continue;
+                }
+                self.push_byte(b);
+                if self.key_capture && !self.escape && b != b'"' && self.last_key.len() < 16 {
+                    self.last_key.push(b);
+                }
+                if self.escape {
+                    self.escape = false;
+                } else if b == b'\\' {
+                    self.escape = true;
+                } else if b == b'"' {
+                    self.in_string = false;
+                    self.key_capture = false;
+                }
+                continue;
+            }
+            if b.is_ascii_whitespace() {
+                self.push_byte(b);
+                continue;
+            }
+            match self.mode {
+                Mode::Top => match b {
+                    b'[' => {
+                        self.mode = Mode::TopArray;
+                        self.depth = 1;
+                    }
+                    b'{' => {
+                        self.mode = Mode::TopObject;
+                        self.depth = 1;
+                        self.begin_record(at);
+                        self.record_depth = 1;
+                        self.push_byte(b);
+                        self.last_key.clear();
+                    }
+                    0xEF if line_start => {
+                        // A byte-order mark at the start of a line (concatenated files).
+                        self.bom = true;
+                        self.skip_bom = 2;
+                    }
+                    _ if self.skip_bom > 0 => {
+                        self.skip_bom -= 1;
+                    }
+                    _ => {
+                        self.broken(
+                            at,
+                            format!(
+                                "unexpected byte {} where a JSON record should start",
+                                show_byte(b)
+                            ),
+                        );
+                    }
+                },
+                Mode::TopArray => self.feed_array_byte(b, at, 1, Mode::Top),
+                Mode::ContainerArray => self.feed_array_byte(b, at, 2, Mode::ContainerTail),
+                Mode::TopObject | Mode::ContainerTail => {
+                    if b == b'{' && line_start && self.mode == Mode::TopObject && self.depth > 0 {
+                        // A new top-level object at column 0 while one is open: the previous
+                        // line of JSON lines was cut off.
+                        self.pending.push_back(Frame::Broken {
+                            offset: self.buf_start,
+                            reason: "record is cut off (a new record starts on the next line before it closes)".into(),
+                        });
+                        self.reset_to_top();
+                        self.mode = Mode::TopObject;
+                        self.depth = 1;
+                        self.begin_record(at);
+                        self.push_byte(b);
+                        self.last_key.clear();
+                        continue;
+                    }
+                    self.push_byte(b);
+                    match b {
+                        b'"' => {
+                            self.in_string = true;
+                            if self.depth == 1 && self.mode == Mode::TopObject {
+                                self.last_key.clear();
+                                self.key_capture = true;
+                            }
+                        }
+                        b':' if self.depth == 1 && self.mode == Mode::TopObject => {
+                            self.expect_container_array =
+                                CONTAINER_KEYS.contains(&self.last_key.as_slice());
+                        }
+                        b'[' if self.depth == 1
+                            && self.mode == Mode::TopObject
+                            && self.expect_container_array =>
+                        {
+                            // The object is a container: its records stream out one by one.
+                            self.in_record = false;
+                            self.buf.clear();
+                            self.mode = Mode::ContainerArray;
+                            self.depth = 2;
+                            self.expect_container_array = false;
+                        }
+                        b'{' | b'[' => {
+                            self.depth += 1;
+                            self.expect_container_array = false;
+                        }
+                        b'}' | b']' => {
+                            self.depth = self.depth.saturating_sub(1);
+                            if self.depth == 0 {
+                                if self.mode == Mode::TopObject {
+                                    self.end_record();
+                                }
+                                self.mode = Mode::Top;
+                                self.in_record = false;
+                            }
+                        }
+                        _ => {
+                            if self.depth == 1 {
+                                self.expect_container_array = false;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A byte inside an array of records; `array_depth` is the depth inside the array.
+    fn feed_array_byte(&mut self, b: u8, at: u64, array_depth: u32, after: Mode) {
+        if !self.in_record {
+            match b {
+                b',' => {}
+                b']' => {
+                    self.depth -= 1;
+                    self.mode = after;
+                    if after == Mode::ContainerTail {
+                        // Resume tracking the container object at depth 1.
+                        self.in_record = false;
+                    }
+                }
+                b'{' | b'[' => {
+                    self.begin_record(at);
+                    self.depth += 1;
+                    self.record_depth = array_depth;
+                    self.push_byte(b);
+                }
+                b'"' => {
+                    self.begin_record(at);
+                    self.push_byte(b);
+                    self.in_string = true;
+                    self.scalar_record = true;
+                }
+                _ => {
+                    // A scalar element: frame it up to the next separator.
+                    self.begin_record(at);
+                    self.push_byte(b);
+                    self.scalar_record = true;
+                }
+            }
+            return;
+        }
+        if self.scalar_record {
+            if b == b',' || b == b']' {
+                self.scalar_record = false;
+                self.end_record();
+                if b == b']' {
+                    self.depth -= 1;
+                    self.mode = after;
+                }
+            } else {
+                self.push_byte(b);
+            }
+            return;
+        }
+        self.push_byte(b);
+        match b {
+            b'"' => self.in_string = true,
+            b'{' | b'[' => self.depth += 1,
+            b'}' | b']' => {
+                self.depth -= 1;
+                if self.depth == array_depth {
+                    self.end_record();
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn show_byte(b: u8) -> String {
+    if b.is_ascii_graphic() {
+        format!("'{}'", b as char)
+    } else {
+        format!("0x{b:02x}")
+    }
+}

@@ -1,0 +1,644 @@
+//! Reading the audit logs of AWS, Azure and Google Cloud into one [`Event`] model.
+//!
+//! ```no_run
+//! use snapback_ingest::{read_inputs, Input, IngestOptions};
+//! let summary = read_inputs(
+//!     &[Input::Path("AWSLogs".into())],
+//!     &IngestOptions::default(),
+//!     &mut |event| println!("{} {} {}", event.time.instant, event.cloud, event.operation),
+//!     &mut |diag| eprintln!("{diag}"),
+//! );
+//! eprintln!("{summary}");
+//! ```
+//!
+//! The pipeline is three small steps, each unaware of the next: **open** an input (a file, a
+//! directory walked in name order, a `.gz` or `.zip`, stdin; compression is recognised by its
+//! magic bytes, not its name), **frame** records out of the byte stream ([`frame`]: containers,
+//! arrays, JSON lines, pretty-printed JSON, without holding more than one record), and
+//! **decode** each record by its shape ([`decode`]). Bad input never stops the run: every
+//! problem becomes a [`Diagnostic`] with its file, record index and byte offset, the rest is
+//! still read, and the [`Summary`] counts what was skipped and why.
+
+#![forbid(unsafe_code)]
+
+mod aws;
+mod azure;
+pub mod decode;
+pub mod event;
+pub mod frame;
+mod gcp;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use azure::arm_segment;
+pub use decode::{decode_record, Decoded};
+pub use event::*;
+pub use gcp::{normalise_method, normalise_ref};
+
+use frame::{Frame, Framer, Start};
+
+/// Where records come from.
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// A file or a directory (walked recursively, in name order).
+    Path(PathBuf),
+    /// Standard input.
+    Stdin,
+}
+
+impl Input {
+    /// `-` is stdin; anything else a path.
+    pub fn parse(arg: &str) -> Input {
+        if arg == "-" {
+            Input::Stdin
+        } else {
+            Input::Path(arg.into())
+        }
+    }
+}
+
+/// Knobs for reading.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// Records larger than this are skipped with a diagnostic (default 16 MiB; CloudTrail
+    /// caps a record's request and response at 100 KB each).
+    pub max_record_bytes: usize,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions {
+            max_record_bytes: 16 * 1024 * 1024,
+        }
+    }
+}
+
+/// How bad a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// The input was read, but something was repaired (a byte-order mark removed, invalid
+    /// UTF-8 replaced).
+    Warning,
+    /// A record or a file was skipped.
+    Error,
+}
+
+/// One problem with the input, and where it is.
+#[derive(Debug, Clone)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub file: Arc<str>,
+    /// Zero-based record index in the file, when the problem is in a record.
+    pub record: Option<u64>,
+    /// Byte offset in the (decompressed) stream.
+    pub offset: Option<u64>,
+    /// A short stable key for the summary's counts, e.g. `invalid-json`.
+    pub reason: &'static str,
+    /// What exactly is wrong.
+    pub detail: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let level = match self.severity {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        };
+        write!(f, "{level}: {}", self.file)?;
+        if let Some(r) = self.record {
+            write!(f, " record {r}")?;
+        }
+        if let Some(o) = self.offset {
+            write!(f, " (byte {o})")?;
+        }
+        write!(f, ": {}: {}", self.reason, self.detail)
+    }
+}
+
+/// Counts of a run.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    pub files_read: u64,
+    pub files_failed: u64,
+    pub bytes_read: u64,
+    pub events: u64,
+    /// Records skipped because they are broken, by reason.
+    pub skipped: BTreeMap<&'static str, u64>,
+    /// Records skipped because they are not audit events, by kind.
+    pub not_audit: BTreeMap<String, u64>,
+    pub warnings: u64,
+}
+
+impl Summary {
+    /// Records skipped for being broken, all reasons.
+    pub fn skipped_total(&self) -> u64 {
+        self.skipped.values().sum()
+    }
+
+    /// Whether anything went wrong (for `--strict`).
+    pub fn has_problems(&self) -> bool {
+        self.files_failed > 0 || self.skipped_total() > 0 || self.warnings > 0
+    }
+
+    pub fn merge(&mut self, other: Summary) {
+        self.files_read += other.files_read;
+        self.files_failed += other.files_failed;
+        self.bytes_read += other.bytes_read;
+        self.events += other.events;
+        self.warnings += other.warnings;
+        for (k, v) in other.skipped {
+            *self.skipped.entry(k).or_default() += v;
+        }
+        for (k, v) in other.not_audit {
+            *self.not_audit.entry(k).or_default() += v;
+        }
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} events from {} files ({} bytes)",
+            self.events, self.files_read, self.bytes_read
+        )?;
+        if self.files_failed > 0 {
+            write!(f, "; {} files failed", self.files_failed)?;
+        }
+        let skipped = self.skipped_total();
+        if skipped > 0 {
+            let parts: Vec<String> = self
+                .skipped
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
+            write!(f, "; {skipped} records skipped ({})", parts.join(", "))?;
+        }
+        if !self.not_audit.is_empty() {
+            let parts: Vec<String> = self
+                .not_audit
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
+            write!(f, "; not audit events: {}", parts.join(", "))?;
+        }
+        if self.warnings > 0 {
+            write!(f, "; {} warnings", self.warnings)?;
+        }
+        Ok(())
+    }
+}
+
+/// Read every input, calling `on_event` for each event and `on_diag` for each problem.
+pub fn read_inputs(
+    inputs: &[Input],
+    options: &IngestOptions,
+    on_event: &mut dyn FnMut(Event),
+    on_diag: &mut dyn FnMut(&Diagnostic),
+) -> Summary {
+    let mut summary = Summary::default();
+    for input in inputs {
+        match input {
+            Input::Stdin => {
+                let stdin = io::stdin();
+                let lock = stdin.lock();
+                let mut reader = Reader {
+                    options,
+                    summary: &mut summary,
+                    on_event,
+                    on_diag,
+                };
+                reader.read_stream("-".into(), Box::new(lock));
+            }
+            Input::Path(path) => {
+                for file in list_files(path, &mut summary, on_diag) {
+                    let mut reader = Reader {
+                        options,
+                        summary: &mut summary,
+                        on_event,
+                        on_diag,
+                    };
+                    reader.read_file(&file);
+                }
+            }
+        }
+    }
+    summary
+}
+
+/// The files under a path, in name order; unreadable directories become diagnostics.
+pub fn list_files(
+    path: &Path,
+    summary: &mut Summary,
+    on_diag: &mut dyn FnMut(&Diagnostic),
+) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    match std::fs::metadata(path) {
+        Err(e) => {
+            summary.files_failed += 1;
+            on_diag(&Diagnostic {
+                severity: Severity::Error,
+                file: path.display().to_string().into(),
+                record: None,
+                offset: None,
+                reason: "unreadable-path",
+                detail: e.to_string(),
+            });
+        }
+        Ok(meta) if meta.is_dir() => {
+            for entry in walkdir::WalkDir::new(path)
+                .follow_links(true)
+                .sort_by_file_name()
+            {
+                match entry {
+                    Ok(e) if e.file_type().is_file() => files.push(e.into_path()),
+                    Ok(_) => {}
+                    Err(e) => {
+                        summary.files_failed += 1;
+                        let where_ = e
+                            .path()
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_else(|| path.display().to_string());
+                        on_diag(&Diagnostic {
+                            severity: Severity::Error,
+                            file: where_.into(),
+                            record: None,
+                            offset: None,
+                            reason: "unreadable-path",
+                            detail: e
+                                .io_error()
+                                .map(|io| io.to_string())
+                                .unwrap_or_else(|| e.to_string()),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(_) => files.push(path.to_path_buf()),
+    }
+    files
+}
+
+struct Reader<'a> {
+    options: &'a IngestOptions,
+    summary: &'a mut Summary,
+    on_event: &'a mut dyn FnMut(Event),
+    on_diag: &'a mut dyn FnMut(&Diagnostic),
+}
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+const ZIP_MAGIC: [u8; 4] = [b'P', b'K', 3, 4];
+
+impl Reader<'_> {
+    fn diag(
+        &mut self,
+        severity: Severity,
+        file: &Arc<str>,
+        record: Option<u64>,
+        offset: Option<u64>,
+        reason: &'static str,
+        detail: String,
+    ) {
+        if severity == Severity::Warning {
+            self.summary.warnings += 1;
+        }
+        (self.on_diag)(&Diagnostic {
+            severity,
+            file: file.clone(),
+            record,
+            offset,
+            reason,
+            detail,
+        });
+    }
+
+    fn read_file(&mut self, path: &Path) {
+        let name: Arc<str> = path.display().to_string().into();
+        let file = match File::open(path) {
+            Ok(f) => f,
+            Err(e) => {
+                self.summary.files_failed += 1;
+                self.diag(
+                    Severity::Error,
+                    &name,
+                    None,
+                    None,
+                    "unreadable-file",
+                    e.to_string(),
+                );
+                return;
+            }
+        };
+        let mut head = [0u8; 4];
+        let n = peek(&file, &mut head);
+        if n == 4 && head == ZIP_MAGIC {
+            self.read_zip(&name, file);
+            return;
+        }
+        self.read_stream(name, Box::new(file));
+    }
+
+    fn read_zip(&mut self, name: &Arc<str>, file: File) {
+        let mut archive = match zip::ZipArchive::new(BufReader::new(file)) {
+            Ok(a) => a,
+            Err(e) => {
+                self.summary.files_failed += 1;
+                self.diag(
+                    Severity::Error,
+                    name,
+                    None,
+                    None,
+                    "corrupt-zip",
+                    e.to_string(),
+                );
+                return;
+            }
+        };
+        for i in 0..archive.len() {
+            let member = match archive.by_index(i) {
+                Ok(m) => m,
+                Err(e) => {
+                    self.summary.files_failed += 1;
+                    self.diag(
+                        Severity::Error,
+                        name,
+                        None,
+                        None,
+                        "corrupt-zip",
+                        format!("member {i}: {e}"),
+                    );
+                    continue;
+                }
+            };
+            if member.is_dir() {
+                continue;
+            }
+            let member_name: Arc<str> = format!("{name}!{}", member.name()).into();
+            // Zip members are read to memory: the zip reader borrows the archive, and members of
+            // audit-log archives are small; the record-size limit still applies.
+            let mut bytes = Vec::new();
+            let mut limited = member.take(1 << 31);
+            if let Err(e) = limited.read_to_end(&mut bytes) {
+                self.summary.files_failed += 1;
+                self.diag(
+                    Severity::Error,
+                    &member_name,
+                    None,
+                    Some(bytes.len() as u64),
+                    "corrupt-zip",
+                    e.to_string(),
+                );
+                continue;
+            }
+            self.read_stream(member_name, Box::new(io::Cursor::new(bytes)));
+        }
+    }
+
+    /// Read one stream (a file, a zip member, stdin), decompressing gzip if its magic is there.
+    fn read_stream(&mut self, name: Arc<str>, raw: Box<dyn Read + '_>) {
+        let mut buffered = BufReader::with_capacity(256 * 1024, raw);
+        let is_gzip = match buffered.fill_buf() {
+            Ok(b) => b.starts_with(&GZIP_MAGIC),
+            Err(e) => {
+                self.summary.files_failed += 1;
+                self.diag(
+                    Severity::Error,
+                    &name,
+                    None,
+                    None,
+                    "unreadable-file",
+                    e.to_string(),
+                );
+                return;
+            }
+        };
+        if is_gzip {
+            let decoder = flate2::bufread::MultiGzDecoder::new(buffered);
+            self.read_records(
+                name,
+                BufReader::with_capacity(256 * 1024, decoder),
+                "corrupt-gzip",
+            );
+        } else {
+            self.read_records(name, buffered, "read-error");
+        }
+    }
+
+    fn read_records<R: BufRead>(&mut self, name: Arc<str>, reader: R, io_reason: &'static str) {
+        self.summary.files_read += 1;
+        let mut framer = Framer::new(reader, self.options.max_record_bytes);
+        match framer.start() {
+            Ok(Start::Json) => {}
+            Ok(Start::Empty) => {
+                self.summary.files_failed += 1;
+                let detail = if framer.bom {
+                    "the file holds only a byte-order mark".to_owned()
+                } else {
+                    "the file is empty".to_owned()
+                };
+                self.diag(Severity::Error, &name, None, Some(0), "empty-file", detail);
+                return;
+            }
+            Ok(Start::Text { first_line }) => {
+                let kind = text_kind(&first_line);
+                *self.summary.not_audit.entry(kind.to_owned()).or_default() += 1;
+                return;
+            }
+            Err(e) => {
+                self.summary.files_failed += 1;
+                self.diag(
+                    Severity::Error,
+                    &name,
+                    None,
+                    Some(0),
+                    io_reason,
+                    e.to_string(),
+                );
+                return;
+            }
+        }
+        if framer.bom {
+            self.diag(
+                Severity::Warning,
+                &name,
+                None,
+                Some(0),
+                "byte-order-mark",
+                "a UTF-8 byte-order mark was removed".into(),
+            );
+        }
+        let mut index: u64 = 0;
+        while let Some(item) = framer.next_frame() {
+            let frame = match item {
+                Ok(f) => f,
+                Err(e) => {
+                    self.summary.files_failed += 1;
+                    self.diag(
+                        Severity::Error,
+                        &name,
+                        Some(index),
+                        None,
+                        io_reason,
+                        format!("{e}; records before this point were read"),
+                    );
+                    break;
+                }
+            };
+            let record = index;
+            index += 1;
+            match frame {
+                Frame::Record { bytes, offset } => self.decode_bytes(&name, record, offset, bytes),
+                Frame::Broken { offset, reason } => {
+                    let key = if reason.starts_with("read error") {
+                        self.summary.files_failed += 1;
+                        io_reason
+                    } else {
+                        "invalid-json"
+                    };
+                    *self.summary.skipped.entry(key).or_default() += 1;
+                    self.diag(
+                        Severity::Error,
+                        &name,
+                        Some(record),
+                        Some(offset),
+                        key,
+                        reason,
+                    );
+                }
+                Frame::TooLarge { offset, size } => {
+                    *self.summary.skipped.entry("record-too-large").or_default() += 1;
+                    self.diag(
+                        Severity::Error,
+                        &name,
+                        Some(record),
+                        Some(offset),
+                        "record-too-large",
+                        format!(
+                            "record of {size} bytes or more exceeds the limit of {} bytes; skipped",
+                            self.options.max_record_bytes
+                        ),
+                    );
+                }
+            }
+        }
+        self.summary.bytes_read += framer.offset();
+    }
+
+    fn decode_bytes(&mut self, name: &Arc<str>, record: u64, offset: u64, bytes: Vec<u8>) {
+        let value = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+            Ok(v) => v,
+            Err(e) => {
+                if std::str::from_utf8(&bytes).is_err() {
+                    // Non-UTF-8 bytes: repair and say so, rather than lose the record.
+                    let text = String::from_utf8_lossy(&bytes);
+                    match serde_json::from_str::<serde_json::Value>(&text) {
+                        Ok(v) => {
+                            self.diag(
+                                Severity::Warning,
+                                name,
+                                Some(record),
+                                Some(offset),
+                                "invalid-utf8",
+                                "bytes that are not UTF-8 were replaced with U+FFFD".into(),
+                            );
+                            v
+                        }
+                        Err(e) => {
+                            *self.summary.skipped.entry("invalid-json").or_default() += 1;
+                            self.diag(
+                                Severity::Error,
+                                name,
+                                Some(record),
+                                Some(offset + e.column() as u64),
+                                "invalid-json",
+                                e.to_string(),
+                            );
+                            return;
+                        }
+                    }
+                } else {
+                    *self.summary.skipped.entry("invalid-json").or_default() += 1;
+                    self.diag(
+                        Severity::Error,
+                        name,
+                        Some(record),
+                        Some(offset),
+                        "invalid-json",
+                        e.to_string(),
+                    );
+                    return;
+                }
+            }
+        };
+        let provenance = Provenance {
+            file: name.clone(),
+            record,
+            offset,
+        };
+        for decoded in decode_record(value, &provenance) {
+            match decoded {
+                Decoded::Event(e) => {
+                    self.summary.events += 1;
+                    (self.on_event)(*e);
+                }
+                Decoded::NotAudit(kind) => {
+                    *self.summary.not_audit.entry(kind.to_owned()).or_default() += 1;
+                }
+                Decoded::Invalid(reason) => {
+                    let key = invalid_key(&reason);
+                    *self.summary.skipped.entry(key).or_default() += 1;
+                    self.diag(
+                        Severity::Error,
+                        name,
+                        Some(record),
+                        Some(offset),
+                        key,
+                        reason,
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn invalid_key(reason: &str) -> &'static str {
+    if reason.contains("event time") {
+        "bad-time"
+    } else if reason.starts_with("record is") {
+        "wrong-json-type"
+    } else if reason.starts_with("unrecognised") {
+        "unknown-format"
+    } else {
+        "bad-field"
+    }
+}
+
+/// What kind of text file a non-JSON input is, from its first line.
+fn text_kind(first_line: &str) -> &'static str {
+    let l = first_line.trim();
+    if l.starts_with("version account-id interface-id") || l.contains(" eni-") {
+        "vpc-flow-log (text)"
+    } else if l.starts_with("http ") || l.starts_with("https ") || l.starts_with("h2 ") {
+        "load-balancer-log (text)"
+    } else if l.contains("] ") && l.split(' ').next().is_some_and(|w| w.len() == 64) {
+        "s3-access-log (text)"
+    } else if l.contains(',') {
+        "csv (text)"
+    } else {
+        "not-json (text)"
+    }
+}
+
+/// Read up to `buf.len()` bytes from the start of a file without moving its cursor.
+fn peek(file: &File, buf: &mut [u8]) -> usize {
+    use std::io::{Seek, SeekFrom};
+    let mut f = file;
+    let n = f.read(buf).unwrap_or(0);
+    let _ = f.seek(SeekFrom::Start(0));
+    n
+}
