@@ -1,0 +1,101 @@
+//! Offline IBM QRadar AQL: lexer, parser, linter and evaluator over cloud audit events, so a
+//! QRadar team can test the search it deploys against the same logs snapback scans.
+//!
+//! ```
+//! use snapback_aql::{parse, lint, LintOptions, RunOptions, Precedence};
+//!
+//! let query = parse("SELECT username, QIDNAME(qid) AS op FROM events \
+//!                    WHERE op ILIKE '%snapshot%' OR op ILIKE '%volume%' AND username IS NOT NULL \
+//!                    LAST 1 HOURS").unwrap();
+//! // The linter shows both readings of the unparenthesised AND/OR.
+//! let findings = lint(&query.text, &LintOptions::default());
+//! assert!(findings.iter().any(|d| d.code == "AQL-W001"));
+//! // Run it (here over no events) under left-to-right precedence.
+//! let options = RunOptions { precedence: Precedence::LeftToRight, ..RunOptions::default() };
+//! let result = snapback_aql::run(&query, Vec::new(), options);
+//! assert_eq!(result.columns, ["username", "op"]);
+//! ```
+//!
+//! # Decisions
+//!
+//! **Precedence.** IBM does not document whether AND binds tighter than OR, and the evidence
+//! points both ways (QRadar's own saved-search serializer writes `(a) or (b) AND c` meaning
+//! `(a or b) and c`). The parser therefore keeps every AND/OR chain flat, exactly as written at
+//! its parenthesis level ([`ast::ExprKind::Logic`]), and the evaluator reads it under
+//! [`Precedence::Sql`] (NOT > AND > OR, the default, as IBM's Sigma backend declares) or
+//! [`Precedence::LeftToRight`] (AND and OR equal, left-associative). The linter flags every
+//! unparenthesised mix (AQL-W001) and prints both readings, so nobody depends on the guess.
+//!
+//! **NULL.** SQL three-valued logic: a comparison, LIKE, MATCHES, IN or BETWEEN with a NULL
+//! operand is UNKNOWN; `NOT UNKNOWN` is UNKNOWN; WHERE, HAVING and CASE WHEN keep only TRUE.
+//! So `username NOT ILIKE '%svc%'` drops events without a username (lint AQL-W003 says so).
+//! `CONCAT` reads NULL as the empty string; arithmetic with NULL is NULL; aggregates skip NULLs
+//! (`COUNT(*)` counts rows). An empty string stays an empty string, except where the QRadar view
+//! leaves a field unset.
+//!
+//! **Properties.** System fields (`username`, `sourceip`, `devicetime`, …) come from the
+//! normalised [`snapback_ingest::Event`] ([`view`]). Custom event properties (`"Operation"`,
+//! `"ResourceType"`, `"ResourceGroup"`, `"SubscriptionId"`, `"ResultType"`) come from a
+//! [`PropertyMap`]: a built-in mapping per cloud that makes the seed query meaningful out of
+//! the box, overlaid by a user file that maps any name to a JSON path in the raw record. An
+//! unmapped property is NULL, as in QRadar; names resolve exactly first, then ignoring case.
+//!
+//! **Time.** Offline, `starttime` (what LAST/START/STOP filter on) equals the event time, and
+//! "now" is the newest event time of the input unless given. DATEFORMAT and START/STOP literals
+//! use the console time zone, UTC unless set. A query without a time clause gets QRadar's UI
+//! default of the last 5 minutes ([`RunOptions::default_window_ms`]).
+//!
+//! **Rejected, with a position.** Unknown functions, `COUNT(DISTINCT x)`, a bare column where a
+//! condition belongs (`WHERE starttime LAST 30 MINUTES`), a double-quoted name compared as if it
+//! were a string (`username = "admin"`), `TEXT SEARCH` anywhere but first and with AND only,
+//! `LIMIT` after the time clause, interval literals (`NOW() - 1 HOUR`), `--` comments.
+
+#![forbid(unsafe_code)]
+
+pub mod ast;
+mod check;
+pub mod dateformat;
+pub mod error;
+mod eval;
+pub mod functions;
+mod lexer;
+pub mod lint;
+mod parser;
+pub mod run;
+pub mod time;
+pub mod value;
+pub mod view;
+
+use serde::Serialize;
+
+pub use ast::Query;
+pub use error::{ParseError, Position, Span};
+pub use lint::{lint, lint_query, Diagnostic, LintOptions, Severity};
+pub use parser::parse;
+pub use run::{column_names, run, NowSource, ResultSet, RunOptions, Runner};
+pub use value::Value;
+pub use view::{PropertyDef, PropertyMap, PropertySource, QRadarEvent};
+
+/// How an unparenthesised chain of AND and OR is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Precedence {
+    /// NOT > AND > OR, as in SQL: `a OR b AND c` is `a OR (b AND c)`.
+    #[default]
+    Sql,
+    /// AND and OR bind equally, left to right: `a OR b AND c` is `(a OR b) AND c`.
+    LeftToRight,
+}
+
+impl std::str::FromStr for Precedence {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "sql" => Ok(Precedence::Sql),
+            "left-to-right" | "ltr" => Ok(Precedence::LeftToRight),
+            other => Err(format!(
+                "unknown precedence `{other}`: use sql or left-to-right"
+            )),
+        }
+    }
+}
