@@ -1,1 +1,851 @@
-//! placeholder
+//! Sigma rules for snapback: loading, single-event matching, and the built-in T1578.004 pack.
+//!
+//! ```no_run
+//! use snapback_rules::RuleSet;
+//! # fn events() -> Vec<snapback_ingest::Event> { Vec::new() }
+//! let rules = RuleSet::load(true, &[]);
+//! for p in &rules.problems { eprintln!("{p}"); }
+//! for e in events() {
+//!     for i in rules.matches(&e) {
+//!         println!("{} matched {}", e.operation, rules.detections[i].title);
+//!     }
+//! }
+//! ```
+//!
+//! **Why a facade.** Parsing and matching are done by `rsigma-parser`/`rsigma-eval`, which
+//! change their API between minor releases. Every `rsigma_*` name lives in one private module
+//! (`sigma`); the rest of the crate and every caller see only the plain types below
+//! ([`RuleSet`], [`Detection`], [`Correlation`], [`Filter`]) and indices into their vectors.
+//! Correlation is *not* done by rsigma (its engine assumes arrival order): this crate only
+//! parses correlation rules into [`Correlation`] for the correlate part.
+//!
+//! **Field paths.** One resolver (`path`) serves matching and [`RuleSet::field_values`], so a
+//! selection and a group-by always read a field the same way: dotted paths into the raw
+//! record; arrays fan out (a numeric segment indexes); keys that contain dots (Azure claim
+//! URIs) match whole; a JSON *string* met with path left over is parsed and walked (Azure's
+//! string-encoded `properties.requestbody` matches like an object). Azure's three schemas are
+//! bridged (`operationName`, `resultType`, `properties.*` ↔ `Properties_d.*`), and virtual
+//! fields expose the normalised event: `snapback.cloud`, `.operation`, `.action`, `.outcome`,
+//! `.actor.{principal,name,role,invoked_by,app_id,delegated_by}`, `.request.<path>`,
+//! `.response.<path>`, `.azure.{resource_id,resource_group,subscription}`,
+//! `.resources.<kind>`. Sigma's case-insensitive string matching is kept.
+//!
+//! **Metadata.** What an alert means lives beside the detection, in a top-level `snapback:`
+//! key of each YAML rule ([`Meta`]: role, risk 0–100, alert type, why that risk, an
+//! investigation guide). Rules without it (SigmaHQ, users') are [`Role::Standalone`] with a
+//! risk derived from their level. Nothing that fails to load is dropped silently: each
+//! becomes a [`LoadProblem`] with file, line and reason.
+
+#![forbid(unsafe_code)]
+
+mod meta;
+mod path;
+mod sigma;
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Serialize;
+use snapback_ingest::Event;
+
+include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
+
+/// Severity level of a rule, as Sigma defines it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Informational,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Informational => "informational",
+            Level::Low => "low",
+            Level::Medium => "medium",
+            Level::High => "high",
+            Level::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a match of the rule means on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// A single event that is itself a revert: alert.
+    Revert,
+    /// Part of correlations only; no alert alone.
+    Step,
+    /// A kill-chain precursor (exfiltrate, move, blind); no alert alone, escalates a revert.
+    Precursor,
+    /// A rule without snapback metadata (SigmaHQ, user rules): alert alone, risk from level.
+    Standalone,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Revert => "revert",
+            Role::Step => "step",
+            Role::Precursor => "precursor",
+            Role::Standalone => "standalone",
+        }
+    }
+}
+
+/// What to check next and how to respond, specific to a rule.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Guide {
+    pub check: Vec<String>,
+    pub respond: Vec<String>,
+}
+
+/// The `snapback:` block of a rule, or its defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Meta {
+    pub role: Role,
+    /// 0–100.
+    pub risk: u8,
+    pub alert_type: String,
+    /// Why the rule carries this risk.
+    pub risk_reason: String,
+    pub guide: Guide,
+}
+
+/// A detection rule: matches single events.
+#[derive(Debug, Clone, Serialize)]
+pub struct Detection {
+    pub id: String,
+    pub name: Option<String>,
+    pub title: String,
+    pub description: String,
+    pub level: Level,
+    /// Sigma tags, e.g. `attack.t1578.004`, `attack.defense-evasion`.
+    pub tags: Vec<String>,
+    /// `builtin:rules/aws/x.yml` or the user's path.
+    pub origin: String,
+    pub meta: Meta,
+}
+
+/// The aggregation of a correlation rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CorrelationKind {
+    Temporal,
+    TemporalOrdered,
+    EventCount { gte: u64 },
+    ValueCount { field: String, gte: u64 },
+}
+
+impl CorrelationKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CorrelationKind::Temporal => "temporal",
+            CorrelationKind::TemporalOrdered => "temporal_ordered",
+            CorrelationKind::EventCount { .. } => "event_count",
+            CorrelationKind::ValueCount { .. } => "value_count",
+        }
+    }
+}
+
+/// A correlation rule, its references resolved to detection indices.
+#[derive(Debug, Clone, Serialize)]
+pub struct Correlation {
+    pub id: String,
+    pub name: Option<String>,
+    pub title: String,
+    pub description: String,
+    pub level: Level,
+    pub tags: Vec<String>,
+    pub kind: CorrelationKind,
+    /// Detection indices, in the order the rule lists them.
+    pub rules: Vec<usize>,
+    pub group_by: Vec<String>,
+    /// alias → (detection index → field path).
+    pub aliases: BTreeMap<String, BTreeMap<usize, String>>,
+    pub timespan: Duration,
+    pub origin: String,
+    pub meta: Meta,
+}
+
+impl Correlation {
+    /// The field path to read for `group` in events of detection `rule`: the alias mapping
+    /// when `group` is an alias, else `group` itself.
+    pub fn group_field<'a>(&'a self, group: &'a str, rule: usize) -> Option<&'a str> {
+        match self.aliases.get(group) {
+            Some(map) => map.get(&rule).map(String::as_str),
+            None => Some(group),
+        }
+    }
+}
+
+/// A Sigma filter: suppresses matches of the rules it targets when its selection matches.
+#[derive(Debug, Clone, Serialize)]
+pub struct Filter {
+    pub id: String,
+    pub title: String,
+    /// The suppression reason shown to users.
+    pub description: String,
+    /// Rule ids or names, as written. Empty when `any` is true.
+    pub targets: Vec<String>,
+    /// The filter targets every rule (`rules: any` or none listed).
+    pub any: bool,
+    pub origin: String,
+}
+
+impl Filter {
+    /// Whether the filter applies to a rule with this id, name and title.
+    pub fn targets_rule(&self, id: &str, name: Option<&str>, title: &str) -> bool {
+        self.any
+            || self
+                .targets
+                .iter()
+                .any(|t| t == id || Some(t.as_str()) == name || t == title)
+    }
+}
+
+/// A rule reference for [`RuleSet::suppressing_filters`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RuleRef {
+    Detection(usize),
+    Correlation(usize),
+}
+
+/// A rule (or file) that did not load, or a rule that loaded with something wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoadProblem {
+    pub file: String,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// The rule's id, name or title, when known.
+    pub rule: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for LoadProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.file)?;
+        if let Some(l) = self.line {
+            write!(f, ":{l}")?;
+        }
+        if let Some(r) = &self.rule {
+            write!(f, " [{r}]")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// The loaded rules: detections, correlations, filters, and what did not load.
+pub struct RuleSet {
+    pub detections: Vec<Detection>,
+    pub correlations: Vec<Correlation>,
+    pub filters: Vec<Filter>,
+    pub problems: Vec<LoadProblem>,
+    detection_matcher: sigma::Matcher,
+    filter_matcher: sigma::Matcher,
+}
+
+impl fmt::Debug for RuleSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RuleSet")
+            .field("detections", &self.detections.len())
+            .field("correlations", &self.correlations.len())
+            .field("filters", &self.filters.len())
+            .field("problems", &self.problems)
+            .finish()
+    }
+}
+
+/// One YAML text to load.
+struct Source<'a> {
+    /// Shown in problems: `rules/aws/x.yml` or the user's path.
+    file: String,
+    /// Recorded on rules: `builtin:rules/aws/x.yml` or the user's path.
+    origin: String,
+    text: Cow<'a, str>,
+}
+
+/// One parsed document with where it came from.
+struct Located<'s> {
+    doc: sigma::Doc,
+    file: String,
+    origin: String,
+    /// 1-based line where the document starts in the file.
+    start: usize,
+    text: &'s str,
+}
+
+impl Located<'_> {
+    fn label(&self) -> String {
+        self.doc
+            .id
+            .clone()
+            .or_else(|| self.doc.name.clone())
+            .unwrap_or_else(|| self.doc.title.clone())
+    }
+
+    /// The line of the first occurrence of `needle` in this document.
+    fn line_of(&self, needle: &str) -> Option<usize> {
+        line_of(self.text, self.start, needle)
+    }
+
+    fn problem(&self, line: Option<usize>, message: impl Into<String>) -> LoadProblem {
+        LoadProblem {
+            file: self.file.clone(),
+            line: line.or(Some(self.start)),
+            rule: Some(self.label()),
+            message: message.into(),
+        }
+    }
+}
+
+fn line_of(text: &str, start: usize, needle: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| {
+            let l = l.trim_start();
+            !l.starts_with('#') && l.contains(needle)
+        })
+        .map(|i| start + i)
+}
+
+impl RuleSet {
+    /// The built-in pack (embedded) plus the rules under `dirs` (files or directories, walked
+    /// recursively for `.yml`/`.yaml`). Every rule that does not load becomes a
+    /// [`LoadProblem`]; nothing panics and nothing is dropped silently.
+    pub fn load(builtin: bool, dirs: &[PathBuf]) -> RuleSet {
+        let mut sources = Vec::new();
+        let mut problems = Vec::new();
+        if builtin {
+            for (path, text) in BUILTIN_RULES {
+                sources.push(Source {
+                    file: (*path).to_owned(),
+                    origin: format!("builtin:{path}"),
+                    text: Cow::Borrowed(text),
+                });
+            }
+        }
+        for dir in dirs {
+            let mut files = Vec::new();
+            if let Err(e) = yaml_files(dir, &mut files) {
+                problems.push(LoadProblem {
+                    file: dir.display().to_string(),
+                    line: None,
+                    rule: None,
+                    message: format!("cannot read rules: {e}"),
+                });
+            }
+            files.sort();
+            for f in files {
+                let shown = f.display().to_string();
+                match std::fs::read_to_string(&f) {
+                    Ok(text) => sources.push(Source {
+                        file: shown.clone(),
+                        origin: shown,
+                        text: Cow::Owned(text),
+                    }),
+                    Err(e) => problems.push(LoadProblem {
+                        file: shown,
+                        line: None,
+                        rule: None,
+                        message: format!("cannot read rule file: {e}"),
+                    }),
+                }
+            }
+        }
+        Self::build(&sources, problems)
+    }
+
+    /// Load the built-in pack only.
+    pub fn builtin() -> RuleSet {
+        Self::load(true, &[])
+    }
+
+    /// Problems of the rules in `dir` (default: the built-in pack). The built-in pack is
+    /// always loaded too, so that user rules may reference its rules by name.
+    pub fn lint(dir: Option<&Path>) -> Vec<LoadProblem> {
+        let dirs: Vec<PathBuf> = dir.map(Path::to_path_buf).into_iter().collect();
+        Self::load(true, &dirs).problems
+    }
+
+    /// Paths and texts of the embedded pack.
+    pub fn builtin_files() -> impl Iterator<Item = (&'static str, &'static str)> {
+        BUILTIN_RULES.iter().copied()
+    }
+
+    fn build(sources: &[Source<'_>], mut problems: Vec<LoadProblem>) -> RuleSet {
+        let mut docs: Vec<Located<'_>> = Vec::new();
+        for s in sources {
+            parse_source(s, &mut docs, &mut problems);
+        }
+        let mut set = RuleSet {
+            detections: Vec::new(),
+            correlations: Vec::new(),
+            filters: Vec::new(),
+            problems: Vec::new(),
+            detection_matcher: sigma::Matcher::default(),
+            filter_matcher: sigma::Matcher::default(),
+        };
+        let mut ids: HashMap<String, String> = HashMap::new();
+        let mut by_ref: HashMap<String, usize> = HashMap::new();
+        let mut correlations = Vec::new();
+        for mut d in docs {
+            let Some(id) = d.doc.id.clone() else {
+                problems.push(d.problem(None, "missing `id` (a UUID): the rule is not loaded"));
+                continue;
+            };
+            if let Some(first) = ids.get(&id) {
+                let line = d.line_of("id:");
+                problems.push(d.problem(
+                    line,
+                    format!(
+                        "duplicate id {id} (first loaded from {first}): the rule is not loaded"
+                    ),
+                ));
+                continue;
+            }
+            if d.doc.title.trim().is_empty() {
+                problems.push(d.problem(None, "empty `title`: the rule is not loaded"));
+                continue;
+            }
+            let level = d.doc.level.unwrap_or(Level::Medium);
+            let meta = match meta::parse(d.doc.snapback.as_ref(), level) {
+                Ok(m) => m,
+                Err(e) => {
+                    let line = d
+                        .line_of(&format!("{}:", e.key))
+                        .or_else(|| d.line_of("snapback:"));
+                    problems
+                        .push(d.problem(line, format!("{}: the rule is not loaded", e.message)));
+                    continue;
+                }
+            };
+            let Some(body) = d.doc.body.take() else {
+                continue;
+            };
+            match body {
+                sigma::Body::Detection(rule) => {
+                    let index = set.detections.len();
+                    if let Err(e) = set.detection_matcher.add(index, rule) {
+                        let line = modifier_line(&d, &e);
+                        problems.push(d.problem(line, format!("does not compile: {e}")));
+                        continue;
+                    }
+                    ids.insert(id.clone(), d.file.clone());
+                    by_ref.insert(id.clone(), index);
+                    if let Some(n) = &d.doc.name {
+                        by_ref.entry(n.clone()).or_insert(index);
+                    }
+                    set.detections.push(Detection {
+                        id,
+                        name: d.doc.name.clone(),
+                        title: d.doc.title.clone(),
+                        description: d.doc.description.clone().unwrap_or_default(),
+                        level,
+                        tags: d.doc.tags.clone(),
+                        origin: d.origin.clone(),
+                        meta,
+                    });
+                }
+                sigma::Body::Filter { targets, selection } => {
+                    let index = set.filters.len();
+                    if let Err(e) = set.filter_matcher.add(index, selection) {
+                        let line = modifier_line(&d, &e);
+                        problems.push(d.problem(line, format!("filter does not compile: {e}")));
+                        continue;
+                    }
+                    ids.insert(id.clone(), d.file.clone());
+                    let desc = d.doc.description.clone().unwrap_or_default();
+                    if desc.trim().is_empty() {
+                        problems.push(d.problem(
+                            None,
+                            "filter has no `description`: it is the suppression reason users see",
+                        ));
+                    }
+                    set.filters.push(Filter {
+                        id,
+                        title: d.doc.title.clone(),
+                        description: desc,
+                        any: targets.is_none(),
+                        targets: targets.unwrap_or_default(),
+                        origin: d.origin.clone(),
+                    });
+                    // Targets are checked once every rule is known.
+                    correlations.push((d, None));
+                }
+                body @ sigma::Body::Correlation { .. } => {
+                    ids.insert(id.clone(), d.file.clone());
+                    correlations.push((d, Some((id, level, meta, body))));
+                }
+            }
+        }
+        let mut filter_docs = Vec::new();
+        for (d, c) in correlations {
+            let Some((id, level, meta, body)) = c else {
+                filter_docs.push(d);
+                continue;
+            };
+            let sigma::Body::Correlation {
+                kind,
+                rules,
+                group_by,
+                aliases,
+                timespan_secs,
+            } = body
+            else {
+                continue;
+            };
+            let kind = match kind {
+                Ok(k) => k,
+                Err(e) => {
+                    let line = d.line_of("correlation:");
+                    problems.push(d.problem(line, format!("{e}: the rule is not loaded")));
+                    continue;
+                }
+            };
+            let mut resolved = Vec::new();
+            let mut bad = false;
+            for r in &rules {
+                match by_ref.get(r) {
+                    Some(&i) => resolved.push(i),
+                    None => {
+                        let line = d.line_of(&format!("- {r}")).or_else(|| d.line_of(r));
+                        problems.push(d.problem(
+                            line,
+                            format!(
+                                "correlation references unknown rule `{r}` (no detection rule has this name or id): the rule is not loaded"
+                            ),
+                        ));
+                        bad = true;
+                    }
+                }
+            }
+            if rules.is_empty() {
+                problems.push(d.problem(d.line_of("rules:"), "correlation lists no `rules`"));
+                bad = true;
+            }
+            let mut alias_map: BTreeMap<String, BTreeMap<usize, String>> = BTreeMap::new();
+            for (alias, mapping) in aliases {
+                let entry = alias_map.entry(alias.clone()).or_default();
+                for (r, field) in mapping {
+                    let target = by_ref.get(&r).copied().filter(|i| resolved.contains(i));
+                    match target {
+                        Some(i)
+                            if rules.contains(&r)
+                                || rules.iter().any(|x| by_ref.get(x) == Some(&i)) =>
+                        {
+                            entry.insert(i, field);
+                        }
+                        _ => {
+                            let line = d.line_of(&format!("{r}:"));
+                            problems.push(d.problem(
+                                line,
+                                format!(
+                                    "alias `{alias}` maps rule `{r}`, which is not in this correlation's `rules`: the rule is not loaded"
+                                ),
+                            ));
+                            bad = true;
+                        }
+                    }
+                }
+            }
+            for g in &group_by {
+                if let Some(map) = alias_map.get(g) {
+                    for i in &resolved {
+                        if !map.contains_key(i) {
+                            problems.push(d.problem(
+                                d.line_of(&format!("{g}:")),
+                                format!(
+                                    "alias `{g}` has no field for rule `{}`",
+                                    rules_label(&set.detections[*i])
+                                ),
+                            ));
+                            bad = true;
+                        }
+                    }
+                }
+            }
+            if bad {
+                continue;
+            }
+            set.correlations.push(Correlation {
+                id,
+                name: d.doc.name.clone(),
+                title: d.doc.title.clone(),
+                description: d.doc.description.clone().unwrap_or_default(),
+                level,
+                tags: d.doc.tags.clone(),
+                kind,
+                rules: resolved,
+                group_by,
+                aliases: alias_map,
+                timespan: Duration::from_secs(timespan_secs),
+                origin: d.origin.clone(),
+                meta,
+            });
+        }
+        // A filter that names a rule nobody defines suppresses nothing: say so.
+        for d in filter_docs {
+            let Some(f) = set
+                .filters
+                .iter()
+                .find(|f| Some(&f.id) == d.doc.id.as_ref())
+            else {
+                continue;
+            };
+            for t in &f.targets {
+                let known = set
+                    .detections
+                    .iter()
+                    .any(|r| &r.id == t || r.name.as_ref() == Some(t) || &r.title == t)
+                    || set
+                        .correlations
+                        .iter()
+                        .any(|r| &r.id == t || r.name.as_ref() == Some(t) || &r.title == t);
+                if !known {
+                    problems.push(
+                        d.problem(d.line_of(t), format!("filter targets unknown rule `{t}`")),
+                    );
+                }
+            }
+        }
+        set.problems = problems;
+        set
+    }
+
+    /// Indices into `detections` of every detection rule matching the event (filters not
+    /// applied), ascending.
+    pub fn matches(&self, e: &Event) -> Vec<usize> {
+        self.detection_matcher.matches(e)
+    }
+
+    /// Indices into `filters` of the filters whose selection matches the event and that
+    /// target the given rule (by id, name or title).
+    pub fn suppressing_filters(&self, e: &Event, rule_ref: RuleRef) -> Vec<usize> {
+        let (id, name, title) = match rule_ref {
+            RuleRef::Detection(i) => match self.detections.get(i) {
+                Some(r) => (&r.id, r.name.as_deref(), &r.title),
+                None => return Vec::new(),
+            },
+            RuleRef::Correlation(i) => match self.correlations.get(i) {
+                Some(r) => (&r.id, r.name.as_deref(), &r.title),
+                None => return Vec::new(),
+            },
+        };
+        if !self.filters.iter().any(|f| f.targets_rule(id, name, title)) {
+            return Vec::new();
+        }
+        self.filter_matcher
+            .matches(e)
+            .into_iter()
+            .filter(|&i| self.filters[i].targets_rule(id, name, title))
+            .collect()
+    }
+
+    /// String values at a field path, with the path semantics of matching; arrays fan out.
+    /// Identifiers are normalised so that references compare equal: Azure resource ids are
+    /// lower-cased, Google Cloud URLs are reduced to `projects/…`.
+    pub fn field_values(e: &Event, path: &str) -> Vec<String> {
+        path::key_values(e, path)
+    }
+
+    /// The detection with this id or name.
+    pub fn detection(&self, id_or_name: &str) -> Option<usize> {
+        self.detections
+            .iter()
+            .position(|d| d.id == id_or_name || d.name.as_deref() == Some(id_or_name))
+    }
+
+    /// The correlation with this id or name.
+    pub fn correlation(&self, id_or_name: &str) -> Option<usize> {
+        self.correlations
+            .iter()
+            .position(|d| d.id == id_or_name || d.name.as_deref() == Some(id_or_name))
+    }
+
+    /// The filter with this id or title.
+    pub fn filter(&self, id_or_title: &str) -> Option<usize> {
+        self.filters
+            .iter()
+            .position(|d| d.id == id_or_title || d.title == id_or_title)
+    }
+}
+
+fn rules_label(d: &Detection) -> &str {
+    d.name.as_deref().unwrap_or(&d.id)
+}
+
+/// The line of an unknown modifier named in a compile or parse error.
+fn modifier_line(d: &Located<'_>, message: &str) -> Option<usize> {
+    let m = quoted(message)?;
+    d.line_of(&format!("|{m}"))
+}
+
+/// The first `'…'` in a message.
+fn quoted(message: &str) -> Option<&str> {
+    let start = message.find('\'')? + 1;
+    let len = message[start..].find('\'')?;
+    Some(&message[start..start + len])
+}
+
+fn yaml_files(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let meta = std::fs::metadata(path)?;
+    if meta.is_file() {
+        out.push(path.to_path_buf());
+        return Ok(());
+    }
+    for entry in std::fs::read_dir(path)? {
+        let p = entry?.path();
+        if p.is_dir() {
+            yaml_files(&p, out)?;
+        } else if matches!(p.extension().and_then(|e| e.to_str()), Some("yml" | "yaml")) {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// Split a file into its YAML documents (with their first line) and parse each on its own,
+/// so that every problem can name a line. Files that use Sigma collection actions
+/// (`action: global`) need their documents together and are parsed whole.
+fn parse_source<'s>(
+    s: &'s Source<'_>,
+    docs: &mut Vec<Located<'s>>,
+    problems: &mut Vec<LoadProblem>,
+) {
+    let text: &str = &s.text;
+    let chunks: Vec<(usize, &str)> = if text.lines().any(|l| l.starts_with("action:")) {
+        vec![(1, text)]
+    } else {
+        split_documents(text)
+    };
+    for (start, chunk) in chunks {
+        if chunk.lines().all(|l| {
+            let t = l.trim();
+            t.is_empty() || t.starts_with('#') || t == "---" || t == "..."
+        }) {
+            continue;
+        }
+        let parsed = sigma::parse(chunk);
+        let produced = !parsed.docs.is_empty();
+        for e in parsed.errors {
+            let line = yaml_error_line(&e)
+                .map(|l| start + l - 1)
+                .or_else(|| quoted(&e).and_then(|m| line_of(chunk, start, &format!("|{m}"))))
+                .or_else(|| missing_field_line(&e, chunk, start))
+                .or(Some(start));
+            let label = doc_label(chunk);
+            let message = if produced {
+                e
+            } else {
+                format!("{e}: the rule is not loaded")
+            };
+            problems.push(LoadProblem {
+                file: s.file.clone(),
+                line,
+                rule: label,
+                message,
+            });
+        }
+        for doc in parsed.docs {
+            docs.push(Located {
+                doc,
+                file: s.file.clone(),
+                origin: s.origin.clone(),
+                start,
+                text: chunk,
+            });
+        }
+    }
+}
+
+fn missing_field_line(message: &str, chunk: &str, start: usize) -> Option<usize> {
+    // "Missing required field 'detection'" etc.: point at the document start.
+    message.contains("Missing").then(|| {
+        chunk
+            .lines()
+            .position(|l| !l.trim().is_empty() && !l.starts_with('#') && l.trim() != "---")
+            .map(|i| start + i)
+            .unwrap_or(start)
+    })
+}
+
+/// `id:`, else `title:` of a document, for problems about documents that did not parse.
+fn doc_label(chunk: &str) -> Option<String> {
+    for key in ["id:", "name:", "title:"] {
+        if let Some(l) = chunk.lines().find(|l| l.starts_with(key)) {
+            let v = l[key.len()..].trim().trim_matches(['\'', '"']);
+            if !v.is_empty() {
+                return Some(v.to_owned());
+            }
+        }
+    }
+    None
+}
+
+/// The 1-based line number in a YAML parser message (`… at line 5 column 3`).
+fn yaml_error_line(message: &str) -> Option<usize> {
+    let i = message.find("line ")?;
+    let digits: String = message[i + 5..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+/// Documents of a multi-document YAML text, each with its 1-based first line.
+fn split_documents(text: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut start_byte = 0;
+    let mut start_line = 1;
+    let mut offset = 0;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let t = line.trim_end();
+        if t == "---" || t.starts_with("--- ") {
+            if offset > start_byte {
+                out.push((start_line, &text[start_byte..offset]));
+            }
+            start_byte = offset + line.len();
+            start_line = i + 2;
+        }
+        offset += line.len();
+    }
+    if start_byte < text.len() {
+        out.push((start_line, &text[start_byte..]));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_split_with_their_lines() {
+        let t = "a: 1\n---\nb: 2\nc: 3\n---\nd: 4\n";
+        let docs = split_documents(t);
+        assert_eq!(docs, [(1, "a: 1\n"), (3, "b: 2\nc: 3\n"), (6, "d: 4\n")]);
+    }
+
+    #[test]
+    fn yaml_lines_are_read_from_messages() {
+        assert_eq!(
+            yaml_error_line("YAML parse error: mapping values are not allowed at line 7 column 9"),
+            Some(7)
+        );
+        assert_eq!(yaml_error_line("nothing"), None);
+    }
+}
