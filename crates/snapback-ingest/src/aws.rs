@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::decode::{parse_time, scalar_string, str_at};
+use crate::decode::{event_time, json_type, scalar_string, str_at, subtree};
 use crate::event::{
     Actor, Cloud, Event, Outcome, Provenance, Resource, ResourceKind, ResourceRole, Schema,
 };
@@ -18,23 +18,15 @@ pub(crate) fn decode(
     raw: Arc<Value>,
     provenance: &Provenance,
     envelope_account: Option<String>,
+    warnings: &mut Vec<String>,
 ) -> Result<Event, String> {
     let r = &*raw;
-    // SIEM exports (Logstash, Elasticsearch) sometimes drop eventTime for `@timestamp`.
-    let time = match r.get("eventTime") {
-        None => parse_time("@timestamp", r.get("@timestamp"))
-            .map_err(|_| "missing event time (eventTime)".to_owned())?,
-        some => parse_time("eventTime", some)?,
-    };
+    // SIEM exports (Logstash, Elasticsearch, Panther) sometimes drop eventTime for their copy.
+    let time = event_time(r, "eventTime")?;
     let operation = match r.get("eventName") {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
         Some(Value::String(_)) | None | Some(Value::Null) => return Err("missing eventName".into()),
-        Some(other) => {
-            return Err(format!(
-                "eventName is {}, not a string",
-                crate::decode::json_type(other)
-            ))
-        }
+        Some(other) => return Err(format!("eventName is {}, not a string", json_type(other))),
     };
     let service = str_at(r, "eventSource").unwrap_or_default();
     let account = str_at(r, "recipientAccountId")
@@ -42,7 +34,7 @@ pub(crate) fn decode(
         .or(envelope_account)
         .unwrap_or_default();
     let region = str_at(r, "awsRegion").unwrap_or_default();
-    let actor = actor(r);
+    let actor = actor(r, warnings);
     let outcome = match r.get("errorCode").and_then(scalar_string) {
         None => Outcome::Success,
         Some(code) if code.ends_with("DryRunOperation") => Outcome::DryRun,
@@ -53,8 +45,15 @@ pub(crate) fn decode(
         Some(Value::String(s)) => s.parse().ok(),
         _ => None,
     };
-    let request = unwrap_action(r.get("requestParameters"), "Request");
-    let response = unwrap_action(r.get("responseElements"), "Response");
+    // Null is CloudTrail's own "no parameters"; some exports stringify the subtree.
+    let request = unwrap_action(
+        subtree(r, "requestParameters", "requestParameters", warnings).as_ref(),
+        "Request",
+    );
+    let response = unwrap_action(
+        subtree(r, "responseElements", "responseElements", warnings).as_ref(),
+        "Response",
+    );
     let mut resources = Vec::new();
     if let Some(req) = &request {
         walk(req, &operation, &service, Side::Request, &mut resources);
@@ -101,10 +100,17 @@ pub(crate) fn decode(
     })
 }
 
-fn actor(r: &Value) -> Actor {
-    let ui = r.get("userIdentity").filter(|v| v.is_object());
-    let Some(ui) = ui else {
-        return Actor::default();
+fn actor(r: &Value, warnings: &mut Vec<String>) -> Actor {
+    let ui = match r.get("userIdentity") {
+        Some(ui @ Value::Object(_)) => ui,
+        None | Some(Value::Null) => return Actor::default(),
+        Some(other) => {
+            warnings.push(format!(
+                "userIdentity is {}, not an object; the actor is unknown",
+                json_type(other)
+            ));
+            return Actor::default();
+        }
     };
     let principal_type = str_at(ui, "type");
     let arn = str_at(ui, "arn");

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::decode::{decode_embedded, digest_id, parse_time, str_at, str_key};
+use crate::decode::{decode_embedded, digest_id, json_type, parse_time, str_at, str_key};
 use crate::event::{
     Actor, Cloud, Event, Outcome, Provenance, Resource, ResourceKind, ResourceRole, Schema,
 };
@@ -20,7 +20,11 @@ const CLAIM_NAME: &str = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/
 const CLAIM_OID: &str = "http://schemas.microsoft.com/identity/claims/objectidentifier";
 const CLAIM_TENANT: &str = "http://schemas.microsoft.com/identity/claims/tenantid";
 
-pub(crate) fn decode(raw: Arc<Value>, provenance: &Provenance) -> Result<Event, String> {
+pub(crate) fn decode(
+    raw: Arc<Value>,
+    provenance: &Provenance,
+    warnings: &mut Vec<String>,
+) -> Result<Event, String> {
     let r = &*raw;
     let schema = if r.get("operationName").is_some_and(Value::is_object) {
         Schema::AzureRest
@@ -30,6 +34,10 @@ pub(crate) fn decode(raw: Arc<Value>, provenance: &Provenance) -> Result<Event, 
         Schema::AzureResourceLog
     };
     let (time_field, time_value) = match schema {
+        // Hand-written REST records sometimes carry the resource-log `time` instead.
+        Schema::AzureRest if r.get("eventTimestamp").is_none() && r.get("time").is_some() => {
+            ("time", r.get("time"))
+        }
         Schema::AzureRest => ("eventTimestamp", r.get("eventTimestamp")),
         Schema::AzureLogAnalytics => ("TimeGenerated", r.get("TimeGenerated")),
         _ => ("time", r.get("time")),
@@ -68,6 +76,16 @@ pub(crate) fn decode(raw: Arc<Value>, provenance: &Provenance) -> Result<Event, 
         .or_else(|| r.get("Properties_d").filter(|p| p.is_object()).cloned())
         .or_else(|| decode_embedded(r.get("Properties")))
         .unwrap_or(Value::Null);
+    for key in ["properties", "Properties_d", "Properties"] {
+        match r.get(key) {
+            None | Some(Value::Null | Value::Object(_)) => {}
+            Some(Value::String(s)) if key == "Properties" || s.is_empty() => {}
+            Some(other) => warnings.push(format!(
+                "{key} is {}, not an object; ignored",
+                json_type(other)
+            )),
+        }
+    }
     let request = decode_embedded(
         properties
             .get("requestbody")

@@ -26,12 +26,27 @@ pub enum Decoded {
 
 /// Decode one record. `raw` is the record; envelopes may yield several events.
 pub fn decode_record(raw: Value, provenance: &Provenance) -> Vec<Decoded> {
-    let mut out = Vec::new();
-    decode_into(raw, provenance, 0, &mut out);
-    out
+    decode_record_checked(raw, provenance).0
 }
 
-fn decode_into(raw: Value, provenance: &Provenance, depth: u8, out: &mut Vec<Decoded>) {
+/// Decode one record, and also say what was wrong in the records that still decoded: a field
+/// of the wrong JSON type that was ignored (`userIdentity` a string, Azure `properties` a
+/// number). [`read_inputs`](crate::read_inputs) reports these as warnings.
+pub fn decode_record_checked(raw: Value, provenance: &Provenance) -> (Vec<Decoded>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut warnings = Vec::new();
+    decode_into(raw, provenance, 0, &mut out, &mut warnings);
+    (out, warnings)
+}
+
+fn decode_into(
+    raw: Value,
+    provenance: &Provenance,
+    depth: u8,
+    out: &mut Vec<Decoded>,
+    warnings: &mut Vec<String>,
+) {
+    let raw = restore_key_case(raw);
     let map = match &raw {
         Value::Object(m) => m,
         other => {
@@ -47,7 +62,12 @@ fn decode_into(raw: Value, provenance: &Provenance, depth: u8, out: &mut Vec<Dec
         return;
     }
     match classify(map) {
-        Kind::CloudTrail => out.push(finish(aws::decode(Arc::new(raw), provenance, None))),
+        Kind::CloudTrail => out.push(finish(aws::decode(
+            Arc::new(raw),
+            provenance,
+            None,
+            warnings,
+        ))),
         Kind::EventBridgeCloudTrail => {
             let Some(Value::Object(_)) = map.get("detail") else {
                 out.push(Decoded::Invalid(
@@ -70,7 +90,7 @@ fn decode_into(raw: Value, provenance: &Provenance, depth: u8, out: &mut Vec<Dec
                 ));
                 return;
             }
-            let mut decoded = aws::decode(Arc::new(detail), provenance, account);
+            let mut decoded = aws::decode(Arc::new(detail), provenance, account, warnings);
             if let Ok(e) = &mut decoded {
                 e.schema = crate::event::Schema::CloudTrailEventBridge;
             }
@@ -83,7 +103,7 @@ fn decode_into(raw: Value, provenance: &Provenance, depth: u8, out: &mut Vec<Dec
                 .unwrap_or("");
             match serde_json::from_str::<Value>(text) {
                 Ok(inner) => {
-                    let mut decoded = aws::decode(Arc::new(inner), provenance, None);
+                    let mut decoded = aws::decode(Arc::new(inner), provenance, None, warnings);
                     if let Ok(e) = &mut decoded {
                         e.schema = crate::event::Schema::CloudTrailLookup;
                     }
@@ -103,7 +123,7 @@ fn decode_into(raw: Value, provenance: &Provenance, depth: u8, out: &mut Vec<Dec
             for item in events {
                 match item.get("message").and_then(Value::as_str) {
                     Some(text) => match serde_json::from_str::<Value>(text) {
-                        Ok(inner) => decode_into(inner, provenance, depth + 1, out),
+                        Ok(inner) => decode_into(inner, provenance, depth + 1, out, warnings),
                         Err(_) => out.push(Decoded::NotAudit("cloudwatch-logs-text-message")),
                     },
                     None => out.push(Decoded::Invalid(
@@ -116,7 +136,7 @@ fn decode_into(raw: Value, provenance: &Provenance, depth: u8, out: &mut Vec<Dec
             let mut raw = raw;
             if let Some(Value::Array(items)) = raw.as_object_mut().and_then(|m| m.remove(key)) {
                 for item in items {
-                    decode_into(item, provenance, depth + 1, out);
+                    decode_into(item, provenance, depth + 1, out, warnings);
                 }
             }
         }
@@ -126,12 +146,12 @@ fn decode_into(raw: Value, provenance: &Provenance, depth: u8, out: &mut Vec<Dec
                 .as_object_mut()
                 .and_then(|m| m.remove(key))
                 .unwrap_or(Value::Null);
-            decode_into(inner, provenance, depth + 1, out);
+            decode_into(inner, provenance, depth + 1, out, warnings);
         }
         Kind::AzureResourceLog | Kind::AzureRest | Kind::AzureLogAnalytics => {
-            out.push(finish(azure::decode(Arc::new(raw), provenance)))
+            out.push(finish(azure::decode(Arc::new(raw), provenance, warnings)))
         }
-        Kind::GcpAudit => out.push(finish(gcp::decode(Arc::new(raw), provenance))),
+        Kind::GcpAudit => out.push(finish(gcp::decode(Arc::new(raw), provenance, warnings))),
         Kind::NotAudit(kind) => out.push(Decoded::NotAudit(kind)),
         Kind::Unknown => out.push(Decoded::Invalid(format!(
             "unrecognised record shape (keys: {})",
@@ -164,16 +184,33 @@ enum Kind {
 }
 
 fn classify(m: &Map<String, Value>) -> Kind {
-    if m.contains_key("eventSource") && m.contains_key("eventName") {
-        if !m.contains_key("eventTime")
-            && !m.contains_key("@timestamp")
-            && !m.contains_key("userIdentity")
-            && !m.contains_key("eventID")
-        {
-            // TrailDiscover's catalogue of event names: metadata, not events.
-            return Kind::NotAudit("event-name-catalogue");
-        }
+    // TrailDiscover's catalogue of event names: metadata, not events.
+    if m.contains_key("eventName")
+        && !m.contains_key("eventTime")
+        && (m.contains_key("mitreAttackTechniques") || m.contains_key("awsService"))
+    {
+        return Kind::NotAudit("event-name-catalogue");
+    }
+    if m.get("eventType").and_then(Value::as_str) == Some("AwsCloudTrailInsight") {
+        // CloudTrail's own anomaly notices: no caller, no API call.
+        return Kind::NotAudit("cloudtrail-insight");
+    }
+    if m.contains_key("eventName")
+        && (m.contains_key("eventSource")
+            || m.contains_key("eventVersion")
+            || m.contains_key("recipientAccountId")
+            || m.contains_key("awsRegion")
+            || m.get("eventType")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.starts_with("Aws")))
+    {
+        // Partial records (test harnesses, SIEM exports) may lack eventSource; they are still
+        // CloudTrail, and a missing time is reported as such.
         return Kind::CloudTrail;
+    }
+    if m.contains_key("TrailARN") && m.contains_key("HomeRegion") {
+        // A trail's configuration (DescribeTrails / a CSPM snapshot), not an API call.
+        return Kind::NotAudit("cloud-resource-config");
     }
     if let Some(dt) = m.get("detail-type").and_then(Value::as_str) {
         if dt.contains("via CloudTrail")
@@ -200,7 +237,11 @@ fn classify(m: &Map<String, Value>) -> Kind {
     }
     // Azure: three schemas.
     if m.get("operationName").is_some_and(Value::is_object)
-        && (m.contains_key("eventTimestamp") || m.contains_key("eventDataId"))
+        && (m.contains_key("eventTimestamp")
+            || m.contains_key("eventDataId")
+            || m.contains_key("time")
+            || m.contains_key("resourceId")
+            || m.contains_key("category"))
     {
         return Kind::AzureRest;
     }
@@ -262,10 +303,95 @@ fn classify(m: &Map<String, Value>) -> Kind {
             return Kind::Wrapper(key);
         }
     }
-    if m.contains_key("acsRegion") || m.contains_key("eventId") && m.contains_key("acsRegion") {
+    if m.contains_key("acsRegion") {
         return Kind::NotAudit("other-cloud-audit (Alibaba ActionTrail)");
     }
     Kind::Unknown
+}
+
+/// Top-level keys as the clouds spell them. Some exports lower-case top-level keys (Panther's
+/// `eventname`, `protopayload`); those keys are restored to this spelling, so that decoding and
+/// rules over raw field names see one form.
+const CANONICAL_KEYS: &[&str] = &[
+    // CloudTrail
+    "eventVersion",
+    "userIdentity",
+    "eventTime",
+    "eventSource",
+    "eventName",
+    "awsRegion",
+    "sourceIPAddress",
+    "userAgent",
+    "errorCode",
+    "errorMessage",
+    "requestParameters",
+    "responseElements",
+    "additionalEventData",
+    "requestID",
+    "eventID",
+    "readOnly",
+    "resources",
+    "eventType",
+    "apiVersion",
+    "managementEvent",
+    "recipientAccountId",
+    "sharedEventID",
+    "vpcEndpointId",
+    "eventCategory",
+    "tlsDetails",
+    "serviceEventDetails",
+    "sessionCredentialFromConsole",
+    // Google Cloud LogEntry
+    "insertId",
+    "logName",
+    "protoPayload",
+    "receiveTimestamp",
+    "timestamp",
+    "severity",
+    "resource",
+    "operation",
+    "labels",
+    "jsonPayload",
+    "textPayload",
+    "httpRequest",
+];
+
+fn restore_key_case(raw: Value) -> Value {
+    let Value::Object(map) = raw else {
+        return raw;
+    };
+    // Only records that show a lower-cased marker key are touched: Azure's Log Analytics
+    // columns (`Resource`, `HTTPRequest`) are spelt their own way on purpose.
+    let lowered = map.keys().any(|k| {
+        matches!(
+            k.as_str(),
+            "eventname" | "eventsource" | "eventtime" | "protopayload" | "logname" | "insertid"
+        )
+    });
+    if !lowered {
+        return Value::Object(map);
+    }
+    let misspelt = |k: &str| {
+        !CANONICAL_KEYS.contains(&k)
+            && CANONICAL_KEYS
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(k) && !map.contains_key(*c))
+    };
+    if !map.keys().any(|k| misspelt(k)) {
+        return Value::Object(map);
+    }
+    let mut fixed = Map::with_capacity(map.len());
+    for (k, v) in map.iter() {
+        let key = match CANONICAL_KEYS
+            .iter()
+            .find(|c| c.eq_ignore_ascii_case(k) && !map.contains_key(**c))
+        {
+            Some(c) if misspelt(k) => (*c).to_owned(),
+            _ => k.clone(),
+        };
+        fixed.insert(key, v.clone());
+    }
+    Value::Object(fixed)
 }
 
 fn key_list(m: &Map<String, Value>) -> String {
@@ -338,6 +464,52 @@ pub(crate) fn parse_time(field: &str, v: Option<&Value>) -> Result<EventTime, St
         }
     }
     Err(format!("unparsable event time ({field}): {trimmed:?}"))
+}
+
+/// The event time from `field`, or, when the record has none, from a pipeline's copy of it:
+/// `@timestamp` (Logstash, Elasticsearch) or `p_event_time` (Panther), which those pipelines
+/// set from the cloud's own time.
+pub(crate) fn event_time(r: &Value, field: &str) -> Result<EventTime, String> {
+    match r.get(field) {
+        None | Some(Value::Null) => {
+            for fallback in ["@timestamp", "p_event_time"] {
+                if let Some(v) = r.get(fallback).filter(|v| !v.is_null()) {
+                    return parse_time(fallback, Some(v));
+                }
+            }
+            Err(format!("missing event time ({field})"))
+        }
+        some => parse_time(field, some),
+    }
+}
+
+/// A subtree that should be an object (or absent, or null): an object or a JSON string holding
+/// one is decoded; anything else is ignored with a warning.
+pub(crate) fn subtree(
+    r: &Value,
+    path: &str,
+    key: &str,
+    warnings: &mut Vec<String>,
+) -> Option<Value> {
+    match r.get(key)? {
+        Value::Null => None,
+        v @ (Value::Object(_) | Value::Array(_)) => Some(v.clone()),
+        Value::String(s) if s.trim().is_empty() => None,
+        Value::String(s) => match decode_embedded(Some(&Value::String(s.clone()))) {
+            Some(v) => Some(v),
+            None => {
+                warnings.push(format!("{path} is a string that is not JSON; ignored"));
+                None
+            }
+        },
+        other => {
+            warnings.push(format!(
+                "{path} is {}, not an object; ignored",
+                json_type(other)
+            ));
+            None
+        }
+    }
 }
 
 /// If `v` is a JSON string holding JSON (Azure's double-encoded bodies), parse it.

@@ -37,6 +37,10 @@ enum Mode {
     ContainerArray,
     /// After the records array of a container, until the container closes.
     ContainerTail,
+    /// A top-level value that is not an object or array (a JSON lines line holding a number, a
+    /// string, or garbage): framed up to the end of its line, so that the decoder can say what
+    /// it is.
+    TopLine,
 }
 
 /// What the framer found at the very start of the stream.
@@ -82,6 +86,12 @@ pub struct Framer<R> {
     skip_line: bool,
     skip_bom: u8,
     scalar_record: bool,
+    /// Offsets of byte-order marks removed at the start of a line (concatenated files), not yet
+    /// taken by [`Framer::take_line_boms`].
+    line_boms: Vec<u64>,
+    /// The largest number of bytes held for one record at any time (for tests of the memory
+    /// bound).
+    peak_buffered: usize,
 }
 
 const CONTAINER_KEYS: [&[u8]; 4] = [b"Records", b"records", b"value", b"logEvents"];
@@ -113,7 +123,20 @@ impl<R: BufRead> Framer<R> {
             skip_line: false,
             skip_bom: 0,
             scalar_record: false,
+            line_boms: Vec::new(),
+            peak_buffered: 0,
         }
+    }
+
+    /// Offsets of the byte-order marks removed inside the stream since the last call.
+    pub fn take_line_boms(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.line_boms)
+    }
+
+    /// The most bytes held for one record at any time so far: never more than the limit,
+    /// however large a record is.
+    pub fn peak_buffered(&self) -> usize {
+        self.peak_buffered
     }
 
     /// Bytes consumed so far (of the decompressed stream).
@@ -201,6 +224,12 @@ impl<R: BufRead> Framer<R> {
     }
 
     fn finish_at_eof(&mut self) {
+        if self.mode == Mode::TopLine && !self.in_string {
+            // The last line of JSON lines needs no line break.
+            self.end_record();
+            self.reset_to_top();
+            return;
+        }
         if self.in_record || self.mode != Mode::Top {
             let what = if self.in_record {
                 "record"
@@ -255,6 +284,7 @@ impl<R: BufRead> Framer<R> {
             return;
         }
         self.buf.push(b);
+        self.peak_buffered = self.peak_buffered.max(self.buf.capacity());
     }
 
     fn begin_record(&mut self, at: u64) {
@@ -330,6 +360,11 @@ impl<R: BufRead> Framer<R> {
                 }
                 continue;
             }
+            if self.mode == Mode::TopLine && b == b'\n' {
+                self.end_record();
+                self.mode = Mode::Top;
+                continue;
+            }
             if b.is_ascii_whitespace() {
                 self.push_byte(b);
                 continue;
@@ -348,15 +383,19 @@ impl<R: BufRead> Framer<R> {
                         self.push_byte(b);
                         self.last_key.clear();
                     }
-                    0xEF if line_start => {
+                    0xEF if line_start && self.skip_bom == 0 => {
                         // A byte-order mark at the start of a line (concatenated files).
-                        self.bom = true;
                         self.skip_bom = 2;
+                        self.line_boms.push(at);
+                    }
+                    0xBB if self.skip_bom == 2 => self.skip_bom = 1,
+                    0xBF if self.skip_bom == 1 => {
+                        self.skip_bom = 0;
+                        self.bom = true;
                     }
                     _ if self.skip_bom > 0 => {
-                        self.skip_bom -= 1;
-                    }
-                    _ => {
+                        self.skip_bom = 0;
+                        self.line_boms.pop();
                         self.broken(
                             at,
                             format!(
@@ -365,7 +404,18 @@ impl<R: BufRead> Framer<R> {
                             ),
                         );
                     }
+                    _ => {
+                        // Not an object or array: frame the line and let the decoder say what
+                        // it is (a number, a string, or not JSON at all).
+                        self.mode = Mode::TopLine;
+                        self.begin_record(at);
+                        self.push_byte(b);
+                        if b == b'"' {
+                            self.in_string = true;
+                        }
+                    }
                 },
+                Mode::TopLine => self.push_byte(b),
                 Mode::TopArray => self.feed_array_byte(b, at, 1, Mode::Top),
                 Mode::ContainerArray => self.feed_array_byte(b, at, 2, Mode::ContainerTail),
                 Mode::TopObject | Mode::ContainerTail => {

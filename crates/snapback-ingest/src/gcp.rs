@@ -10,19 +10,23 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::decode::{digest_id, parse_time, scalar_string, str_at};
+use crate::decode::{digest_id, event_time, json_type, scalar_string, str_at};
 use crate::event::{
     Actor, Cloud, Event, OperationPhase, Outcome, Provenance, Resource, ResourceKind, ResourceRole,
     Schema,
 };
 
-pub(crate) fn decode(raw: Arc<Value>, provenance: &Provenance) -> Result<Event, String> {
+pub(crate) fn decode(
+    raw: Arc<Value>,
+    provenance: &Provenance,
+    warnings: &mut Vec<String>,
+) -> Result<Event, String> {
     let r = &*raw;
     let pp = r
         .get("protoPayload")
         .filter(|p| p.is_object())
         .ok_or("protoPayload is not an object")?;
-    let time = parse_time("timestamp", r.get("timestamp"))?;
+    let time = event_time(r, "timestamp")?;
     let operation = str_at(pp, "methodName").ok_or("missing protoPayload.methodName")?;
     let action = normalise_method(&operation);
     let service = str_at(pp, "serviceName").unwrap_or_default();
@@ -117,8 +121,19 @@ pub(crate) fn decode(raw: Arc<Value>, provenance: &Provenance) -> Result<Event, 
         delegated_by,
     };
 
-    let request = pp.get("request").filter(|v| !v.is_null()).cloned();
-    let response = pp.get("response").filter(|v| !v.is_null()).cloned();
+    let mut subtree = |key: &str| match pp.get(key) {
+        None | Some(Value::Null) => None,
+        Some(v @ Value::Object(_)) => Some(v.clone()),
+        Some(other) => {
+            warnings.push(format!(
+                "protoPayload.{key} is {}, not an object; ignored",
+                json_type(other)
+            ));
+            None
+        }
+    };
+    let request = subtree("request");
+    let response = subtree("response");
     let mut resources = Vec::new();
     if let Some(name) = str_at(pp, "resourceName") {
         push(&mut resources, &name, ResourceRole::Target);

@@ -36,7 +36,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use azure::arm_segment;
-pub use decode::{decode_record, Decoded};
+pub use decode::{decode_record, decode_record_checked, Decoded};
 pub use event::*;
 pub use gcp::{normalise_method, normalise_ref};
 
@@ -491,16 +491,28 @@ impl Reader<'_> {
             };
             let record = index;
             index += 1;
+            for at in framer.take_line_boms() {
+                self.diag(
+                    Severity::Warning,
+                    &name,
+                    Some(record),
+                    Some(at),
+                    "byte-order-mark",
+                    "a UTF-8 byte-order mark at the start of a line was removed".into(),
+                );
+            }
             match frame {
                 Frame::Record { bytes, offset } => self.decode_bytes(&name, record, offset, bytes),
                 Frame::Broken { offset, reason } => {
+                    // A read error fails the file (counted once, there); a broken stretch of
+                    // bytes is a skipped record.
                     let key = if reason.starts_with("read error") {
                         self.summary.files_failed += 1;
                         io_reason
                     } else {
+                        *self.summary.skipped.entry("invalid-json").or_default() += 1;
                         "invalid-json"
                     };
-                    *self.summary.skipped.entry(key).or_default() += 1;
                     self.diag(
                         Severity::Error,
                         &name,
@@ -580,7 +592,18 @@ impl Reader<'_> {
             record,
             offset,
         };
-        for decoded in decode_record(value, &provenance) {
+        let (decoded, warnings) = decode_record_checked(value, &provenance);
+        for warning in warnings {
+            self.diag(
+                Severity::Warning,
+                name,
+                Some(record),
+                Some(offset),
+                "bad-field",
+                warning,
+            );
+        }
+        for decoded in decoded {
             match decoded {
                 Decoded::Event(e) => {
                     self.summary.events += 1;
