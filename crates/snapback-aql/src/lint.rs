@@ -265,19 +265,22 @@ impl<'a> Linter<'a> {
                     self.nullable_negation(e, expr, &format!("NOT (… {} …)", kind.as_str()), aliases);
                 }
             }
-            ExprKind::Compare { op, left, right } => {
+            ExprKind::Compare { op, left, right }
                 if matches!(op, CmpOp::Eq | CmpOp::Ne)
                     && (matches!(left.unparen().kind, ExprKind::Null)
-                        || matches!(right.unparen().kind, ExprKind::Null))
-                {
-                    let fix = if *op == CmpOp::Eq { "IS NULL" } else { "IS NOT NULL" };
-                    self.push(
-                        "AQL-W012",
-                        Severity::Warning,
-                        e.span,
-                        format!("a comparison with NULL is never TRUE; write `{fix}`"),
-                    );
-                }
+                        || matches!(right.unparen().kind, ExprKind::Null)) =>
+            {
+                let fix = if *op == CmpOp::Eq {
+                    "IS NULL"
+                } else {
+                    "IS NOT NULL"
+                };
+                self.push(
+                    "AQL-W012",
+                    Severity::Warning,
+                    e.span,
+                    format!("a comparison with NULL is never TRUE; write `{fix}`"),
+                );
             }
             ExprKind::Case {
                 operand: None,
@@ -289,14 +292,15 @@ impl<'a> Linter<'a> {
                 "searched CASE (CASE WHEN …) is not shown in IBM's AQL documentation (only CASE x WHEN …); it is widely used, but unverified against QRadar".into(),
             ),
             ExprKind::Func { name, args, name_span } => {
-                match functions::lookup(name).map(|s| s.kind) {
-                    Some(FnKind::Offline | FnKind::OfflineCondition) => self.push(
+                if let Some(FnKind::Offline | FnKind::OfflineCondition) =
+                    functions::lookup(name).map(|s| s.kind)
+                {
+                    self.push(
                         "AQL-W006",
                         Severity::Warning,
                         *name_span,
                         format!("{name} needs QRadar's own data (assets, offences, reference sets, rules): it is NULL offline"),
-                    ),
-                    _ => {}
+                    );
                 }
                 if name == "DATEFORMAT" {
                     if let Some(ExprKind::Str(p)) = args.get(1).map(|a| &a.unparen().kind) {

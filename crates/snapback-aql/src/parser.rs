@@ -736,7 +736,7 @@ impl<'a> Parser<'a> {
                 return Ok(Expr::new(ExprKind::Bool(upper == "TRUE"), span));
             }
             "CASE" => return self.case(),
-            "IF" if !is_call => return self.if_expr(),
+            "IF" => return self.if_expr(),
             "TEXT" if self.is_kw_at(1, "SEARCH") => {
                 self.bump();
                 self.bump();
@@ -755,7 +755,7 @@ impl<'a> Parser<'a> {
             }
             _ => {}
         }
-        if is_call && (!is_reserved(&upper) || upper == "LAST" || upper == "IF") {
+        if is_call && (!is_reserved(&upper) || upper == "LAST") {
             return self.call(word, span);
         }
         if is_reserved(&upper) {
@@ -853,6 +853,9 @@ impl<'a> Parser<'a> {
 
     fn case(&mut self) -> PResult<Expr> {
         let kw = self.bump().span;
+        if self.is_kw("ELSE") || self.is_kw("END") {
+            return Err(self.unexpected("WHEN"));
+        }
         let operand = if self.is_kw("WHEN") {
             None
         } else {

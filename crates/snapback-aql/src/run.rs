@@ -379,11 +379,13 @@ fn select_cells(eval: &Evaluator<'_>, query: &Query, row: Row<'_>) -> Vec<Value>
 /// expression's text.
 pub fn column_names(query: &Query) -> Vec<String> {
     let aggregate = query.is_aggregate();
-    let group_keys: Vec<String> = query
-        .group_by
-        .iter()
-        .map(|g| query.source(g.span).to_lowercase())
-        .collect();
+    let mut group_keys: Vec<String> = Vec::new();
+    for g in &query.group_by {
+        group_keys.push(query.source(g.span).to_lowercase());
+        if let ExprKind::Column { name, .. } = &g.unparen().kind {
+            group_keys.push(name.to_lowercase());
+        }
+    }
     let mut names = Vec::new();
     for item in &query.select {
         match item {
@@ -394,11 +396,10 @@ pub fn column_names(query: &Query) -> Vec<String> {
                     continue;
                 }
                 let base = expr_name(query, expr);
-                let is_key = group_keys.iter().any(|k| {
-                    *k == query.source(expr.span).to_lowercase()
-                        || *k == base.to_lowercase()
-                        || k.trim_matches('"') == base.to_lowercase()
-                });
+                let is_key = group_keys
+                    .iter()
+                    .any(|k| *k == query.source(expr.span).to_lowercase())
+                    || only_reads(expr, &group_keys);
                 if aggregate && !expr.contains_aggregate() && !is_key {
                     names.push(format!("FIRST_{base}"));
                 } else {
@@ -408,6 +409,19 @@ pub fn column_names(query: &Query) -> Vec<String> {
         }
     }
     names
+}
+
+/// Whether every column `e` reads is one of `keys` (and it reads at least one).
+fn only_reads(e: &Expr, keys: &[String]) -> bool {
+    let mut any = false;
+    let mut all = true;
+    e.walk(&mut |x| {
+        if let ExprKind::Column { name, .. } = &x.kind {
+            any = true;
+            all &= keys.contains(&name.to_lowercase());
+        }
+    });
+    any && all
 }
 
 fn expr_name(query: &Query, e: &Expr) -> String {

@@ -230,7 +230,7 @@ mod tests {
         assert!(like("abc", "a%c", false));
         assert!(like("CreateSnapshot", "%create%", true));
         assert!(!like("CreateSnapshot", "%create%", false));
-        assert!(like("a(b)", "a\\(b\\)", false) == false);
+        assert!(!like("a(b)", "a\\(b\\)", false));
         assert!(like("a\\(b\\)", "a\\(b\\)", false));
         assert!(like("mississippi", "%iss%ipp%", false));
     }

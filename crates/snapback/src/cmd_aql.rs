@@ -1,0 +1,418 @@
+//! `snapback aql`: run and lint IBM QRadar AQL searches offline, over the same audit logs that
+//! `snapback scan` reads. The language, the QRadar view of an event and every decision the
+//! engine takes are in `docs/aql.md` and the `snapback-aql` crate.
+
+use std::io::{self, BufWriter, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{anyhow, bail, Context};
+use clap::{Args, Subcommand, ValueEnum};
+use snapback_aql::{
+    lint_query, parse, LintOptions, NowSource, Precedence, PropertyMap, ResultSet, RunOptions,
+    Runner, Severity, Value,
+};
+use snapback_ingest::{read_inputs, IngestOptions, Input};
+
+#[derive(Subcommand)]
+pub enum AqlCommand {
+    /// Run an AQL search over audit logs and print its rows.
+    Run(RunArgs),
+    /// Check an AQL search: syntax errors and findings (ambiguous AND/OR, unmapped
+    /// properties, NULL traps), each with its line and column.
+    Lint(LintArgs),
+    /// Print an AQL search for each single-event detection of the built-in rule pack (not yet
+    /// available).
+    Export,
+}
+
+#[derive(Args)]
+#[group(required = true, multiple = false)]
+pub struct QuerySource {
+    /// Read the query from FILE (`-` for stdin).
+    #[arg(long = "query", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// The query itself.
+    #[arg(short = 'e', long = "expr", value_name = "AQL")]
+    pub text: Option<String>,
+}
+
+impl QuerySource {
+    fn read(&self) -> anyhow::Result<String> {
+        match (&self.file, &self.text) {
+            (_, Some(t)) => Ok(t.clone()),
+            (Some(p), None) if p.as_os_str() == "-" => {
+                let mut s = String::new();
+                io::stdin()
+                    .read_to_string(&mut s)
+                    .context("reading the query from stdin")?;
+                Ok(s)
+            }
+            (Some(p), None) => std::fs::read_to_string(p)
+                .with_context(|| format!("reading the query from {}", p.display())),
+            (None, None) => bail!("give the query with --query FILE or -e 'AQL'"),
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum PrecedenceArg {
+    /// AND binds tighter than OR (as in SQL): `a OR b AND c` = `a OR (b AND c)`.
+    Sql,
+    /// AND and OR bind equally, left to right: `a OR b AND c` = `(a OR b) AND c`.
+    LeftToRight,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum RowFormat {
+    Table,
+    Jsonl,
+    Csv,
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub query: QuerySource,
+    /// Files or directories to read (`-` for stdin). Directories are walked recursively;
+    /// `.gz` and `.zip` are opened by their content.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = RowFormat::Table)]
+    pub format: RowFormat,
+    /// "Now" for LAST n …, NOW() and PARSEDATETIME (RFC 3339). Default: the newest event time
+    /// in the input.
+    #[arg(long, value_name = "RFC3339")]
+    pub now: Option<String>,
+    /// How AND and OR without parentheses are read (IBM does not document it).
+    #[arg(long, value_enum, default_value_t = PrecedenceArg::Sql)]
+    pub precedence: PrecedenceArg,
+    /// The QRadar console's time zone (IANA name): DATEFORMAT output and START/STOP literals.
+    #[arg(long, value_name = "ZONE", default_value = "UTC")]
+    pub tz: String,
+    /// Custom event properties: a TOML or JSON file mapping property names to JSON paths in
+    /// the raw record, laid over the built-in mapping (see docs/aql.md).
+    #[arg(long, value_name = "FILE")]
+    pub properties: Option<PathBuf>,
+    /// Window for a query without a time clause: `5m` (QRadar's UI default), `60s` (the REST
+    /// API's), any `<n>s|m|h|d`, or `all`.
+    #[arg(long, value_name = "WINDOW", default_value = "5m")]
+    pub default_window: String,
+    /// Do not print lint findings and input diagnostics.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum LintFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args)]
+pub struct LintArgs {
+    #[command(flatten)]
+    pub query: QuerySource,
+    /// Custom event properties the query will run with (TOML or JSON), laid over the built-in
+    /// mapping; properties outside it are reported as unmapped.
+    #[arg(long, value_name = "FILE")]
+    pub properties: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = LintFormat::Text)]
+    pub format: LintFormat,
+    /// Exit non-zero on warnings too, not only on errors.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+pub fn run(cmd: AqlCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        AqlCommand::Run(args) => run_query(args),
+        AqlCommand::Lint(args) => lint(args),
+        AqlCommand::Export => {
+            // TODO(aql export): translate the built-in pack's single-event Sigma detections to
+            // AQL and test each through snapback_aql against the native engine's matches.
+            bail!("`snapback aql export` is not implemented yet")
+        }
+    }
+}
+
+fn load_properties(path: Option<&PathBuf>) -> anyhow::Result<PropertyMap> {
+    let mut props = PropertyMap::default();
+    if let Some(p) = path {
+        let text = std::fs::read_to_string(p)
+            .with_context(|| format!("reading properties file {}", p.display()))?;
+        props
+            .merge_file_text(&text)
+            .map_err(|e| anyhow!("properties file {}: {e}", p.display()))?;
+    }
+    Ok(props)
+}
+
+fn parse_window(s: &str) -> anyhow::Result<Option<i64>> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("all") {
+        return Ok(None);
+    }
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: i64 = num
+        .parse()
+        .map_err(|_| anyhow!("--default-window `{s}`: expected <n>s|m|h|d or all"))?;
+    let ms = match unit {
+        "s" => 1_000,
+        "m" | "" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => bail!("--default-window `{s}`: expected <n>s|m|h|d or all"),
+    };
+    Ok(Some(n.saturating_mul(ms)))
+}
+
+fn run_query(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let text = args.query.read()?;
+    let query = match parse(&text) {
+        Ok(q) => q,
+        Err(e) => {
+            eprintln!("snapback: the query does not parse:\n{e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let properties = load_properties(args.properties.as_ref())?;
+    let tz = jiff::tz::TimeZone::get(&args.tz)
+        .map_err(|e| anyhow!("--tz `{}`: {e}", args.tz))?;
+    let now = match &args.now {
+        Some(s) => Some(
+            s.parse::<jiff::Timestamp>()
+                .map_err(|e| anyhow!("--now `{s}`: {e} (give RFC 3339, e.g. 2026-11-20T12:00:00Z)"))?,
+        ),
+        None => None,
+    };
+    let precedence = match args.precedence {
+        PrecedenceArg::Sql => Precedence::Sql,
+        PrecedenceArg::LeftToRight => Precedence::LeftToRight,
+    };
+    if !args.quiet {
+        let findings = lint_query(
+            &query,
+            &LintOptions {
+                properties: properties.clone(),
+            },
+        );
+        for d in findings.iter().filter(|d| d.severity >= Severity::Warning) {
+            let first_line = d.message.lines().next().unwrap_or("");
+            eprintln!(
+                "snapback: {}:{}: {}[{}]: {first_line}",
+                d.line, d.column, d.severity, d.code
+            );
+        }
+        if findings.iter().any(|d| d.severity >= Severity::Warning) {
+            eprintln!("snapback: (`snapback aql lint` shows each finding in full)");
+        }
+    }
+    let options = RunOptions {
+        precedence,
+        now,
+        tz,
+        properties,
+        default_window_ms: parse_window(&args.default_window)?,
+    };
+    let mut runner = Runner::new(&query, options);
+    let inputs: Vec<Input> = args.paths.iter().map(|p| Input::parse(p)).collect();
+    let quiet = args.quiet;
+    let summary = read_inputs(
+        &inputs,
+        &IngestOptions::default(),
+        &mut |e| runner.push(e),
+        &mut |d| {
+            if !quiet {
+                eprintln!("{d}");
+            }
+        },
+    );
+    let result = runner.finish();
+    eprintln!("snapback: {summary}");
+    eprintln!("snapback: {}", describe_run(&result));
+
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let written = match args.format {
+        RowFormat::Table => write_table(&mut out, &result),
+        RowFormat::Jsonl => write_jsonl(&mut out, &result),
+        RowFormat::Csv => write_csv(&mut out, &result),
+    };
+    match written.and_then(|_| out.flush()) {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// One line on how the rows were obtained: now and where it came from, the window, the
+/// precedence, the counts.
+fn describe_run(r: &ResultSet) -> String {
+    let now_from = match r.now_source {
+        NowSource::Given => "given with --now",
+        NowSource::NewestEvent => "the newest event in the input; set --now to change it",
+        NowSource::WallClock => "the clock: the input has no events",
+    };
+    let window = match r.window {
+        Some((lo, hi)) => format!(
+            "starttime {} .. {} (inclusive)",
+            ms_text(lo),
+            ms_text(hi)
+        ),
+        None => "no time window".to_string(),
+    };
+    let precedence = match r.precedence {
+        Precedence::Sql => "sql (AND before OR)",
+        Precedence::LeftToRight => "left-to-right",
+    };
+    format!(
+        "now = {} ({now_from}); window {window}; precedence {precedence}; {} events read, {} matched, {} rows",
+        r.now,
+        r.events_read,
+        r.events_matched,
+        r.rows.len()
+    )
+}
+
+fn ms_text(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms).map_or_else(|_| ms.to_string(), |t| t.to_string())
+}
+
+fn cell_text(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn write_table(out: &mut impl Write, r: &ResultSet) -> io::Result<()> {
+    let mut table = comfy_table::Table::new();
+    table.load_preset(comfy_table::presets::NOTHING);
+    table.set_header(r.columns.iter().map(|c| sanitise_terminal(c)));
+    for row in &r.rows {
+        table.add_row(row.iter().map(|v| sanitise_terminal(&cell_text(v))));
+    }
+    writeln!(out, "{table}")
+}
+
+/// One JSON object per row, keys in SELECT order.
+fn write_jsonl(out: &mut impl Write, r: &ResultSet) -> io::Result<()> {
+    for row in &r.rows {
+        out.write_all(b"{")?;
+        for (i, (name, v)) in r.columns.iter().zip(row).enumerate() {
+            if i > 0 {
+                out.write_all(b",")?;
+            }
+            serde_json::to_writer(&mut *out, name)?;
+            out.write_all(b":")?;
+            serde_json::to_writer(&mut *out, &v.to_json())?;
+        }
+        out.write_all(b"}\n")?;
+    }
+    Ok(())
+}
+
+/// RFC 4180 CSV with a header row. Text cells that a spreadsheet would run as a formula
+/// (`=`, `+`, `-`, `@`, tab, carriage return first) get a leading `'`: log fields are
+/// attacker-controlled.
+fn write_csv(out: &mut impl Write, r: &ResultSet) -> io::Result<()> {
+    let header: Vec<String> = r.columns.iter().map(|c| csv_field(c, true)).collect();
+    writeln!(out, "{}", header.join(","))?;
+    for row in &r.rows {
+        let cells: Vec<String> = row
+            .iter()
+            .map(|v| csv_field(&cell_text(v), matches!(v, Value::Str(_))))
+            .collect();
+        writeln!(out, "{}", cells.join(","))?;
+    }
+    Ok(())
+}
+
+fn csv_field(s: &str, is_text: bool) -> String {
+    let defused = if is_text && s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    if defused.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", defused.replace('"', "\"\""))
+    } else {
+        defused
+    }
+}
+
+/// Escape control characters so that a log field prints as one visible cell.
+fn sanitise_terminal(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn lint(args: LintArgs) -> anyhow::Result<ExitCode> {
+    let text = args.query.read()?;
+    let properties = load_properties(args.properties.as_ref())?;
+    let findings = snapback_aql::lint(&text, &LintOptions { properties });
+    match args.format {
+        LintFormat::Json => {
+            let stdout = io::stdout();
+            let mut out = stdout.lock();
+            for d in &findings {
+                serde_json::to_writer(&mut out, d)?;
+                writeln!(out)?;
+            }
+        }
+        LintFormat::Text => {
+            for d in &findings {
+                println!("{d}\n");
+            }
+            let count = |s: Severity| findings.iter().filter(|d| d.severity == s).count();
+            eprintln!(
+                "snapback: {} errors, {} warnings, {} notes",
+                count(Severity::Error),
+                count(Severity::Warning),
+                count(Severity::Note)
+            );
+        }
+    }
+    let worst = findings.iter().map(|d| d.severity).max();
+    let failed = match worst {
+        Some(Severity::Error) => true,
+        Some(Severity::Warning) => args.strict,
+        _ => false,
+    };
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_and_defuses() {
+        assert_eq!(csv_field("a,b", true), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\"", true), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=cmd()", true), "'=cmd()");
+        assert_eq!(csv_field("-5", false), "-5");
+    }
+
+    #[test]
+    fn windows() {
+        assert_eq!(parse_window("5m").ok(), Some(Some(300_000)));
+        assert_eq!(parse_window("60s").ok(), Some(Some(60_000)));
+        assert_eq!(parse_window("all").ok(), Some(None));
+        assert!(parse_window("5 weeks").is_err());
+    }
+}
