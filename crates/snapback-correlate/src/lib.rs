@@ -1,1 +1,836 @@
-//! placeholder
+//! Event-time correlation, kill-chain escalation and tuning: from matched events to alerts.
+//!
+//! ```no_run
+//! use snapback_correlate::{Detector, DetectOptions, Tuning};
+//! use snapback_rules::RuleSet;
+//! let rules = RuleSet::load(true, &[]);
+//! let tuning = Tuning::default();
+//! let mut detector = Detector::new(&rules, &tuning, DetectOptions::default());
+//! // for event in events { detector.observe(event); }
+//! let report = detector.finish();
+//! for alert in &report.alerts { println!("{} {}", alert.risk_score, alert.title); }
+//! ```
+//!
+//! Sigma leaves the semantics of correlation open; we decide them here, and the tests assert
+//! them (see ARCHITECTURE.md):
+//!
+//! - **Event time.** Matched events are ordered by their own time (then by file and record, so
+//!   that ties are stable), never by file or arrival order. Offline, the whole input is seen
+//!   before anything is correlated, so results do not depend on the order of files.
+//! - **Arrays fan out.** Each value of a group-by field opens its own sequence: a
+//!   `StopInstances` on three instances opens three.
+//! - **Windows** are measured from the first event of a sequence; both ends are inclusive.
+//!   When a step's opener repeats before the sequence goes on, the latest opener is kept.
+//! - **Duplicates** (the same event id in the same cloud and account) count once.
+//! - **Outcome.** Failed calls and dry runs never open, advance or complete a sequence. An
+//!   accepted call (Azure `Start`/`Accept`, a GCP first entry) may open or advance one, and is
+//!   confirmed by the record of the same operation (Azure `correlationId`, GCP `operation.id`)
+//!   that reports success; only a confirmed success completes a sequence.
+//! - **Kill chain.** A revert alert is escalated to critical when, within 24 hours before it,
+//!   a precursor (exfiltration, movement, blinding) touched one of its entities or was made by
+//!   one of its principals in the same account; the precursor joins the evidence.
+//! - **Suppression** never drops an alert: it is kept, marked with who suppressed it and why,
+//!   and counted.
+
+#![forbid(unsafe_code)]
+
+pub mod alert;
+pub mod tuning;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use jiff::{SignedDuration, Timestamp};
+use snapback_ingest::{Cloud, Event, Outcome};
+use snapback_rules::{CorrelationKind, RuleRef, RuleSet};
+
+pub use alert::{Alert, Entity, Evidence, EvidenceRole, Guide, Severity, Suppression};
+pub use snapback_rules::Role;
+pub use tuning::Tuning;
+
+/// Knobs of the detector.
+#[derive(Debug, Clone)]
+pub struct DetectOptions {
+    /// How far before a revert a precursor may be to escalate it.
+    pub precursor_window: SignedDuration,
+    /// The most open sequences kept at once; the oldest are evicted beyond it, and counted.
+    pub max_open_sequences: usize,
+}
+
+impl Default for DetectOptions {
+    fn default() -> Self {
+        DetectOptions {
+            precursor_window: SignedDuration::from_hours(24),
+            max_open_sequences: 1_000_000,
+        }
+    }
+}
+
+/// Counts of a detection run.
+#[derive(Debug, Clone, Default)]
+pub struct DetectStats {
+    pub events_seen: u64,
+    pub events_matched: u64,
+    pub duplicates: u64,
+    pub sequences_opened: u64,
+    pub sequences_evicted: u64,
+    pub alerts: u64,
+    pub suppressed: u64,
+    pub by_severity: BTreeMap<Severity, u64>,
+    pub suppressed_by_reason: BTreeMap<String, u64>,
+}
+
+/// The result: alerts ordered by risk, highest first (suppressed ones included, marked).
+#[derive(Debug, Default)]
+pub struct Report {
+    pub alerts: Vec<Alert>,
+    pub stats: DetectStats,
+}
+
+/// A matched event and the detection rules it matched.
+struct Matched {
+    event: Arc<Event>,
+    rules: Vec<usize>,
+}
+
+/// The final word on an operation that spans records.
+#[derive(Clone)]
+struct OperationResult {
+    outcome: Outcome,
+    time: Timestamp,
+    evidence: Vec<Arc<Event>>,
+}
+
+/// Collects events, then correlates them in event-time order.
+pub struct Detector<'r> {
+    rules: &'r RuleSet,
+    tuning: &'r Tuning,
+    options: DetectOptions,
+    matched: Vec<Matched>,
+    seen: HashSet<(Cloud, String, String)>,
+    operations: HashMap<(Cloud, String), OperationResult>,
+    stats: DetectStats,
+}
+
+/// One step of a sequence: the event and the rule it matched.
+#[derive(Clone)]
+struct Step {
+    event: Arc<Event>,
+    rule: usize,
+}
+
+struct Partial {
+    steps: Vec<Step>,
+    /// For ordered sequences: the index of the next rule. For unordered: which rules are in.
+    have: Vec<bool>,
+    start: Timestamp,
+    last: Timestamp,
+}
+
+/// An alert under construction, with its events still at hand for filters.
+struct Draft {
+    alert: Alert,
+    rule_ref: RuleRef,
+    steps: Vec<Step>,
+    /// The correlation's group key (empty for single-event alerts): part of the alert id,
+    /// so that the sequences of one fanned-out call are distinct alerts.
+    key: String,
+}
+
+impl<'r> Detector<'r> {
+    pub fn new(rules: &'r RuleSet, tuning: &'r Tuning, options: DetectOptions) -> Self {
+        Detector {
+            rules,
+            tuning,
+            options,
+            matched: Vec::new(),
+            seen: HashSet::new(),
+            operations: HashMap::new(),
+            stats: DetectStats::default(),
+        }
+    }
+
+    /// Look at one event. Events that no rule matches are not kept, except for the outcome
+    /// of the multi-record operation they belong to.
+    pub fn observe(&mut self, event: Event) {
+        self.stats.events_seen += 1;
+        let key = (event.cloud, event.account.clone(), event.event_id.clone());
+        if self.seen.contains(&key) {
+            self.stats.duplicates += 1;
+            return;
+        }
+        let rules = self.rules.matches(&event);
+        let needs_operation =
+            matches!(event.cloud, Cloud::Azure | Cloud::Gcp) && event.correlation_id.is_some();
+        if rules.is_empty() && !needs_operation {
+            return;
+        }
+        self.seen.insert(key);
+        let event = Arc::new(event);
+        if needs_operation {
+            self.record_operation(&event);
+        }
+        if !rules.is_empty() {
+            self.stats.events_matched += 1;
+            self.matched.push(Matched { event, rules });
+        }
+    }
+
+    fn record_operation(&mut self, e: &Arc<Event>) {
+        let Some(id) = &e.correlation_id else { return };
+        let entry = self
+            .operations
+            .entry((e.cloud, id.clone()))
+            .or_insert_with(|| OperationResult {
+                outcome: Outcome::Accepted,
+                time: e.time.instant,
+                evidence: Vec::new(),
+            });
+        // The latest final record decides (a retried operation may fail, then succeed).
+        let is_final = matches!(
+            e.outcome,
+            Outcome::Success | Outcome::Failure { .. } | Outcome::DryRun
+        );
+        let undecided = matches!(entry.outcome, Outcome::Accepted | Outcome::Unknown { .. });
+        if is_final && (undecided || e.time.instant >= entry.time) {
+            entry.outcome = e.outcome.clone();
+            entry.time = e.time.instant;
+        }
+        if entry.evidence.len() < 8 {
+            entry.evidence.push(e.clone());
+        }
+    }
+
+    /// The outcome of an event's operation: an accepted record takes the final word of its
+    /// operation when the input has it.
+    fn effective(&self, e: &Event) -> Outcome {
+        if matches!(e.outcome, Outcome::Accepted | Outcome::Unknown { .. }) {
+            if let Some(id) = &e.correlation_id {
+                if let Some(op) = self.operations.get(&(e.cloud, id.clone())) {
+                    if !matches!(op.outcome, Outcome::Accepted | Outcome::Unknown { .. }) {
+                        return op.outcome.clone();
+                    }
+                }
+            }
+        }
+        e.outcome.clone()
+    }
+
+    /// Correlate everything observed and build the report.
+    pub fn finish(mut self) -> Report {
+        self.matched.sort_by(|a, b| {
+            a.event
+                .time
+                .instant
+                .cmp(&b.event.time.instant)
+                .then_with(|| a.event.provenance.cmp(&b.event.provenance))
+        });
+        let mut drafts = Vec::new();
+        self.single_event_alerts(&mut drafts);
+        for c in 0..self.rules.correlations.len() {
+            self.correlate(c, &mut drafts);
+        }
+        let precursors = self.precursors();
+        let mut alerts = Vec::with_capacity(drafts.len());
+        let mut ids = HashSet::new();
+        for mut d in drafts {
+            self.escalate(&mut d, &precursors);
+            self.suppress(&mut d);
+            d.alert.alert_id = Alert::compute_id(&d.alert.rule_id, &d.key, &d.alert.evidence);
+            if !ids.insert(d.alert.alert_id.clone()) {
+                continue;
+            }
+            alerts.push(d.alert);
+        }
+        alerts.sort_by(|a, b| {
+            b.risk_score
+                .cmp(&a.risk_score)
+                .then_with(|| a.first_instant.cmp(&b.first_instant))
+                .then_with(|| a.alert_id.cmp(&b.alert_id))
+        });
+        for a in &alerts {
+            match &a.suppressed {
+                None => {
+                    self.stats.alerts += 1;
+                    *self.stats.by_severity.entry(a.severity).or_default() += 1;
+                }
+                Some(s) => {
+                    self.stats.suppressed += 1;
+                    *self
+                        .stats
+                        .suppressed_by_reason
+                        .entry(format!("{}: {}", s.by, s.reason))
+                        .or_default() += 1;
+                }
+            }
+        }
+        Report {
+            alerts,
+            stats: self.stats,
+        }
+    }
+
+    fn opens(outcome: &Outcome) -> bool {
+        matches!(outcome, Outcome::Success | Outcome::Accepted)
+    }
+
+    /// Alerts from rules that are a revert by themselves. The records of one multi-record
+    /// operation make one alert.
+    fn single_event_alerts(&self, drafts: &mut Vec<Draft>) {
+        let mut groups: BTreeMap<(usize, Cloud, String, String), Vec<Step>> = BTreeMap::new();
+        for m in &self.matched {
+            for &r in &m.rules {
+                let role = self.rules.detections[r].meta.role;
+                if !matches!(role, Role::Revert | Role::Standalone) {
+                    continue;
+                }
+                let eff = self.effective(&m.event);
+                if !Self::opens(&eff) {
+                    continue;
+                }
+                let op = match m.event.cloud {
+                    Cloud::Aws => m.event.event_id.clone(),
+                    _ => m
+                        .event
+                        .correlation_id
+                        .clone()
+                        .unwrap_or_else(|| m.event.event_id.clone()),
+                };
+                groups
+                    .entry((r, m.event.cloud, m.event.account.clone(), op))
+                    .or_default()
+                    .push(Step {
+                        event: m.event.clone(),
+                        rule: r,
+                    });
+            }
+        }
+        for ((r, ..), steps) in groups {
+            let d = &self.rules.detections[r];
+            let mut draft = self.draft(
+                RuleRef::Detection(r),
+                &d.id,
+                d.name.clone(),
+                &d.title,
+                &d.description,
+                &d.tags,
+                &d.meta,
+                steps,
+            );
+            let confirmed = draft
+                .steps
+                .iter()
+                .any(|s| self.effective(&s.event) == Outcome::Success);
+            if !confirmed {
+                let risk = draft.alert.risk_score.saturating_sub(10);
+                draft.alert.set_risk(risk);
+                draft
+                    .alert
+                    .risk_reasons
+                    .push("-10: accepted but not confirmed by a success record".into());
+            }
+            drafts.push(draft);
+        }
+    }
+
+    /// Group keys of an event for a correlation: one per combination of group-by values,
+    /// scoped by cloud, account and (for AWS, whose ids are regional) region.
+    fn keys(&self, c: usize, rule: usize, e: &Event) -> Vec<String> {
+        let corr = &self.rules.correlations[c];
+        let scope = match e.cloud {
+            Cloud::Aws => format!("{}|{}|{}", e.cloud, e.account, e.region),
+            _ => format!("{}|{}", e.cloud, e.account),
+        };
+        let mut keys = vec![scope];
+        for field in &corr.group_by {
+            let path = corr
+                .aliases
+                .get(field)
+                .and_then(|m| m.get(&rule))
+                .map(String::as_str)
+                .unwrap_or(field.as_str());
+            let mut values = RuleSet::field_values(e, path);
+            values.sort();
+            values.dedup();
+            if values.is_empty() {
+                return Vec::new();
+            }
+            let mut next = Vec::new();
+            for k in &keys {
+                for v in &values {
+                    if next.len() >= 256 {
+                        break;
+                    }
+                    next.push(format!("{k}|{v}"));
+                }
+            }
+            keys = next;
+        }
+        keys
+    }
+
+    fn correlate(&mut self, c: usize, drafts: &mut Vec<Draft>) {
+        let corr = &self.rules.correlations[c];
+        let span = SignedDuration::try_from(corr.timespan).unwrap_or(SignedDuration::MAX);
+        let n = corr.rules.len();
+        let mut open: HashMap<String, Vec<Partial>> = HashMap::new();
+        let mut open_count: usize = 0;
+        let mut completed: Vec<(String, Vec<Step>)> = Vec::new();
+        for m in &self.matched {
+            let positions: Vec<usize> = (0..n)
+                .filter(|&i| m.rules.contains(&corr.rules[i]))
+                .collect();
+            if positions.is_empty() {
+                continue;
+            }
+            let eff = self.effective(&m.event);
+            if !Self::opens(&eff) {
+                continue;
+            }
+            let t = m.event.time.instant;
+            // Every position the event may take, with its keys.
+            let mut by_key: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+            for &i in &positions {
+                for k in self.keys(c, corr.rules[i], &m.event) {
+                    by_key.entry(k).or_default().push(i);
+                }
+            }
+            for (key, mut pos) in by_key {
+                pos.sort_unstable();
+                pos.dedup();
+                let partials = open.entry(key.clone()).or_default();
+                let before = partials.len();
+                partials.retain(|p| t.duration_since(p.start) <= span);
+                open_count -= before - partials.len();
+                match &corr.kind {
+                    CorrelationKind::TemporalOrdered => {
+                        let mut advanced = false;
+                        for &i in pos.iter().rev().filter(|&&i| i > 0) {
+                            let is_final = i == n - 1;
+                            if is_final && eff != Outcome::Success {
+                                continue;
+                            }
+                            // The most recent opener that waits for this step.
+                            let best = partials
+                                .iter_mut()
+                                .enumerate()
+                                .filter(|(_, p)| p.steps.len() == i && t >= p.last)
+                                .max_by_key(|(_, p)| p.start)
+                                .map(|(j, _)| j);
+                            if let Some(j) = best {
+                                let p = &mut partials[j];
+                                p.steps.push(Step {
+                                    event: m.event.clone(),
+                                    rule: corr.rules[i],
+                                });
+                                p.last = t;
+                                if p.steps.len() == n {
+                                    let done = partials.remove(j);
+                                    open_count -= 1;
+                                    completed.push((key.clone(), done.steps));
+                                }
+                                advanced = true;
+                                break;
+                            }
+                        }
+                        if !advanced && pos.contains(&0) && n > 1 {
+                            // A new opener replaces one that is still waiting for its second step.
+                            let before = partials.len();
+                            partials.retain(|p| p.steps.len() > 1);
+                            open_count -= before - partials.len();
+                            partials.push(Partial {
+                                steps: vec![Step {
+                                    event: m.event.clone(),
+                                    rule: corr.rules[0],
+                                }],
+                                have: Vec::new(),
+                                start: t,
+                                last: t,
+                            });
+                            open_count += 1;
+                            self.stats.sequences_opened += 1;
+                        }
+                    }
+                    CorrelationKind::Temporal => {
+                        let i = pos[0];
+                        let slot = partials.iter_mut().find(|p| !p.have[i]);
+                        match slot {
+                            Some(p) => {
+                                p.have[i] = true;
+                                p.steps.push(Step {
+                                    event: m.event.clone(),
+                                    rule: corr.rules[i],
+                                });
+                                p.last = t;
+                            }
+                            None => {
+                                let mut have = vec![false; n];
+                                have[i] = true;
+                                partials.push(Partial {
+                                    steps: vec![Step {
+                                        event: m.event.clone(),
+                                        rule: corr.rules[i],
+                                    }],
+                                    have,
+                                    start: t,
+                                    last: t,
+                                });
+                                open_count += 1;
+                                self.stats.sequences_opened += 1;
+                            }
+                        }
+                        if let Some(j) = partials.iter().position(|p| p.have.iter().all(|h| *h)) {
+                            let done = partials.remove(j);
+                            open_count -= 1;
+                            completed.push((key.clone(), done.steps));
+                        }
+                    }
+                    CorrelationKind::EventCount { gte }
+                    | CorrelationKind::ValueCount { gte, .. } => {
+                        let step = Step {
+                            event: m.event.clone(),
+                            rule: corr.rules[pos[0]],
+                        };
+                        if partials.is_empty() {
+                            partials.push(Partial {
+                                steps: Vec::new(),
+                                have: Vec::new(),
+                                start: t,
+                                last: t,
+                            });
+                            open_count += 1;
+                            self.stats.sequences_opened += 1;
+                        }
+                        let p = &mut partials[0];
+                        p.steps.push(step);
+                        p.last = t;
+                        let count = match &corr.kind {
+                            CorrelationKind::ValueCount { field, .. } => {
+                                let mut distinct = HashSet::new();
+                                for s in &p.steps {
+                                    for v in RuleSet::field_values(&s.event, field) {
+                                        distinct.insert(v);
+                                    }
+                                }
+                                distinct.len() as u64
+                            }
+                            _ => p.steps.len() as u64,
+                        };
+                        if count >= *gte {
+                            let done = partials.remove(0);
+                            open_count -= 1;
+                            completed.push((key.clone(), done.steps));
+                        }
+                    }
+                }
+            }
+            if open_count > self.options.max_open_sequences {
+                // Evict the oldest sequences; count them so the report can say so.
+                let mut starts: Vec<(Timestamp, String)> = open
+                    .iter()
+                    .flat_map(|(k, ps)| ps.iter().map(move |p| (p.start, k.clone())))
+                    .collect();
+                starts.sort();
+                let excess = open_count - self.options.max_open_sequences;
+                for (start, key) in starts.into_iter().take(excess) {
+                    if let Some(ps) = open.get_mut(&key) {
+                        if let Some(j) = ps.iter().position(|p| p.start == start) {
+                            ps.remove(j);
+                            open_count -= 1;
+                            self.stats.sequences_evicted += 1;
+                        }
+                    }
+                }
+                open.retain(|_, ps| !ps.is_empty());
+            }
+        }
+        let corr = &self.rules.correlations[c];
+        for (key, steps) in completed {
+            let mut draft = self.draft(
+                RuleRef::Correlation(c),
+                &corr.id,
+                corr.name.clone(),
+                &corr.title,
+                &corr.description,
+                &corr.tags,
+                &corr.meta,
+                steps,
+            );
+            // The alert is about its key's resources: of a call on three instances, only the
+            // one whose sequence completed.
+            let values: Vec<&str> = key
+                .split('|')
+                .skip(if draft.alert.cloud == Cloud::Aws {
+                    3
+                } else {
+                    2
+                })
+                .collect();
+            let key_kinds: Vec<_> = draft
+                .alert
+                .entities
+                .iter()
+                .filter(|e| values.iter().any(|v| v.eq_ignore_ascii_case(&e.id)))
+                .map(|e| e.kind)
+                .collect();
+            draft.alert.entities.retain(|e| {
+                !key_kinds.contains(&e.kind) || values.iter().any(|v| v.eq_ignore_ascii_case(&e.id))
+            });
+            draft.key = key;
+            drafts.push(draft);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn draft(
+        &self,
+        rule_ref: RuleRef,
+        rule_id: &str,
+        rule_name: Option<String>,
+        title: &str,
+        description: &str,
+        tags: &[String],
+        meta: &snapback_rules::Meta,
+        mut steps: Vec<Step>,
+    ) -> Draft {
+        steps.sort_by(|a, b| {
+            a.event
+                .time
+                .instant
+                .cmp(&b.event.time.instant)
+                .then_with(|| a.event.provenance.cmp(&b.event.provenance))
+        });
+        let first = steps[0].event.clone();
+        let last = steps[steps.len() - 1].event.clone();
+        let (attack, tactics) = alert::attack_from_tags(tags);
+        let mut evidence = Vec::new();
+        let mut entities: Vec<Entity> = Vec::new();
+        let mut principals: Vec<String> = Vec::new();
+        let mut source_ips: Vec<String> = Vec::new();
+        let mut ids: HashSet<String> = steps.iter().map(|s| s.event.event_id.clone()).collect();
+        let mut last_instant = last.time.instant;
+        for s in &steps {
+            let rid = self.rule_id(s.rule);
+            evidence.push(Evidence::from_event(&s.event, EvidenceRole::Revert, &rid));
+            // Records of the same operation that confirm an accepted step.
+            if let Some(cid) = &s.event.correlation_id {
+                if s.event.cloud != Cloud::Aws {
+                    if let Some(op) = self.operations.get(&(s.event.cloud, cid.clone())) {
+                        for other in &op.evidence {
+                            if ids.insert(other.event_id.clone()) {
+                                evidence.push(Evidence::from_event(
+                                    other,
+                                    EvidenceRole::Confirmation,
+                                    &rid,
+                                ));
+                                last_instant = last_instant.max(other.time.instant);
+                            }
+                        }
+                    }
+                }
+            }
+            for en in alert::entities_of(&s.event) {
+                if !entities.contains(&en) {
+                    entities.push(en);
+                }
+            }
+            let p = s.event.actor.display().to_owned();
+            if !p.is_empty() && !principals.contains(&p) {
+                principals.push(p);
+            }
+            if let Some(ip) = &s.event.source_ip {
+                if !source_ips.contains(ip) {
+                    source_ips.push(ip.clone());
+                }
+            }
+        }
+        evidence.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.file.cmp(&b.file)));
+        let mut risk = meta.risk;
+        let mut risk_reasons = vec![format!("{}: {}", meta.risk, meta.risk_reason)];
+        if let Some(over) = self.tuning.risk_override(rule_id, rule_name.as_deref()) {
+            risk = over;
+            risk_reasons.push(format!("={over}: risk override from the config file"));
+        }
+        let alert = Alert {
+            alert_id: String::new(),
+            rule_id: rule_id.to_owned(),
+            rule_name,
+            title: title.to_owned(),
+            alert_type: if meta.alert_type.is_empty() {
+                "Revert Cloud Instance".to_owned()
+            } else {
+                meta.alert_type.clone()
+            },
+            severity: Severity::from_risk(risk),
+            risk_score: risk.min(100),
+            risk_reasons,
+            attack,
+            tactics,
+            cloud: first.cloud,
+            account: first.account.clone(),
+            region: first.region.clone(),
+            actor: last.actor.display().to_owned(),
+            entities,
+            first_seen: first.time.instant.to_string(),
+            last_seen: last_instant.to_string(),
+            escalated: false,
+            evidence,
+            guide: Guide {
+                check: meta.guide.check.clone(),
+                respond: meta.guide.respond.clone(),
+            },
+            description: description.trim().to_owned(),
+            suppressed: None,
+            first_instant: first.time.instant,
+            last_instant,
+            principals,
+            source_ips,
+        };
+        Draft {
+            alert,
+            rule_ref,
+            steps,
+            key: String::new(),
+        }
+    }
+
+    fn rule_id(&self, r: usize) -> String {
+        self.rules.detections[r].id.clone()
+    }
+
+    /// Precursor events, in time order, with the rule that made them precursors.
+    fn precursors(&self) -> Vec<Step> {
+        let mut out = Vec::new();
+        for m in &self.matched {
+            if !Self::opens(&self.effective(&m.event)) {
+                continue;
+            }
+            for &r in &m.rules {
+                if self.rules.detections[r].meta.role == Role::Precursor {
+                    out.push(Step {
+                        event: m.event.clone(),
+                        rule: r,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    fn escalate(&self, d: &mut Draft, precursors: &[Step]) {
+        let a = &mut d.alert;
+        let from = a.first_instant - self.options.precursor_window;
+        let evidence_ids: HashSet<&str> =
+            d.steps.iter().map(|s| s.event.event_id.as_str()).collect();
+        let mut found: Vec<&Step> = Vec::new();
+        for p in precursors {
+            let t = p.event.time.instant;
+            if t < from || t > a.last_instant {
+                continue;
+            }
+            if p.event.cloud != a.cloud || p.event.account != a.account {
+                continue;
+            }
+            if evidence_ids.contains(p.event.event_id.as_str()) {
+                continue;
+            }
+            let shares_entity = alert::entities_of(&p.event)
+                .iter()
+                .any(|en| a.entities.iter().any(|x| x.id == en.id));
+            let principal = p.event.actor.display();
+            let same_principal =
+                !principal.is_empty() && a.principals.iter().any(|x| x == principal);
+            if shares_entity || same_principal {
+                found.push(p);
+            }
+        }
+        if found.is_empty() {
+            return;
+        }
+        let mut seen = HashSet::new();
+        for p in found {
+            if !seen.insert((p.event.event_id.clone(), p.rule)) {
+                continue;
+            }
+            let det = &self.rules.detections[p.rule];
+            let via = if alert::entities_of(&p.event)
+                .iter()
+                .any(|en| a.entities.iter().any(|x| x.id == en.id))
+            {
+                "the same resource"
+            } else {
+                "the same principal"
+            };
+            a.risk_reasons.push(format!(
+                "kill chain: {} at {} by {} ({via})",
+                det.title,
+                p.event.time.instant,
+                p.event.actor.display()
+            ));
+            a.evidence.push(Evidence::from_event(
+                &p.event,
+                EvidenceRole::Precursor,
+                &det.id,
+            ));
+            let (techniques, tactics) = alert::attack_from_tags(&det.tags);
+            for t in techniques {
+                if !a.attack.contains(&t) {
+                    a.attack.push(t);
+                }
+            }
+            for t in tactics {
+                if !a.tactics.contains(&t) {
+                    a.tactics.push(t);
+                }
+            }
+        }
+        a.evidence
+            .sort_by(|x, y| x.time.cmp(&y.time).then_with(|| x.file.cmp(&y.file)));
+        a.escalated = true;
+        let risk = a.risk_score.saturating_add(20).max(90);
+        a.risk_reasons.push(format!(
+            "→{}: escalated to critical by the kill chain (precursor within {} before the revert)",
+            risk.min(100),
+            "24h"
+        ));
+        a.set_risk(risk);
+    }
+
+    fn suppress(&self, d: &mut Draft) {
+        // Built-in and user Sigma filters: the alert is suppressed when every revert step is
+        // covered by a filter that targets the step's rule or the alert's rule.
+        let mut by: Option<usize> = None;
+        let all_covered = d.steps.iter().all(|s| {
+            let mut hits = self
+                .rules
+                .suppressing_filters(&s.event, RuleRef::Detection(s.rule));
+            if let RuleRef::Correlation(_) = d.rule_ref {
+                hits.extend(self.rules.suppressing_filters(&s.event, d.rule_ref));
+            }
+            if let Some(&f) = hits.first() {
+                by.get_or_insert(f);
+                true
+            } else {
+                false
+            }
+        });
+        if all_covered {
+            if let Some(f) = by {
+                let filter = &self.rules.filters[f];
+                let reason = if filter.description.trim().is_empty() {
+                    filter.title.clone()
+                } else {
+                    filter.description.trim().to_owned()
+                };
+                d.alert.suppressed = Some(Suppression {
+                    by: format!("filter:{}", filter.id),
+                    reason,
+                });
+                return;
+            }
+        }
+        if let Some(s) = self.tuning.suppression(&d.alert) {
+            d.alert.suppressed = Some(s);
+        }
+    }
+}

@@ -632,8 +632,8 @@ impl RuleSet {
         self.detection_matcher.matches(e)
     }
 
-    /// Indices into `filters` of the filters whose selection matches the event and that
-    /// target the given rule (by id, name or title).
+    /// Indices into `filters` of the filters that target the given rule (by id, name or
+    /// title) and whose condition is false for the event, i.e. that remove it from the rule.
     pub fn suppressing_filters(&self, e: &Event, rule_ref: RuleRef) -> Vec<usize> {
         let (id, name, title) = match rule_ref {
             RuleRef::Detection(i) => match self.detections.get(i) {
@@ -648,9 +648,12 @@ impl RuleSet {
         if !self.filters.iter().any(|f| f.targets_rule(id, name, title)) {
             return Vec::new();
         }
-        self.filter_matcher
-            .matches(e)
-            .into_iter()
+        // Sigma filter semantics: a filter's condition is ANDed to the rules it targets
+        // (`condition: not selection` keeps what is not automation), so a filter suppresses
+        // the events for which its condition is false.
+        let holds = self.filter_matcher.matches(e);
+        (0..self.filters.len())
+            .filter(|i| !holds.contains(i))
             .filter(|&i| self.filters[i].targets_rule(id, name, title))
             .collect()
     }

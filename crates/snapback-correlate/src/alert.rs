@@ -1,0 +1,243 @@
+//! The `Alert`: what snapback reports, with the evidence that makes it true.
+
+use std::fmt;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use snapback_ingest::{Cloud, Event, Outcome, ResourceKind};
+
+/// Severity, derived from the risk score so that the two never disagree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Informational,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    /// 90–100 critical, 70–89 high, 40–69 medium, 20–39 low, below informational.
+    pub fn from_risk(risk: u8) -> Severity {
+        match risk {
+            90.. => Severity::Critical,
+            70..=89 => Severity::High,
+            40..=69 => Severity::Medium,
+            20..=39 => Severity::Low,
+            _ => Severity::Informational,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Informational => "informational",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "informational" | "info" => Severity::Informational,
+            "low" => Severity::Low,
+            "medium" => Severity::Medium,
+            "high" => Severity::High,
+            "critical" => Severity::Critical,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A resource an alert is about.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Entity {
+    pub kind: ResourceKind,
+    pub id: String,
+}
+
+/// Why an event is in the evidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceRole {
+    /// A step of the revert (or the revert itself).
+    Revert,
+    /// A record of the same operation that confirms or accompanies a step (Azure Start and
+    /// Success records; GCP first and last entries).
+    Confirmation,
+    /// A kill-chain precursor: exfiltration, movement or blinding before the revert.
+    Precursor,
+}
+
+/// One event of an alert's evidence, pointing back at its bytes.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evidence {
+    pub role: EvidenceRole,
+    /// The rule that matched this event (id).
+    pub rule_id: String,
+    pub event_id: String,
+    pub time: String,
+    pub operation: String,
+    pub outcome: Outcome,
+    pub actor: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_ip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    pub file: String,
+    pub record: u64,
+}
+
+impl Evidence {
+    pub fn from_event(e: &Event, role: EvidenceRole, rule_id: &str) -> Evidence {
+        Evidence {
+            role,
+            rule_id: rule_id.to_owned(),
+            event_id: e.event_id.clone(),
+            time: e.time.instant.to_string(),
+            operation: e.operation.clone(),
+            outcome: e.outcome.clone(),
+            actor: e.actor.display().to_owned(),
+            source_ip: e.source_ip.clone(),
+            user_agent: e.user_agent.clone(),
+            file: e.provenance.file.to_string(),
+            record: e.provenance.record,
+        }
+    }
+}
+
+/// What to check next and how to respond.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Guide {
+    pub check: Vec<String>,
+    pub respond: Vec<String>,
+}
+
+/// Why an alert was suppressed.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Suppression {
+    /// The filter or config entry that suppressed it: `filter:<id>`, `allow:<n>`,
+    /// `maintenance:<n>`.
+    pub by: String,
+    pub reason: String,
+}
+
+/// A risk-scored finding with its evidence.
+#[derive(Debug, Clone, Serialize)]
+pub struct Alert {
+    /// Derived from the rule and the evidence: the same input gives the same id.
+    pub alert_id: String,
+    pub rule_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule_name: Option<String>,
+    pub title: String,
+    pub alert_type: String,
+    pub severity: Severity,
+    pub risk_score: u8,
+    /// Why the score, one reason per adjustment.
+    pub risk_reasons: Vec<String>,
+    pub attack: Vec<String>,
+    pub tactics: Vec<String>,
+    pub cloud: Cloud,
+    pub account: String,
+    pub region: String,
+    pub actor: String,
+    pub entities: Vec<Entity>,
+    pub first_seen: String,
+    pub last_seen: String,
+    /// Whether a kill-chain precursor escalated this alert.
+    pub escalated: bool,
+    pub evidence: Vec<Evidence>,
+    pub guide: Guide,
+    pub description: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<Suppression>,
+    /// Instant of first_seen, for sorting and windows.
+    #[serde(skip)]
+    pub first_instant: jiff::Timestamp,
+    #[serde(skip)]
+    pub last_instant: jiff::Timestamp,
+    /// Principals and source IPs of the revert steps, for tuning.
+    #[serde(skip)]
+    pub principals: Vec<String>,
+    #[serde(skip)]
+    pub source_ips: Vec<String>,
+}
+
+impl Alert {
+    /// Stable id: SHA-256 over the rule id, the correlation key (which resource the sequence
+    /// was about) and the sorted event ids of the revert steps.
+    pub fn compute_id(rule_id: &str, key: &str, evidence: &[Evidence]) -> String {
+        let mut ids: Vec<&str> = evidence
+            .iter()
+            .filter(|e| e.role != EvidenceRole::Precursor)
+            .map(|e| e.event_id.as_str())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut h = Sha256::new();
+        h.update(rule_id.as_bytes());
+        h.update([0u8]);
+        h.update(key.as_bytes());
+        for id in ids {
+            h.update([0u8]);
+            h.update(id.as_bytes());
+        }
+        let digest = h.finalize();
+        let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+        format!("sb-{hex}")
+    }
+
+    /// Set risk and the severity that follows from it.
+    pub fn set_risk(&mut self, risk: u8) {
+        self.risk_score = risk.min(100);
+        self.severity = Severity::from_risk(self.risk_score);
+    }
+}
+
+/// ATT&CK technique ids and tactic names from Sigma tags (`attack.t1578.004`,
+/// `attack.defense-evasion`).
+pub fn attack_from_tags(tags: &[String]) -> (Vec<String>, Vec<String>) {
+    let mut techniques = Vec::new();
+    let mut tactics = Vec::new();
+    for t in tags {
+        let Some(rest) = t.strip_prefix("attack.") else {
+            continue;
+        };
+        let bytes = rest.as_bytes();
+        if bytes.first().is_some_and(|c| *c == b't' || *c == b'T')
+            && bytes.get(1).is_some_and(u8::is_ascii_digit)
+        {
+            let id = rest.to_ascii_uppercase();
+            if !techniques.contains(&id) {
+                techniques.push(id);
+            }
+        } else if !rest.starts_with('g') || !rest[1..].chars().all(|c| c.is_ascii_digit()) {
+            let tactic = rest.to_owned();
+            if !tactics.contains(&tactic) {
+                tactics.push(tactic);
+            }
+        }
+    }
+    (techniques, tactics)
+}
+
+/// The entities of an event that an alert is about (every resource except "other").
+pub fn entities_of(e: &Event) -> Vec<Entity> {
+    e.resources
+        .iter()
+        .filter(|r| r.kind != ResourceKind::Other)
+        .map(|r| Entity {
+            kind: r.kind,
+            id: r.id.clone(),
+        })
+        .collect()
+}
