@@ -77,12 +77,14 @@ pub(crate) fn parse(block: Option<&Value>, level: Level) -> Result<Meta, MetaErr
         Some("revert") => Role::Revert,
         Some("step") => Role::Step,
         Some("precursor") => Role::Precursor,
-        Some(other) => return Err(err(
-            "role",
-            format!(
+        Some(other) => {
+            return Err(err(
+                "role",
+                format!(
                 "unknown snapback.role `{other}` (expected revert, step, precursor or standalone)"
             ),
-        )),
+            ))
+        }
     };
     let risk = match raw.risk {
         None => default_risk(level),
