@@ -3,7 +3,10 @@
 
 #![forbid(unsafe_code)]
 
+mod cmd_aql;
 mod cmd_events;
+mod cmd_scan;
+mod cmd_simulate;
 
 use std::process::ExitCode;
 
@@ -20,14 +23,29 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Scan audit logs for reverted cloud instances and print risk-scored alerts.
+    Scan(cmd_scan::ScanArgs),
+    /// Scan the bundled sample data (the seed's four Atomic Red Team tests and benign noise).
+    Demo(cmd_scan::ScanOptions),
     /// Read audit logs and print them as one normalised stream of events.
     Events(cmd_events::EventsArgs),
+    /// Write realistic telemetry of the seed's Atomic Red Team tests, with benign noise.
+    Simulate(cmd_simulate::SimulateArgs),
+    /// Run, lint or export IBM QRadar AQL searches offline, over the same logs.
+    Aql {
+        #[command(subcommand)]
+        cmd: cmd_aql::AqlCommand,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Scan(args) => cmd_scan::run(args),
+        Command::Demo(options) => cmd_scan::demo(options),
         Command::Events(args) => cmd_events::run(args),
+        Command::Simulate(args) => cmd_simulate::run(args),
+        Command::Aql { cmd } => cmd_aql::run(cmd),
     };
     match result {
         Ok(code) => code,

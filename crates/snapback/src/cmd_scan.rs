@@ -1,0 +1,242 @@
+//! `snapback scan` and `snapback demo`: detection over audit logs.
+
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use snapback_correlate::{Alert, DetectOptions, Detector, Report, Severity, Tuning};
+use snapback_ingest::{read_inputs, IngestOptions, Input, Summary};
+use snapback_rules::RuleSet;
+
+use crate::cmd_events::sanitise_terminal;
+
+#[derive(Args)]
+pub struct ScanArgs {
+    /// Files or directories to scan (`-` for stdin).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<String>,
+    #[command(flatten)]
+    pub common: ScanOptions,
+}
+
+/// Options shared by `scan` and `demo`.
+#[derive(Args, Clone)]
+pub struct ScanOptions {
+    /// Output format: a table for people, one JSON alert per line for machines.
+    #[arg(long, value_enum, default_value_t = ScanFormat::Table)]
+    pub format: ScanFormat,
+    /// Load Sigma rules (detections, correlations, filters) from this directory too.
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
+    /// Do not load the built-in rule pack.
+    #[arg(long)]
+    pub no_builtin: bool,
+    /// Tuning: allowlists, maintenance windows and risk overrides (TOML).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Only report alerts with at least this risk score.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub min_risk: u8,
+    /// Also print suppressed alerts, with who suppressed them and why.
+    #[arg(long)]
+    pub show_suppressed: bool,
+    /// Exit non-zero if any input was skipped or repaired.
+    #[arg(long)]
+    pub strict: bool,
+    /// Do not print per-record diagnostics (the summary still counts them).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ScanFormat {
+    Table,
+    Jsonl,
+}
+
+pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
+    let inputs: Vec<Input> = args.paths.iter().map(|p| Input::parse(p)).collect();
+    scan(&inputs, &args.common)
+}
+
+/// The bundled sample data: `examples/` of the source tree.
+pub fn demo(options: ScanOptions) -> anyhow::Result<ExitCode> {
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples"));
+    if !dir.is_dir() {
+        anyhow::bail!(
+            "the bundled sample data is not at {}; run `snapback simulate --test all --out DIR` and `snapback scan DIR`",
+            dir.display()
+        );
+    }
+    eprintln!(
+        "snapback demo: scanning the bundled sample data in {} (the seed's four Atomic Red Team tests, a Google Cloud revert and benign noise)",
+        dir.display()
+    );
+    scan(&[Input::Path(dir)], &options)
+}
+
+fn scan(inputs: &[Input], opts: &ScanOptions) -> anyhow::Result<ExitCode> {
+    let rules = RuleSet::load(!opts.no_builtin, &opts.rules);
+    for p in &rules.problems {
+        let line = p.line.map(|l| format!(":{l}")).unwrap_or_default();
+        let rule = p
+            .rule
+            .as_deref()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default();
+        eprintln!(
+            "snapback: rule not loaded: {}{line}{rule}: {}",
+            p.file, p.message
+        );
+    }
+    let tuning = match &opts.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the config file {}", path.display()))?;
+            Tuning::from_toml(&text)
+                .map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))?
+        }
+        None => Tuning::default(),
+    };
+    let mut detector = Detector::new(&rules, &tuning, DetectOptions::default());
+    let quiet = opts.quiet;
+    let summary = read_inputs(
+        inputs,
+        &IngestOptions::default(),
+        &mut |e| detector.observe(e),
+        &mut |d| {
+            if !quiet {
+                eprintln!("{d}");
+            }
+        },
+    );
+    let report = detector.finish();
+    let shown: Vec<&Alert> = report
+        .alerts
+        .iter()
+        .filter(|a| a.risk_score >= opts.min_risk)
+        .filter(|a| opts.show_suppressed || a.suppressed.is_none())
+        .collect();
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let written = match opts.format {
+        ScanFormat::Jsonl => write_jsonl(&mut out, &shown),
+        ScanFormat::Table => write_table(&mut out, &shown),
+    };
+    match written.and_then(|_| out.flush()) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
+        Err(e) => return Err(e.into()),
+    }
+    print_summary(&summary, &report, &rules);
+    if opts.strict && summary.has_problems() {
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_summary(summary: &Summary, report: &Report, rules: &RuleSet) {
+    let s = &report.stats;
+    eprintln!("snapback: {summary}");
+    let sev: Vec<String> = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Informational,
+    ]
+    .iter()
+    .map(|k| format!("{k} {}", s.by_severity.get(k).copied().unwrap_or(0)))
+    .collect();
+    eprintln!(
+        "snapback: {} rules ({} detections, {} correlations, {} filters, {} not loaded); {} events matched a rule; {} duplicates ignored",
+        rules.detections.len() + rules.correlations.len() + rules.filters.len(),
+        rules.detections.len(),
+        rules.correlations.len(),
+        rules.filters.len(),
+        rules.problems.len(),
+        s.events_matched,
+        s.duplicates
+    );
+    eprintln!("snapback: {} alerts ({})", s.alerts, sev.join(", "));
+    if s.suppressed > 0 {
+        eprintln!("snapback: {} alerts suppressed:", s.suppressed);
+        for (reason, n) in &s.suppressed_by_reason {
+            eprintln!("snapback:   {n} × {reason}");
+        }
+    }
+    if s.sequences_evicted > 0 {
+        eprintln!(
+            "snapback: {} open sequences evicted (state cap reached); some chains may be missed",
+            s.sequences_evicted
+        );
+    }
+}
+
+fn write_jsonl(out: &mut impl Write, alerts: &[&Alert]) -> io::Result<()> {
+    for a in alerts {
+        serde_json::to_writer(&mut *out, a)?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+fn write_table(out: &mut impl Write, alerts: &[&Alert]) -> io::Result<()> {
+    if alerts.is_empty() {
+        return writeln!(out, "No alerts.");
+    }
+    for a in alerts {
+        let t = |s: &str| sanitise_terminal(s);
+        let status = match &a.suppressed {
+            Some(s) => format!("  [SUPPRESSED by {}: {}]", t(&s.by), t(&s.reason)),
+            None => String::new(),
+        };
+        writeln!(
+            out,
+            "{:>3} {:<13} {}{}",
+            a.risk_score,
+            a.severity.as_str().to_uppercase(),
+            t(&a.title),
+            status
+        )?;
+        writeln!(
+            out,
+            "    {} {} {}  actor {}  {} → {}  id {}",
+            a.cloud,
+            t(&a.account),
+            t(&a.region),
+            t(&a.actor),
+            a.first_seen,
+            a.last_seen,
+            a.alert_id
+        )?;
+        let entities: Vec<String> = a
+            .entities
+            .iter()
+            .map(|e| format!("{}:{}", e.kind.as_str(), t(&e.id)))
+            .collect();
+        writeln!(out, "    entities: {}", entities.join(" "))?;
+        for ev in &a.evidence {
+            writeln!(
+                out,
+                "    {:<12} {}  {:<40} {:<10} {}#{}",
+                format!("{:?}", ev.role).to_lowercase(),
+                ev.time,
+                t(&ev.operation),
+                ev.outcome.label(),
+                t(&ev.file),
+                ev.record
+            )?;
+        }
+        for r in &a.risk_reasons {
+            writeln!(out, "    why: {}", t(r))?;
+        }
+        if let Some(first) = a.guide.check.first() {
+            writeln!(out, "    next: {}", t(first))?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
