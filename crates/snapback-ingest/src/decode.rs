@@ -132,6 +132,13 @@ fn decode_into(
                 }
             }
         }
+        Kind::CloudWatchLogEvent => {
+            let text = map.get("message").and_then(Value::as_str).unwrap_or("");
+            match serde_json::from_str::<Value>(text) {
+                Ok(inner) => decode_into(inner, provenance, depth + 1, out, warnings),
+                Err(_) => out.push(Decoded::NotAudit("cloudwatch-logs-text-message")),
+            }
+        }
         Kind::Container(key) => {
             let mut raw = raw;
             if let Some(Value::Array(items)) = raw.as_object_mut().and_then(|m| m.remove(key)) {
@@ -173,6 +180,7 @@ enum Kind {
     EventBridgeCloudTrail,
     LookupEvent,
     CloudWatchLogs,
+    CloudWatchLogEvent,
     Container(&'static str),
     Wrapper(&'static str),
     AzureResourceLog,
@@ -190,6 +198,14 @@ fn classify(m: &Map<String, Value>) -> Kind {
         && (m.contains_key("mitreAttackTechniques") || m.contains_key("awsService"))
     {
         return Kind::NotAudit("event-name-catalogue");
+    }
+    if m.get("eventSource")
+        .or_else(|| m.get("EventSource"))
+        .and_then(Value::as_str)
+        .is_some_and(|s| s.starts_with("aws:"))
+    {
+        // S3, SNS, SQS, DynamoDB event notifications share the `Records` container.
+        return Kind::NotAudit("aws-service-notification");
     }
     if m.get("eventType").and_then(Value::as_str) == Some("AwsCloudTrailInsight") {
         // CloudTrail's own anomaly notices: no caller, no API call.
@@ -229,6 +245,14 @@ fn classify(m: &Map<String, Value>) -> Kind {
     }
     if m.get("logEvents").is_some_and(Value::is_array) {
         return Kind::CloudWatchLogs;
+    }
+    if m.get("message").is_some_and(Value::is_string)
+        && m.contains_key("timestamp")
+        && m.contains_key("id")
+        && m.len() <= 4
+    {
+        // One item of a CloudWatch Logs `logEvents` array, which the framer streams one by one.
+        return Kind::CloudWatchLogEvent;
     }
     for key in ["Records", "records", "value"] {
         if m.get(key).is_some_and(Value::is_array) {

@@ -86,9 +86,11 @@ pub struct Framer<R> {
     skip_line: bool,
     skip_bom: u8,
     scalar_record: bool,
-    /// Offsets of byte-order marks removed at the start of a line (concatenated files), not yet
-    /// taken by [`Framer::take_line_boms`].
-    line_boms: Vec<u64>,
+    /// Byte-order marks removed at the start of a line (concatenated files), not yet taken by
+    /// [`Framer::take_line_boms`]: the index of the frame that follows each, and its offset.
+    line_boms: Vec<(u64, u64)>,
+    /// Frames pushed so far.
+    frames: u64,
     /// The largest number of bytes held for one record at any time (for tests of the memory
     /// bound).
     peak_buffered: usize,
@@ -124,13 +126,20 @@ impl<R: BufRead> Framer<R> {
             skip_bom: 0,
             scalar_record: false,
             line_boms: Vec::new(),
+            frames: 0,
             peak_buffered: 0,
         }
     }
 
-    /// Offsets of the byte-order marks removed inside the stream since the last call.
-    pub fn take_line_boms(&mut self) -> Vec<u64> {
-        std::mem::take(&mut self.line_boms)
+    /// Offsets of the byte-order marks removed inside the stream before frame number `frame`
+    /// (zero-based) started, and not taken yet.
+    pub fn take_line_boms(&mut self, frame: u64) -> Vec<u64> {
+        let (due, later): (Vec<_>, Vec<_>) = self
+            .line_boms
+            .iter()
+            .partition(|(before, _)| *before <= frame);
+        self.line_boms = later;
+        due.into_iter().map(|(_, at)| at).collect()
     }
 
     /// The most bytes held for one record at any time so far: never more than the limit,
@@ -205,7 +214,7 @@ impl<R: BufRead> Framer<R> {
                     // then the error itself.
                     self.done = true;
                     self.finish_at_eof();
-                    self.pending.push_back(Frame::Broken {
+                    self.push_frame(Frame::Broken {
                         offset: self.offset,
                         reason: format!("read error: {e}"),
                     });
@@ -241,7 +250,7 @@ impl<R: BufRead> Framer<R> {
             } else {
                 self.offset
             };
-            self.pending.push_back(Frame::Broken {
+            self.push_frame(Frame::Broken {
                 offset: start,
                 reason: format!(
                     "input ends inside a {what} (unterminated {}; the file may be truncated)",
@@ -254,6 +263,11 @@ impl<R: BufRead> Framer<R> {
             });
             self.reset_to_top();
         }
+    }
+
+    fn push_frame(&mut self, frame: Frame) {
+        self.frames += 1;
+        self.pending.push_back(frame);
     }
 
     fn reset_to_top(&mut self) {
@@ -310,13 +324,13 @@ impl<R: BufRead> Framer<R> {
             }
         };
         self.overflow = false;
-        self.pending.push_back(frame);
+        self.push_frame(frame);
     }
 
     /// Break off the current item and skip to the next line.
     fn broken(&mut self, at: u64, reason: String) {
         let offset = if self.in_record { self.buf_start } else { at };
-        self.pending.push_back(Frame::Broken { offset, reason });
+        self.push_frame(Frame::Broken { offset, reason });
         self.reset_to_top();
         self.skip_line = true;
     }
@@ -386,7 +400,7 @@ impl<R: BufRead> Framer<R> {
                     0xEF if line_start && self.skip_bom == 0 => {
                         // A byte-order mark at the start of a line (concatenated files).
                         self.skip_bom = 2;
-                        self.line_boms.push(at);
+                        self.line_boms.push((self.frames, at));
                     }
                     0xBB if self.skip_bom == 2 => self.skip_bom = 1,
                     0xBF if self.skip_bom == 1 => {
@@ -422,7 +436,7 @@ impl<R: BufRead> Framer<R> {
                     if b == b'{' && line_start && self.mode == Mode::TopObject && self.depth > 0 {
                         // A new top-level object at column 0 while one is open: the previous
                         // line of JSON lines was cut off.
-                        self.pending.push_back(Frame::Broken {
+                        self.push_frame(Frame::Broken {
                             offset: self.buf_start,
                             reason: "record is cut off (a new record starts on the next line before it closes)".into(),
                         });

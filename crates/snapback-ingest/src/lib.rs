@@ -491,7 +491,7 @@ impl Reader<'_> {
             };
             let record = index;
             index += 1;
-            for at in framer.take_line_boms() {
+            for at in framer.take_line_boms(record) {
                 self.diag(
                     Severity::Warning,
                     &name,
@@ -519,7 +519,11 @@ impl Reader<'_> {
                         Some(record),
                         Some(offset),
                         key,
-                        reason,
+                        if key == io_reason {
+                            format!("{reason}; records before this point were read")
+                        } else {
+                            reason
+                        },
                     );
                 }
                 Frame::TooLarge { offset, size } => {
@@ -537,6 +541,16 @@ impl Reader<'_> {
                     );
                 }
             }
+        }
+        for at in framer.take_line_boms(u64::MAX) {
+            self.diag(
+                Severity::Warning,
+                &name,
+                None,
+                Some(at),
+                "byte-order-mark",
+                "a UTF-8 byte-order mark at the start of a line was removed".into(),
+            );
         }
         self.summary.bytes_read += framer.offset();
     }
