@@ -179,15 +179,14 @@ fn run_query(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let properties = load_properties(args.properties.as_ref())?;
-    let tz = jiff::tz::TimeZone::get(&args.tz)
-        .map_err(|e| anyhow!("--tz `{}`: {e}", args.tz))?;
-    let now = match &args.now {
-        Some(s) => Some(
-            s.parse::<jiff::Timestamp>()
-                .map_err(|e| anyhow!("--now `{s}`: {e} (give RFC 3339, e.g. 2026-11-20T12:00:00Z)"))?,
-        ),
-        None => None,
-    };
+    let tz = jiff::tz::TimeZone::get(&args.tz).map_err(|e| anyhow!("--tz `{}`: {e}", args.tz))?;
+    let now =
+        match &args.now {
+            Some(s) => Some(s.parse::<jiff::Timestamp>().map_err(|e| {
+                anyhow!("--now `{s}`: {e} (give RFC 3339, e.g. 2026-11-20T12:00:00Z)")
+            })?),
+            None => None,
+        };
     let precedence = match args.precedence {
         PrecedenceArg::Sql => Precedence::Sql,
         PrecedenceArg::LeftToRight => Precedence::LeftToRight,
@@ -257,11 +256,7 @@ fn describe_run(r: &ResultSet) -> String {
         NowSource::WallClock => "the clock: the input has no events",
     };
     let window = match r.window {
-        Some((lo, hi)) => format!(
-            "starttime {} .. {} (inclusive)",
-            ms_text(lo),
-            ms_text(hi)
-        ),
+        Some((lo, hi)) => format!("starttime {} .. {} (inclusive)", ms_text(lo), ms_text(hi)),
         None => "no time window".to_string(),
     };
     let precedence = match r.precedence {
