@@ -396,8 +396,8 @@ impl RuleSet {
             correlations: Vec::new(),
             filters: Vec::new(),
             problems: Vec::new(),
-            detection_matcher: sigma::Matcher::default(),
-            filter_matcher: sigma::Matcher::default(),
+            detection_matcher: sigma::Matcher::new(true),
+            filter_matcher: sigma::Matcher::new(false),
         };
         let mut ids: HashMap<String, String> = HashMap::new();
         let mut by_ref: HashMap<String, usize> = HashMap::new();
@@ -474,6 +474,15 @@ impl RuleSet {
                             None,
                             "filter has no `description`: it is the suppression reason users see",
                         ));
+                    }
+                    if let Some(l) = d.line_of("condition:") {
+                        let cond = d.text.lines().nth(l - d.start).unwrap_or("");
+                        if !cond.contains("not ") {
+                            problems.push(d.problem(
+                                Some(l),
+                                "filter condition does not negate its selection: Sigma ANDs a filter's condition with the rule, so write `condition: not selection` to drop the automation",
+                            ));
+                        }
                     }
                     set.filters.push(Filter {
                         id,

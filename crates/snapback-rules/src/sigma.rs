@@ -242,17 +242,19 @@ fn filter_doc(f: FilterRule) -> Doc {
 /// Compiled detections, evaluated through rsigma's engine (and its candidate index).
 pub(crate) struct Matcher {
     engine: Engine,
-}
-
-impl Default for Matcher {
-    fn default() -> Self {
-        Matcher {
-            engine: Engine::new(),
-        }
-    }
+    /// Skip rules whose `logsource.product` names another cloud. Off for filters: a filter
+    /// suppresses when its condition is false, so a pruned filter would suppress everything.
+    prune: bool,
 }
 
 impl Matcher {
+    pub(crate) fn new(prune: bool) -> Self {
+        Matcher {
+            engine: Engine::new(),
+            prune,
+        }
+    }
+
     /// Compile one rule under our index; the reason when it does not compile.
     pub(crate) fn add(&mut self, index: usize, rule: Compilable) -> Result<(), String> {
         let mut rule = rule.0;
@@ -271,13 +273,16 @@ impl Matcher {
     /// Indices of the rules that match, ascending.
     pub(crate) fn matches(&self, e: &Event) -> Vec<usize> {
         let view = View(e);
-        let logsource = LogSource {
-            product: Some(e.cloud.as_str().to_owned()),
-            ..LogSource::default()
+        let results = if self.prune {
+            let logsource = LogSource {
+                product: Some(e.cloud.as_str().to_owned()),
+                ..LogSource::default()
+            };
+            self.engine.evaluate_pruned(&view, &logsource)
+        } else {
+            self.engine.evaluate(&view)
         };
-        let mut out: Vec<usize> = self
-            .engine
-            .evaluate_pruned(&view, &logsource)
+        let mut out: Vec<usize> = results
             .iter()
             .filter_map(|r| r.header.custom_attributes.get(INDEX_ATTR)?.as_u64())
             .map(|i| i as usize)
