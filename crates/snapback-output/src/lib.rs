@@ -29,6 +29,8 @@ pub mod attack;
 pub mod forward;
 pub mod ocsf;
 pub mod report;
+#[doc(hidden)]
+pub mod sample;
 pub mod siem;
 pub mod text;
 

@@ -1,0 +1,160 @@
+//! Output flags of `scan` (and `demo`): SIEM forwarding and the HTML report. Glue only; the
+//! formats live in `snapback-output`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::ValueEnum;
+use snapback_correlate::Alert;
+use snapback_output::forward::Framing;
+use snapback_output::{
+    report, ForwardOptions, Forwarder, LeefVersion, LineFormat, Scope, SiemFormat, SyslogFormat,
+    Target,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ForwardFormat {
+    Leef,
+    Cef,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LeefVersionArg {
+    #[value(name = "1")]
+    V1,
+    #[value(name = "2")]
+    V2,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SyslogFormatArg {
+    Rfc5424,
+    Rfc3164,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FramingArg {
+    /// RFC 6587 octet counting: `LEN SP MSG` (rsyslog, syslog-ng).
+    OctetCounting,
+    /// One message per line, LF-terminated (what QRadar documents).
+    Lf,
+}
+
+/// Where alerts go besides the terminal.
+#[derive(clap::Args, Clone, Debug)]
+pub struct OutputArgs {
+    /// Forward each alert to a syslog receiver (QRadar, rsyslog, syslog-ng):
+    /// syslog+tcp://HOST:PORT, syslog+udp://HOST:PORT or syslog+tls://HOST:PORT.
+    #[arg(long, value_name = "URL")]
+    pub forward: Option<String>,
+    /// Format of forwarded alerts.
+    #[arg(long, value_enum, default_value_t = ForwardFormat::Leef)]
+    pub forward_format: ForwardFormat,
+    /// CA certificates (PEM) to trust for syslog+tls:// (default: the system bundle).
+    #[arg(long, value_name = "FILE")]
+    pub forward_ca: Option<PathBuf>,
+    /// How messages are delimited on TCP/TLS.
+    #[arg(long, value_enum, default_value_t = FramingArg::OctetCounting)]
+    pub forward_framing: FramingArg,
+    /// Alerts kept in memory while the receiver is unreachable; when full, snapback stops with
+    /// an error instead of dropping alerts.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub forward_buffer: usize,
+    /// How long to keep retrying an unreachable receiver before failing, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub forward_retry_secs: u64,
+    /// LEEF version for --format leef and --forward-format leef.
+    #[arg(long, value_enum, default_value_t = LeefVersionArg::V2)]
+    pub leef_version: LeefVersionArg,
+    /// Syslog header of forwarded alerts.
+    #[arg(long, value_enum, default_value_t = SyslogFormatArg::Rfc5424)]
+    pub syslog_format: SyslogFormatArg,
+    /// Write a self-contained HTML report (no network access needed to open it).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Pause after each forwarded alert, in milliseconds (for tests of receiver restarts).
+    #[arg(long, hide = true, default_value_t = 0)]
+    pub forward_pace_ms: u64,
+}
+
+impl OutputArgs {
+    fn leef(&self) -> LeefVersion {
+        match self.leef_version {
+            LeefVersionArg::V1 => LeefVersion::V1,
+            LeefVersionArg::V2 => LeefVersion::V2,
+        }
+    }
+}
+
+/// Forward the alerts and write the report, as the flags ask. An alert that cannot be delivered
+/// is an error (the caller exits non-zero), never a silent drop.
+pub fn emit(args: &OutputArgs, alerts: &[&Alert], scope: &Scope) -> anyhow::Result<()> {
+    if let Some(path) = &args.report {
+        let page = report::render(alerts, scope);
+        std::fs::write(path, page)
+            .with_context(|| format!("writing the report {}", path.display()))?;
+    }
+    if let Some(url) = &args.forward {
+        let target = Target::parse(url, args.forward_ca.clone())?;
+        let opts = ForwardOptions {
+            format: match args.forward_format {
+                ForwardFormat::Leef => SiemFormat::Leef(args.leef()),
+                ForwardFormat::Cef => SiemFormat::Cef,
+            },
+            syslog: match args.syslog_format {
+                SyslogFormatArg::Rfc5424 => SyslogFormat::Rfc5424,
+                SyslogFormatArg::Rfc3164 => SyslogFormat::Rfc3164,
+            },
+            framing: match args.forward_framing {
+                FramingArg::OctetCounting => Framing::OctetCounting,
+                FramingArg::Lf => Framing::Lf,
+            },
+            capacity: args.forward_buffer.max(1),
+            retry_for: Duration::from_secs(args.forward_retry_secs),
+            ..ForwardOptions::default()
+        };
+        let mut f = Forwarder::new(target.clone(), opts)?;
+        for a in alerts {
+            f.send(a)?;
+            if args.forward_pace_ms > 0 {
+                std::thread::sleep(Duration::from_millis(args.forward_pace_ms));
+            }
+        }
+        let stats = f.flush()?;
+        eprintln!(
+            "snapback: forwarded {} alert(s) to {target} ({} connection(s))",
+            stats.delivered, stats.connects
+        );
+    }
+    Ok(())
+}
+
+/// Write one `ocsf`, `leef` (LEEF 2.0), `leef1` or `cef` line per alert.
+pub fn write_format(format: &str, alerts: &[&Alert], out: &mut dyn Write) -> anyhow::Result<()> {
+    let Some(f) = LineFormat::parse(format) else {
+        bail!("unknown output format {format:?}: expected ocsf, leef, leef1 or cef");
+    };
+    snapback_output::write_lines(f, alerts, out).context("writing alerts")
+}
+
+/// Like [`write_format`], honouring `--leef-version`.
+pub fn write_format_with(
+    args: &OutputArgs,
+    format: &str,
+    alerts: &[&Alert],
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    match (LineFormat::parse(format), args.leef_version) {
+        (Some(LineFormat::Siem(SiemFormat::Leef(_))), v) => {
+            let v = match v {
+                LeefVersionArg::V1 => LeefVersion::V1,
+                LeefVersionArg::V2 => LeefVersion::V2,
+            };
+            snapback_output::write_lines(LineFormat::Siem(SiemFormat::Leef(v)), alerts, out)
+                .context("writing alerts")
+        }
+        _ => write_format(format, alerts, out),
+    }
+}
