@@ -279,7 +279,10 @@ fn classify(m: &Map<String, Value>) -> Kind {
     {
         return Kind::AzureResourceLog;
     }
-    if let Some(pp) = m.get("protoPayload") {
+    if let Some(pp) = m
+        .get("protoPayload")
+        .or_else(|| m.get("protopayload_auditlog"))
+    {
         let ty = pp
             .get("@type")
             .or_else(|| pp.get("at_sign_type"))
@@ -289,7 +292,12 @@ fn classify(m: &Map<String, Value>) -> Kind {
         if service == "login.googleapis.com" || ty.contains("LoginAudit") {
             return Kind::NotAudit("workspace-login");
         }
-        if ty.ends_with("google.cloud.audit.AuditLog") || pp.get("methodName").is_some() {
+        // A payload with no type at all is taken for a (partial) AuditLog; BigQuery sink
+        // exports (`protopayload_auditlog`) carry no type.
+        if ty.ends_with("google.cloud.audit.AuditLog")
+            || ty.is_empty()
+            || pp.get("methodName").is_some()
+        {
             return Kind::GcpAudit;
         }
         return Kind::NotAudit("gcp-non-audit-log-entry");

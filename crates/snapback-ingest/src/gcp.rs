@@ -22,8 +22,10 @@ pub(crate) fn decode(
     warnings: &mut Vec<String>,
 ) -> Result<Event, String> {
     let r = &*raw;
+    // Sinks to BigQuery name the payload `protopayload_auditlog`.
     let pp = r
         .get("protoPayload")
+        .or_else(|| r.get("protopayload_auditlog"))
         .filter(|p| p.is_object())
         .ok_or("protoPayload is not an object")?;
     let time = event_time(r, "timestamp")?;
