@@ -2,8 +2,6 @@
 
 mod common;
 
-use std::collections::BTreeSet;
-
 use common::*;
 use serde_json::json;
 use snapback_rules::RuleSet;
