@@ -701,12 +701,21 @@ impl<'r> Detector<'r> {
     /// Precursor events, in time order, with the rule that made them precursors.
     fn precursors(&self) -> Vec<Step> {
         let mut out = Vec::new();
+        // One precursor per operation: the Start, Accept and Success records of one Azure call
+        // are one act.
+        let mut seen: HashSet<(Cloud, String, usize)> = HashSet::new();
         for m in &self.matched {
+            let op = match (m.event.cloud, &m.event.correlation_id) {
+                (Cloud::Aws, _) | (_, None) => m.event.event_id.clone(),
+                (_, Some(c)) => c.clone(),
+            };
             if !Self::opens(&self.effective(&m.event)) {
                 continue;
             }
             for &r in &m.rules {
-                if self.rules.detections[r].meta.role == Role::Precursor {
+                if self.rules.detections[r].meta.role == Role::Precursor
+                    && seen.insert((m.event.cloud, op.clone(), r))
+                {
                     out.push(Step {
                         event: m.event.clone(),
                         rule: r,

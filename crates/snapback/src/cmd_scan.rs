@@ -63,7 +63,10 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
 
 /// The bundled sample data: `examples/` of the source tree.
 pub fn demo(options: ScanOptions) -> anyhow::Result<ExitCode> {
-    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples"));
+    let dir = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/atomic"
+    ));
     if !dir.is_dir() {
         anyhow::bail!(
             "the bundled sample data is not at {}; run `snapback simulate --test all --out DIR` and `snapback scan DIR`",
