@@ -1,0 +1,107 @@
+//! `snapback scan` over the public corpus in `../shared/corpus` (see its SOURCES.md).
+//!
+//! The corpus is real or vendor-published logs. It holds one real revert chain (Stratus Red
+//! Team's `ec2-user-data`: StopInstances → ModifyInstanceAttribute → StartInstances of one
+//! instance within 49 s) and otherwise benign or unrelated activity. Every alert it raises is
+//! listed here with the reason it is right; any other alert fails the test.
+//!
+//! A fresh clone has no `../shared`: the test then says so on stderr and passes; in CI
+//! (`CI` set) a missing corpus is a failure, because CI always has it.
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn corpus() -> Option<PathBuf> {
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus"));
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("CI is set but the corpus is missing at {}", dir.display());
+    }
+    eprintln!(
+        "\n*** scan_corpus DID NOT RUN: {} is missing (a fresh clone has no ../shared). ***\n",
+        dir.display()
+    );
+    None
+}
+
+/// (rule name, an entity id, the corpus file, why the alert is right)
+const EXPECTED: &[(&str, &str, &str, &str)] = &[
+    (
+        "aws-ec2-stop-then-start",
+        "i-DDd6c7B0e18F0E35f",
+        "stratus-red-team-detonation-logs/docs/detonation-logs/aws.execution.ec2-user-data.json",
+        "Stratus detonation: the instance is stopped, its user data rewritten and started again \
+         within 49 s; the stop/start wipes instance-store volumes (the seed's test 1 signal)",
+    ),
+    (
+        "aws-rds-restore",
+        "test-instance",
+        "panther-analysis-tests/aws_cloudtrail.jsonl",
+        "Panther's 'AWS Public RDS Restore' test case: a successful RestoreDBInstanceFromDBSnapshot \
+         is a single-call revert of a database to a snapshot",
+    ),
+    (
+        "aws-rds-restore",
+        "test-cloudtrail-event-instance-31611-restored",
+        "elastic-integrations/aws_cloudtrail/test-restore-db-instnace-from-snapshot-json.log",
+        "Elastic's fixture of a real RestoreDBInstanceFromDBSnapshot: a DB instance restored \
+         from a snapshot",
+    ),
+];
+
+#[test]
+fn corpus_alerts_are_exactly_the_listed_ones() {
+    let Some(dir) = corpus() else { return };
+    let out = Command::cargo_bin("snapback")
+        .unwrap()
+        .args(["scan", "--quiet", "--show-suppressed", "--format", "jsonl"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let alerts: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut unexplained = Vec::new();
+    let mut found = vec![false; EXPECTED.len()];
+    for a in &alerts {
+        let rule = a["rule_name"].as_str().unwrap_or("");
+        let entities: Vec<&str> = a["entities"].as_array().unwrap().iter().filter_map(|e| e["id"].as_str()).collect();
+        let files: Vec<&str> = a["evidence"].as_array().unwrap().iter().filter_map(|e| e["file"].as_str()).collect();
+        let hit = EXPECTED.iter().position(|(r, entity, file, _)| {
+            *r == rule && entities.contains(entity) && files.iter().any(|f| f.ends_with(file))
+        });
+        match hit {
+            Some(i) => found[i] = true,
+            None => unexplained.push(format!("{rule} {entities:?} {files:?}")),
+        }
+    }
+    assert!(unexplained.is_empty(), "alerts on the corpus that no reason covers:\n{}", unexplained.join("\n"));
+    for (i, ok) in found.iter().enumerate() {
+        assert!(ok, "expected alert missing: {:?}", EXPECTED[i]);
+    }
+}
+
+#[test]
+fn the_real_stop_start_chain_is_ordered_by_event_time_although_stored_newest_first() {
+    let Some(dir) = corpus() else { return };
+    let file = dir.join("stratus-red-team-detonation-logs/docs/detonation-logs/aws.execution.ec2-user-data.json");
+    let out = Command::cargo_bin("snapback")
+        .unwrap()
+        .args(["scan", "--format", "jsonl"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let alerts: Vec<Value> = String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(alerts.len(), 1);
+    let a = &alerts[0];
+    assert_eq!(a["first_seen"], "2024-08-01T12:03:30Z");
+    let ops: Vec<&str> = a["evidence"].as_array().unwrap().iter().map(|e| e["operation"].as_str().unwrap()).collect();
+    assert_eq!(ops, ["StopInstances", "StartInstances"]);
+}
