@@ -7,6 +7,7 @@ use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
+use std::rc::Rc;
 
 use regex::Regex;
 
@@ -50,7 +51,9 @@ pub(crate) struct Evaluator<'q> {
     pub now_ms: i64,
     /// lower-case alias → index of its SELECT item
     alias_index: HashMap<String, usize>,
-    regexes: RefCell<HashMap<(String, bool), Option<Regex>>>,
+    /// Compiled patterns by (kind, pattern): 0 anchored, 1 anchored case-insensitive, 2 plain.
+    /// `Rc` so that every use shares one `Regex` and its cache pool.
+    regexes: [RefCell<HashMap<String, Option<Rc<Regex>>>>; 3],
 }
 
 type Truth = Option<bool>;
@@ -96,33 +99,36 @@ impl<'q> Evaluator<'q> {
             tz,
             now_ms,
             alias_index,
-            regexes: RefCell::new(HashMap::new()),
+            regexes: Default::default(),
         }
     }
 
-    fn regex(&self, pattern: &str, case_insensitive: bool) -> Option<Regex> {
-        let key = (pattern.to_string(), case_insensitive);
-        if let Some(r) = self.regexes.borrow().get(&key) {
+    fn cached_regex(&self, slot: usize, pattern: &str) -> Option<Rc<Regex>> {
+        if let Some(r) = self.regexes[slot].borrow().get(pattern) {
             return r.clone();
         }
-        let compiled = regex::RegexBuilder::new(&format!("^(?:{pattern})$"))
-            .case_insensitive(case_insensitive)
-            .build()
-            .ok();
-        self.regexes.borrow_mut().insert(key, compiled.clone());
+        let compiled = match slot {
+            2 => Regex::new(pattern),
+            _ => regex::RegexBuilder::new(&format!("^(?:{pattern})$"))
+                .case_insensitive(slot == 1)
+                .build(),
+        }
+        .ok()
+        .map(Rc::new);
+        self.regexes[slot]
+            .borrow_mut()
+            .insert(pattern.to_string(), compiled.clone());
         compiled
     }
 
-    fn plain_regex(&self, pattern: &str) -> Option<Regex> {
-        let key = (pattern.to_string(), false);
-        // Separate namespace from the anchored MATCHES cache: prefix the key.
-        let key = (format!("\u{0}{}", key.0), key.1);
-        if let Some(r) = self.regexes.borrow().get(&key) {
-            return r.clone();
-        }
-        let compiled = Regex::new(pattern).ok();
-        self.regexes.borrow_mut().insert(key, compiled.clone());
-        compiled
+    /// MATCHES / IMATCHES: the whole value, as Java's `String.matches`.
+    fn regex(&self, pattern: &str, case_insensitive: bool) -> Option<Rc<Regex>> {
+        self.cached_regex(usize::from(case_insensitive), pattern)
+    }
+
+    /// REPLACEALL / REPLACEFIRST: unanchored.
+    fn plain_regex(&self, pattern: &str) -> Option<Rc<Regex>> {
+        self.cached_regex(2, pattern)
     }
 
     // ---- names ----
@@ -157,7 +163,7 @@ impl<'q> Evaluator<'q> {
 
     /// A system field, else a custom property, else NULL.
     pub fn event_field(&self, ev: &QRadarEvent, name: &str) -> Value {
-        if let Some(v) = ev.system(&name.to_ascii_lowercase()) {
+        if let Some(v) = ev.system(name) {
             return v;
         }
         match self.properties.get(name) {

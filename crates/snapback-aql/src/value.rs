@@ -191,17 +191,37 @@ pub fn fold_char(c: char) -> char {
 /// SQL LIKE over the whole value: `%` any run (also empty), `_` exactly one character; every
 /// other character, backslash included, stands for itself.
 pub fn like(value: &str, pattern: &str, case_insensitive: bool) -> bool {
+    if value.is_ascii() && pattern.is_ascii() {
+        let fold = |b: u8| {
+            if case_insensitive {
+                b.to_ascii_lowercase()
+            } else {
+                b
+            }
+        };
+        return like_units(value.as_bytes(), pattern.as_bytes(), b'%', b'_', fold);
+    }
     let fold = |c: char| if case_insensitive { fold_char(c) } else { c };
-    let v: Vec<char> = value.chars().map(fold).collect();
-    let p: Vec<char> = pattern.chars().map(fold).collect();
-    // Iterative matcher with backtracking to the last `%`: O(len(v) * len(p)) worst case.
+    let v: Vec<char> = value.chars().collect();
+    let p: Vec<char> = pattern.chars().collect();
+    like_units(&v, &p, '%', '_', fold)
+}
+
+/// Iterative matcher with backtracking to the last `%`: O(len(v) * len(p)) worst case.
+fn like_units<T: Copy + PartialEq>(
+    v: &[T],
+    p: &[T],
+    any: T,
+    one: T,
+    fold: impl Fn(T) -> T,
+) -> bool {
     let (mut i, mut j) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
     while i < v.len() {
-        if j < p.len() && (p[j] == '_' || (p[j] != '%' && p[j] == v[i])) {
+        if j < p.len() && (p[j] == one || (p[j] != any && fold(p[j]) == fold(v[i]))) {
             i += 1;
             j += 1;
-        } else if j < p.len() && p[j] == '%' {
+        } else if j < p.len() && p[j] == any {
             star = Some((j, i));
             j += 1;
         } else if let Some((sj, si)) = star {
@@ -212,7 +232,7 @@ pub fn like(value: &str, pattern: &str, case_insensitive: bool) -> bool {
             return false;
         }
     }
-    while j < p.len() && p[j] == '%' {
+    while j < p.len() && p[j] == any {
         j += 1;
     }
     j == p.len()

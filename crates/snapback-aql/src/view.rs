@@ -238,8 +238,18 @@ impl QRadarEvent {
         self.event.source_ip.as_deref().filter(|s| !s.is_empty())
     }
 
-    /// A system field by (lower-case) name: `None` when `name` is not a system field.
-    pub fn system(&self, lower: &str) -> Option<Value> {
+    /// A system field by name (any case): `None` when `name` is not a system field.
+    pub fn system(&self, name: &str) -> Option<Value> {
+        // Lower-case short names on the stack: this runs for every column of every event.
+        let mut buf = [0u8; 48];
+        let lower = if name.len() <= buf.len() && name.is_ascii() {
+            let b = &mut buf[..name.len()];
+            b.copy_from_slice(name.as_bytes());
+            b.make_ascii_lowercase();
+            std::str::from_utf8(b).unwrap_or("")
+        } else {
+            return None;
+        };
         let s = |o: Option<&str>| o.map_or(Value::Null, |v| Value::Str(v.to_string()));
         Some(match lower {
             "devicetime" => Value::Int(self.devicetime),
