@@ -88,7 +88,7 @@ pub fn alert(i: usize) -> Alert {
         }],
         first_seen: t(0),
         last_seen: t(300),
-        escalated: i % 4 == 0,
+        escalated: i.is_multiple_of(4),
         guide: Guide {
             check: vec![
                 "Was the stop/start planned (change ticket, maintenance window)?".to_owned(),

@@ -258,6 +258,7 @@ pub fn chromium(extra: &[&str], page: &Path, proxy_port: Option<u16>) -> Output 
 pub struct Tripwire {
     pub port: u16,
     hits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Tripwire {
@@ -266,13 +267,52 @@ impl Tripwire {
         let port = l.local_addr().unwrap().port();
         let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let h = hits.clone();
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let r = requests.clone();
         std::thread::spawn(move || {
             for s in l.incoming() {
                 h.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                drop(s);
+                if let Ok(mut s) = s {
+                    let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
+                    let mut b = [0u8; 200];
+                    let n = s.read(&mut b).unwrap_or(0);
+                    let line = String::from_utf8_lossy(&b[..n]);
+                    r.lock()
+                        .unwrap()
+                        .push(line.lines().next().unwrap_or("").to_owned());
+                }
             }
         });
-        Tripwire { port, hits }
+        Tripwire {
+            port,
+            hits,
+            requests,
+        }
+    }
+
+    /// Requests other than Chromium's own background calls to Google's update, time and
+    /// account services (which it makes whatever the page; the page's requests would show here).
+    pub fn page_requests(&self) -> Vec<String> {
+        self.requests()
+            .into_iter()
+            .filter(|r| {
+                let target = r.split(' ').nth(1).unwrap_or("");
+                let host = target
+                    .trim_start_matches("http://")
+                    .trim_start_matches("https://")
+                    .split(['/', ':'])
+                    .next()
+                    .unwrap_or("");
+                !["google.com", "googleapis.com", "gvt1.com"]
+                    .iter()
+                    .any(|d| host == *d || host.ends_with(&format!(".{d}")))
+            })
+            .collect()
+    }
+
+    /// First line of each request seen.
+    pub fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
     }
 
     pub fn hits(&self) -> usize {
