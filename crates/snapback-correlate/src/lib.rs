@@ -29,6 +29,8 @@
 //! - **Kill chain.** A revert alert is escalated to critical when, within 24 hours before it,
 //!   a precursor (exfiltration, movement, blinding) touched one of its entities or was made by
 //!   one of its principals in the same account; the precursor joins the evidence.
+//! - **One chain, one alert.** An alert whose revert steps are all among the steps of a
+//!   higher-ranked alert is folded into it and named in its reasons.
 //! - **Suppression** never drops an alert: it is kept, marked with who suppressed it and why,
 //!   and counted.
 
@@ -76,6 +78,8 @@ pub struct DetectStats {
     pub sequences_evicted: u64,
     pub alerts: u64,
     pub suppressed: u64,
+    /// Alerts folded into a higher-ranked alert over the same events.
+    pub folded: u64,
     pub by_severity: BTreeMap<Severity, u64>,
     pub suppressed_by_reason: BTreeMap<String, u64>,
 }
@@ -245,9 +249,11 @@ impl<'r> Detector<'r> {
         alerts.sort_by(|a, b| {
             b.risk_score
                 .cmp(&a.risk_score)
+                .then_with(|| b.evidence.len().cmp(&a.evidence.len()))
                 .then_with(|| a.first_instant.cmp(&b.first_instant))
                 .then_with(|| a.alert_id.cmp(&b.alert_id))
         });
+        let alerts = self.fold(alerts);
         for a in &alerts {
             match &a.suppressed {
                 None => {
@@ -268,6 +274,48 @@ impl<'r> Detector<'r> {
             alerts,
             stats: self.stats,
         }
+    }
+
+    /// One chain, one alert: an alert whose revert steps and entities are all those of a
+    /// higher-ranked alert of the same suppression state is folded into it (named in its reasons, counted), so the
+    /// pack's overlapping rules (attach, attach as root, root swap) do not report one act
+    /// three times. `alerts` must be sorted best first.
+    fn fold(&mut self, alerts: Vec<Alert>) -> Vec<Alert> {
+        let steps = |a: &Alert| -> HashSet<String> {
+            a.evidence
+                .iter()
+                .filter(|e| e.role == EvidenceRole::Revert)
+                .map(|e| e.event_id.clone())
+                .collect()
+        };
+        let mut kept: Vec<(Alert, HashSet<String>)> = Vec::new();
+        for a in alerts {
+            let mine = steps(&a);
+            let host = kept.iter_mut().find(|(k, theirs)| {
+                k.suppressed.is_none() == a.suppressed.is_none()
+                    && !mine.is_empty()
+                    && mine.is_subset(theirs)
+                    && a.entities.iter().all(|e| k.entities.iter().any(|x| x.id == e.id))
+            });
+            match host {
+                Some((k, _)) => {
+                    self.stats.folded += 1;
+                    k.risk_reasons.push(format!(
+                        "also matched {} ({}, risk {}), folded into this alert",
+                        a.title,
+                        a.rule_name.as_deref().unwrap_or(&a.rule_id),
+                        a.risk_score
+                    ));
+                    for t in a.attack {
+                        if !k.attack.contains(&t) {
+                            k.attack.push(t);
+                        }
+                    }
+                }
+                None => kept.push((a, mine)),
+            }
+        }
+        kept.into_iter().map(|(a, _)| a).collect()
     }
 
     fn opens(outcome: &Outcome) -> bool {

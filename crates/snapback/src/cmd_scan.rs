@@ -11,6 +11,7 @@ use snapback_ingest::{read_inputs, IngestOptions, Input, Summary};
 use snapback_rules::RuleSet;
 
 use crate::cmd_events::sanitise_terminal;
+use crate::cmd_output::{emit, write_format_with, OutputArgs};
 
 #[derive(Args)]
 pub struct ScanArgs {
@@ -48,12 +49,22 @@ pub struct ScanOptions {
     /// Do not print per-record diagnostics (the summary still counts them).
     #[arg(long, short)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum ScanFormat {
+    /// A readable listing for the terminal.
     Table,
+    /// One snapback alert per line, as JSON.
     Jsonl,
+    /// One OCSF Detection Finding (class 2004) per line.
+    Ocsf,
+    /// One LEEF event per line (LEEF 2.0; `--leef-version 1` for 1.0), for QRadar.
+    Leef,
+    /// One ArcSight CEF event per line.
+    Cef,
 }
 
 pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
@@ -105,10 +116,18 @@ fn scan(inputs: &[Input], opts: &ScanOptions) -> anyhow::Result<ExitCode> {
     };
     let mut detector = Detector::new(&rules, &tuning, DetectOptions::default());
     let quiet = opts.quiet;
+    let mut span: Option<(jiff::Timestamp, jiff::Timestamp)> = None;
     let summary = read_inputs(
         inputs,
         &IngestOptions::default(),
-        &mut |e| detector.observe(e),
+        &mut |e| {
+            let t = e.time.instant;
+            span = Some(match span {
+                None => (t, t),
+                Some((a, b)) => (a.min(t), b.max(t)),
+            });
+            detector.observe(e)
+        },
         &mut |d| {
             if !quiet {
                 eprintln!("{d}");
@@ -125,15 +144,62 @@ fn scan(inputs: &[Input], opts: &ScanOptions) -> anyhow::Result<ExitCode> {
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let written = match opts.format {
-        ScanFormat::Jsonl => write_jsonl(&mut out, &shown),
-        ScanFormat::Table => write_table(&mut out, &shown),
+        ScanFormat::Jsonl => write_jsonl(&mut out, &shown).map_err(anyhow::Error::from),
+        ScanFormat::Table => write_table(&mut out, &shown).map_err(anyhow::Error::from),
+        ScanFormat::Ocsf => write_format_with(&opts.output, "ocsf", &shown, &mut out),
+        ScanFormat::Leef => write_format_with(&opts.output, "leef", &shown, &mut out),
+        ScanFormat::Cef => write_format_with(&opts.output, "cef", &shown, &mut out),
     };
-    match written.and_then(|_| out.flush()) {
+    match written.and_then(|_| out.flush().map_err(anyhow::Error::from)) {
         Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
-        Err(e) => return Err(e.into()),
+        Err(e)
+            if e.downcast_ref::<io::Error>()
+                .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe) =>
+        {
+            return Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => return Err(e),
     }
+    drop(out);
     print_summary(&summary, &report, &rules);
+    let scope = snapback_output::Scope {
+        inputs: inputs
+            .iter()
+            .map(|i| match i {
+                Input::Stdin => "-".to_owned(),
+                Input::Path(p) => p.display().to_string(),
+            })
+            .collect(),
+        events: summary.events,
+        skipped: summary.skipped_total(),
+        not_audit: summary.not_audit.values().sum(),
+        suppressed: report.stats.suppressed,
+        first_event: span.map(|(a, _)| a.to_string()),
+        last_event: span.map(|(_, b)| b.to_string()),
+        rules_loaded: rules.detections.len() + rules.correlations.len() + rules.filters.len(),
+        generated_at: jiff::Timestamp::now().to_string(),
+    };
+    // The report shows suppressed alerts too (marked), so an analyst sees what tuning hid.
+    let reported: Vec<&Alert> = report
+        .alerts
+        .iter()
+        .filter(|a| a.risk_score >= opts.min_risk)
+        .collect();
+    let forwarded = shown.clone();
+    if opts.output.report.is_some() {
+        let only_report = OutputArgs {
+            forward: None,
+            ..opts.output.clone()
+        };
+        emit(&only_report, &reported, &scope)?;
+    }
+    if opts.output.forward.is_some() {
+        let only_forward = OutputArgs {
+            report: None,
+            ..opts.output.clone()
+        };
+        emit(&only_forward, &forwarded, &scope)?;
+    }
     if opts.strict && summary.has_problems() {
         return Ok(ExitCode::from(1));
     }
@@ -164,6 +230,12 @@ fn print_summary(summary: &Summary, report: &Report, rules: &RuleSet) {
         s.duplicates
     );
     eprintln!("snapback: {} alerts ({})", s.alerts, sev.join(", "));
+    if s.folded > 0 {
+        eprintln!(
+            "snapback: {} overlapping alerts folded into higher-ranked alerts over the same events",
+            s.folded
+        );
+    }
     if s.suppressed > 0 {
         eprintln!("snapback: {} alerts suppressed:", s.suppressed);
         for (reason, n) in &s.suppressed_by_reason {

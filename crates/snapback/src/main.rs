@@ -5,6 +5,8 @@
 
 mod cmd_aql;
 mod cmd_events;
+mod cmd_output;
+mod cmd_rules;
 mod cmd_scan;
 mod cmd_simulate;
 
@@ -31,6 +33,11 @@ enum Command {
     Events(cmd_events::EventsArgs),
     /// Write realistic telemetry of the seed's Atomic Red Team tests, with benign noise.
     Simulate(cmd_simulate::SimulateArgs),
+    /// List or lint Sigma rules (the built-in pack and your own).
+    Rules {
+        #[command(subcommand)]
+        cmd: cmd_rules::RulesCommand,
+    },
     /// Run, lint or export IBM QRadar AQL searches offline, over the same logs.
     Aql {
         #[command(subcommand)]
@@ -45,6 +52,7 @@ fn main() -> ExitCode {
         Command::Demo(options) => cmd_scan::demo(options),
         Command::Events(args) => cmd_events::run(args),
         Command::Simulate(args) => cmd_simulate::run(args),
+        Command::Rules { cmd } => cmd_rules::run(cmd),
         Command::Aql { cmd } => cmd_aql::run(cmd),
     };
     match result {
