@@ -14,7 +14,10 @@ use assert_cmd::Command;
 use serde_json::Value;
 
 fn corpus() -> Option<PathBuf> {
-    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus"));
+    let dir = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/corpus"
+    ));
     if dir.is_dir() {
         return Some(dir);
     }
@@ -62,7 +65,11 @@ fn corpus_alerts_are_exactly_the_listed_ones() {
         .arg(&dir)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let alerts: Vec<Value> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -72,8 +79,18 @@ fn corpus_alerts_are_exactly_the_listed_ones() {
     let mut found = vec![false; EXPECTED.len()];
     for a in &alerts {
         let rule = a["rule_name"].as_str().unwrap_or("");
-        let entities: Vec<&str> = a["entities"].as_array().unwrap().iter().filter_map(|e| e["id"].as_str()).collect();
-        let files: Vec<&str> = a["evidence"].as_array().unwrap().iter().filter_map(|e| e["file"].as_str()).collect();
+        let entities: Vec<&str> = a["entities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["id"].as_str())
+            .collect();
+        let files: Vec<&str> = a["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["file"].as_str())
+            .collect();
         let hit = EXPECTED.iter().position(|(r, entity, file, _)| {
             *r == rule && entities.contains(entity) && files.iter().any(|f| f.ends_with(file))
         });
@@ -82,7 +99,11 @@ fn corpus_alerts_are_exactly_the_listed_ones() {
             None => unexplained.push(format!("{rule} {entities:?} {files:?}")),
         }
     }
-    assert!(unexplained.is_empty(), "alerts on the corpus that no reason covers:\n{}", unexplained.join("\n"));
+    assert!(
+        unexplained.is_empty(),
+        "alerts on the corpus that no reason covers:\n{}",
+        unexplained.join("\n")
+    );
     for (i, ok) in found.iter().enumerate() {
         assert!(ok, "expected alert missing: {:?}", EXPECTED[i]);
     }
@@ -91,17 +112,28 @@ fn corpus_alerts_are_exactly_the_listed_ones() {
 #[test]
 fn the_real_stop_start_chain_is_ordered_by_event_time_although_stored_newest_first() {
     let Some(dir) = corpus() else { return };
-    let file = dir.join("stratus-red-team-detonation-logs/docs/detonation-logs/aws.execution.ec2-user-data.json");
+    let file = dir.join(
+        "stratus-red-team-detonation-logs/docs/detonation-logs/aws.execution.ec2-user-data.json",
+    );
     let out = Command::cargo_bin("snapback")
         .unwrap()
         .args(["scan", "--format", "jsonl"])
         .arg(&file)
         .output()
         .unwrap();
-    let alerts: Vec<Value> = String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let alerts: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(alerts.len(), 1);
     let a = &alerts[0];
     assert_eq!(a["first_seen"], "2024-08-01T12:03:30Z");
-    let ops: Vec<&str> = a["evidence"].as_array().unwrap().iter().map(|e| e["operation"].as_str().unwrap()).collect();
+    let ops: Vec<&str> = a["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["operation"].as_str().unwrap())
+        .collect();
     assert_eq!(ops, ["StopInstances", "StartInstances"]);
 }
