@@ -39,7 +39,7 @@
   // The evidence on a time axis: precursors, then the revert steps, left to right.
   function timeline(a) {
     var ev = a.evidence.filter(function (e) { return e.t !== null; });
-    var W = 860, H = 150, L = 40, R = 40, Y = 70;
+    var W = 860, H = 150, L = 70, R = 70, Y = 70;
     var s = sv("svg", { "class": "tl", viewBox: "0 0 " + W + " " + H, role: "img" });
     s.appendChild(sv("title", {}, "Timeline of the evidence of alert " + a.id));
     if (!ev.length) return s;
@@ -55,9 +55,11 @@
       s.appendChild(sv("circle", { cx: x, cy: Y, r: 7, fill: c }));
       var up = i % 2 === 0;
       s.appendChild(sv("line", { x1: x, y1: Y, x2: x, y2: up ? Y - 22 : Y + 22, stroke: c }));
-      var label = sv("text", { x: x, y: up ? Y - 28 : Y + 36, "font-size": 11, "text-anchor": "middle", fill: "#1d232b" }, e.op);
-      s.appendChild(label);
-      s.appendChild(sv("text", { x: x, y: up ? Y - 42 : Y + 50, "font-size": 9, "text-anchor": "middle", fill: "#6b7580" }, e.time.replace("T", " ").replace(/\.\d+/, "")));
+      // Keep labels inside the picture: anchor them at their start or end near the edges.
+      var anchor = x < L + 60 ? "start" : x > W - R - 60 ? "end" : "middle";
+      var lx = anchor === "start" ? x - 8 : anchor === "end" ? x + 8 : x;
+      s.appendChild(sv("text", { x: lx, y: up ? Y - 28 : Y + 36, "font-size": 11, "text-anchor": anchor, fill: "#1d232b" }, e.op));
+      s.appendChild(sv("text", { x: lx, y: up ? Y - 42 : Y + 50, "font-size": 9, "text-anchor": anchor, fill: "#6b7580" }, e.time.replace("T", " ").replace(/\.\d+/, "")));
       prev = x;
     });
     var legend = 0;

@@ -62,7 +62,10 @@ fn alert_json(a: &Alert) -> serde_json::Value {
         "severity": a.severity.as_str(),
         "risk": a.risk_score,
         "reasons": a.risk_reasons,
-        "attack": a.attack.iter().map(|t| format!("{t} {}", attack::technique_name(t))).collect::<Vec<_>>(),
+        "attack": a.attack.iter().map(|t| {
+            let name = attack::technique_name(t);
+            if name == *t { t.clone() } else { format!("{t} {name}") }
+        }).collect::<Vec<_>>(),
         "tactics": a.tactics,
         "cloud": a.cloud.as_str(),
         "account": a.account,

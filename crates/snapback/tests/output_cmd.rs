@@ -27,7 +27,12 @@ fn args(argv: &[&str]) -> OutputArgs {
 fn write_format_writes_one_line_per_alert() {
     let alerts: Vec<_> = (0..5).map(sample::alert).collect();
     let refs: Vec<_> = alerts.iter().collect();
-    for (f, prefix) in [("ocsf", "{\""), ("leef", "LEEF:2.0|"), ("leef1", "LEEF:1.0|"), ("cef", "CEF:0|")] {
+    for (f, prefix) in [
+        ("ocsf", "{\""),
+        ("leef", "LEEF:2.0|"),
+        ("leef1", "LEEF:1.0|"),
+        ("cef", "CEF:0|"),
+    ] {
         let mut out = Vec::new();
         write_format(f, &refs, &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
@@ -35,14 +40,27 @@ fn write_format_writes_one_line_per_alert() {
         assert!(text.lines().all(|l| l.starts_with(prefix)), "{f}: {text}");
     }
     let e = write_format("xml", &refs, &mut Vec::new()).unwrap_err();
-    assert!(e.to_string().contains("expected ocsf, leef, leef1 or cef"), "{e}");
+    assert!(
+        e.to_string().contains("expected ocsf, leef, leef1 or cef"),
+        "{e}"
+    );
 }
 
 #[test]
 fn flags_parse() {
     let a = args(&[
-        "--forward", "syslog+tls://siem.example:6514", "--forward-format", "cef", "--forward-ca",
-        "ca.pem", "--leef-version", "1", "--syslog-format", "rfc3164", "--report", "r.html",
+        "--forward",
+        "syslog+tls://siem.example:6514",
+        "--forward-format",
+        "cef",
+        "--forward-ca",
+        "ca.pem",
+        "--leef-version",
+        "1",
+        "--syslog-format",
+        "rfc3164",
+        "--report",
+        "r.html",
     ]);
     assert_eq!(a.forward.as_deref(), Some("syslog+tls://siem.example:6514"));
     assert_eq!(a.forward_format, cmd_output::ForwardFormat::Cef);
