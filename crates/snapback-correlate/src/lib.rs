@@ -295,7 +295,9 @@ impl<'r> Detector<'r> {
                 k.suppressed.is_none() == a.suppressed.is_none()
                     && !mine.is_empty()
                     && mine.is_subset(theirs)
-                    && a.entities.iter().all(|e| k.entities.iter().any(|x| x.id == e.id))
+                    && a.entities
+                        .iter()
+                        .all(|e| k.entities.iter().any(|x| x.id == e.id))
             });
             match host {
                 Some((k, _)) => {
