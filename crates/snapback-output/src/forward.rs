@@ -419,6 +419,16 @@ impl Forwarder {
     }
 }
 
+impl Drop for Forwarder {
+    /// Close TLS cleanly so that the receiver sees the end of the stream, not a truncation.
+    fn drop(&mut self) {
+        if let Some(Conn::Tls(s)) = &mut self.conn {
+            s.conn.send_close_notify();
+            let _ = s.flush();
+        }
+    }
+}
+
 fn tcp(addr: SocketAddr) -> io::Result<TcpStream> {
     let s = TcpStream::connect_timeout(&addr, IO_TIMEOUT)?;
     s.set_nodelay(true)?;
