@@ -57,6 +57,7 @@ mod check;
 pub mod dateformat;
 pub mod error;
 mod eval;
+mod export;
 pub mod functions;
 mod lexer;
 pub mod lint;
@@ -70,6 +71,7 @@ use serde::Serialize;
 
 pub use ast::Query;
 pub use error::{ParseError, Position, Span};
+pub use export::{export, translate, CustomProperty, Export, ExportOptions, ExportedRule};
 pub use lint::{lint, lint_query, Diagnostic, LintOptions, Severity};
 pub use parser::parse;
 pub use run::{column_names, run, NowSource, ResultSet, RunOptions, Runner};

@@ -41,6 +41,12 @@
 mod meta;
 mod path;
 mod sigma;
+mod tree;
+
+pub use tree::{
+    Condition, DetectionTree, LogSourceSpec, Modifier, Selection, SelectionItem, SigmaValue,
+    StrPart,
+};
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};

@@ -17,7 +17,7 @@ use serde_json::Value;
 use snapback_ingest::Event;
 
 use crate::path::{self, Found};
-use crate::{CorrelationKind, Level};
+use crate::{tree, CorrelationKind, Level};
 
 /// The custom attribute that carries a rule's index into the matcher, so that a match can be
 /// mapped back to our `Vec` without comparing titles or ids.
@@ -367,5 +367,165 @@ fn visit_strings<'a>(v: &'a Value, f: &mut dyn FnMut(&'a str), depth: usize) {
         Value::Array(a) if depth > 0 => a.iter().for_each(|x| visit_strings(x, f, depth - 1)),
         Value::Object(m) if depth > 0 => m.values().for_each(|x| visit_strings(x, f, depth - 1)),
         _ => {}
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The neutral detection tree (see `tree.rs`): the only place that reads rsigma's detection AST.
+
+impl Compilable {
+    /// The rule's detection section as a [`tree::DetectionTree`].
+    pub(crate) fn tree(&self) -> Result<tree::DetectionTree, String> {
+        let r = &self.0;
+        let mut selections = std::collections::BTreeMap::new();
+        for (name, d) in &r.detection.named {
+            selections.insert(
+                name.clone(),
+                selection(d).map_err(|e| format!("{name}: {e}"))?,
+            );
+        }
+        let names: Vec<String> = selections.keys().cloned().collect();
+        let condition = match r.detection.conditions.as_slice() {
+            [c] => condition(c, &names)?,
+            [] => return Err("the rule has no condition".into()),
+            many => tree::Condition::Or(
+                many.iter()
+                    .map(|c| condition(c, &names))
+                    .collect::<Result<_, _>>()?,
+            ),
+        };
+        Ok(tree::DetectionTree {
+            logsource: tree::LogSourceSpec {
+                product: r.logsource.product.clone(),
+                service: r.logsource.service.clone(),
+                category: r.logsource.category.clone(),
+            },
+            selections,
+            condition,
+        })
+    }
+}
+
+fn selection(d: &rsigma_parser::Detection) -> Result<tree::Selection, String> {
+    use rsigma_parser::Detection as D;
+    Ok(match d {
+        D::AllOf(items) => tree::Selection::AllOf(items.iter().map(item).collect()),
+        D::AnyOf(subs) => {
+            tree::Selection::AnyOf(subs.iter().map(selection).collect::<Result<_, _>>()?)
+        }
+        D::Keywords(values) => tree::Selection::Keywords(values.iter().map(value).collect()),
+        D::And(_) | D::ArrayMatch { .. } | D::Conditional { .. } => {
+            return Err("array object-scope blocks (`field[any]:`) are not represented".into())
+        }
+    })
+}
+
+fn item(i: &rsigma_parser::DetectionItem) -> tree::SelectionItem {
+    use rsigma_parser::Modifier as M;
+    let modifiers = i
+        .field
+        .modifiers
+        .iter()
+        .map(|m| match m {
+            M::Contains => tree::Modifier::Contains,
+            M::StartsWith => tree::Modifier::StartsWith,
+            M::EndsWith => tree::Modifier::EndsWith,
+            M::All => tree::Modifier::All,
+            M::Re => tree::Modifier::Re,
+            M::Cidr => tree::Modifier::Cidr,
+            M::Cased => tree::Modifier::Cased,
+            M::Exists => tree::Modifier::Exists,
+            other => tree::Modifier::Other(format!("{other:?}").to_lowercase()),
+        })
+        .collect();
+    tree::SelectionItem {
+        field: i.field.name.clone(),
+        modifiers,
+        values: i.values.iter().map(value).collect(),
+    }
+}
+
+fn value(v: &rsigma_parser::SigmaValue) -> tree::SigmaValue {
+    use rsigma_parser::{SigmaValue as V, SpecialChar, StringPart};
+    match v {
+        V::String(s) => tree::SigmaValue::Str(
+            s.parts
+                .iter()
+                .map(|p| match p {
+                    StringPart::Plain(t) => tree::StrPart::Text(t.clone()),
+                    StringPart::Special(SpecialChar::WildcardMulti) => tree::StrPart::AnyRun,
+                    StringPart::Special(SpecialChar::WildcardSingle) => tree::StrPart::AnyChar,
+                })
+                .collect(),
+        ),
+        V::Integer(i) => tree::SigmaValue::Int(*i),
+        V::Float(f) => tree::SigmaValue::Float(*f),
+        V::Bool(b) => tree::SigmaValue::Bool(*b),
+        V::Null => tree::SigmaValue::Null,
+    }
+}
+
+fn condition(
+    c: &rsigma_parser::ConditionExpr,
+    names: &[String],
+) -> Result<tree::Condition, String> {
+    use rsigma_parser::{ConditionExpr as C, Quantifier, SelectorPattern};
+    Ok(match c {
+        C::And(xs) => tree::Condition::And(
+            xs.iter()
+                .map(|x| condition(x, names))
+                .collect::<Result<_, _>>()?,
+        ),
+        C::Or(xs) => tree::Condition::Or(
+            xs.iter()
+                .map(|x| condition(x, names))
+                .collect::<Result<_, _>>()?,
+        ),
+        C::Not(x) => tree::Condition::Not(Box::new(condition(x, names)?)),
+        C::Identifier(n) => {
+            if !names.contains(n) {
+                return Err(format!("condition names unknown selection `{n}`"));
+            }
+            tree::Condition::Selection(n.clone())
+        }
+        C::Selector {
+            quantifier,
+            pattern,
+        } => {
+            let covered: Vec<tree::Condition> = names
+                .iter()
+                .filter(|n| match pattern {
+                    SelectorPattern::Them => !n.starts_with('_'),
+                    SelectorPattern::Pattern(p) => glob(p, n),
+                })
+                .map(|n| tree::Condition::Selection(n.clone()))
+                .collect();
+            if covered.is_empty() {
+                return Err(format!("`{c}` covers no selection"));
+            }
+            match quantifier {
+                Quantifier::Any => tree::Condition::Or(covered),
+                Quantifier::Count(1) => tree::Condition::Or(covered),
+                Quantifier::All => tree::Condition::And(covered),
+                Quantifier::Count(n) => {
+                    return Err(format!("`{n} of …` with n > 1 is not represented"))
+                }
+            }
+        }
+    })
+}
+
+/// Sigma's selector patterns: `*` any run, otherwise literal.
+fn glob(pattern: &str, name: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == name,
+        Some((head, rest)) => {
+            let Some(tail) = name.strip_prefix(head) else {
+                return false;
+            };
+            (0..=tail.len())
+                .filter(|&i| tail.is_char_boundary(i))
+                .any(|i| glob(rest, &tail[i..]))
+        }
     }
 }

@@ -21,9 +21,33 @@ pub enum AqlCommand {
     /// Check an AQL search: syntax errors and findings (ambiguous AND/OR, unmapped
     /// properties, NULL traps), each with its line and column.
     Lint(LintArgs),
-    /// Print an AQL search for each single-event detection of the built-in rule pack (not yet
-    /// available).
-    Export,
+    /// Print an AQL search for each single-event detection of the built-in rule pack, with the
+    /// custom event properties they need (see docs/aql.md).
+    Export(ExportArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    /// One commented block per rule, the search on one line.
+    Aql,
+    /// One JSON object per rule (search, or the reason it was skipped; properties).
+    Jsonl,
+    /// The `--properties` file that `snapback aql run` needs for the exported searches.
+    Toml,
+}
+
+#[derive(Args)]
+pub struct ExportArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Aql)]
+    pub format: ExportFormat,
+    /// Print only this rule's search (by name or id), without comments, ready for
+    /// `snapback aql run --query -`.
+    #[arg(long, value_name = "NAME")]
+    pub rule: Option<String>,
+    /// Time clause appended to every search, or `none`.
+    #[arg(long, value_name = "CLAUSE", default_value = "LAST 24 HOURS")]
+    pub time: String,
 }
 
 #[derive(Args)]
@@ -130,12 +154,44 @@ pub fn run(cmd: AqlCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         AqlCommand::Run(args) => run_query(args),
         AqlCommand::Lint(args) => lint(args),
-        AqlCommand::Export => {
-            // TODO(aql export): translate the built-in pack's single-event Sigma detections to
-            // AQL and test each through snapback_aql against the native engine's matches.
-            bail!("`snapback aql export` is not implemented yet")
-        }
+        AqlCommand::Export(args) => export(args),
     }
+}
+
+fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
+    let time = args.time.trim();
+    let options = snapback_aql::ExportOptions {
+        time_clause: (!time.eq_ignore_ascii_case("none") && !time.is_empty())
+            .then(|| time.to_string()),
+    };
+    let rules = snapback_rules::RuleSet::builtin();
+    let export = snapback_aql::export(&rules, &options);
+    let out = if let Some(name) = &args.rule {
+        let r = export
+            .rules
+            .iter()
+            .find(|r| &r.id == name || r.name.as_deref() == Some(name.as_str()))
+            .ok_or_else(|| anyhow!("no detection `{name}` in the built-in pack"))?;
+        match (args.format, &r.aql, &r.skipped) {
+            (ExportFormat::Jsonl, _, _) => format!("{}\n", serde_json::to_string(r)?),
+            (ExportFormat::Toml, _, _) => export.properties_toml(),
+            (ExportFormat::Aql, Some(aql), _) => format!("{aql}\n"),
+            (ExportFormat::Aql, None, reason) => bail!(
+                "`{name}` is not exported: {}",
+                reason.as_deref().unwrap_or("no reason")
+            ),
+        }
+    } else {
+        match args.format {
+            ExportFormat::Aql => export.render_aql(),
+            ExportFormat::Jsonl => export.render_jsonl(),
+            ExportFormat::Toml => export.properties_toml(),
+        }
+    };
+    let mut stdout = io::stdout().lock();
+    stdout.write_all(out.as_bytes())?;
+    stdout.flush()?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn load_properties(path: Option<&PathBuf>) -> anyhow::Result<PropertyMap> {
