@@ -78,6 +78,8 @@ pub fn demo(options: ScanOptions) -> anyhow::Result<ExitCode> {
         env!("CARGO_MANIFEST_DIR"),
         "/../../examples/atomic"
     ));
+    // Show a clean path: the report and the evidence name it.
+    let dir = dir.canonicalize().unwrap_or(dir);
     if !dir.is_dir() {
         anyhow::bail!(
             "the bundled sample data is not at {}; run `snapback simulate --test all --out DIR` and `snapback scan DIR`",
