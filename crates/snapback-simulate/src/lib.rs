@@ -39,6 +39,7 @@ mod gcp;
 mod ids;
 mod layout;
 mod scenario;
+pub mod volume;
 
 use std::fmt;
 use std::io;
