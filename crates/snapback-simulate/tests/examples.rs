@@ -1,8 +1,7 @@
 //! The committed `examples/atomic` must be exactly what the simulator writes today.
 //!
 //! Regenerate after a deliberate change with
-//! `cargo test -p snapback-simulate --test examples -- --ignored regenerate_examples`
-//! (or `snapback simulate --test all --out examples/atomic` once the CLI is wired).
+//! `rm -rf examples/atomic && cargo run -- simulate --test all --out examples/atomic`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -65,15 +64,4 @@ fn two_runs_are_byte_identical() {
     write(Selection::All, DEFAULT_SEED, a.path()).expect("simulate");
     write(Selection::All, DEFAULT_SEED, b.path()).expect("simulate");
     assert_eq!(tree(a.path()), tree(b.path()));
-}
-
-/// Rewrites `examples/atomic` from scratch. Ignored: it changes the repository.
-#[test]
-#[ignore = "writes into the repository; run on purpose to regenerate examples/atomic"]
-fn regenerate_examples() {
-    let dir = examples_dir();
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).expect("remove old examples/atomic");
-    }
-    write(Selection::All, DEFAULT_SEED, &dir).expect("simulate");
 }
