@@ -280,3 +280,62 @@ fn demo_report_screenshot() {
     let bytes = std::fs::read(&png).unwrap();
     assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 50_000);
 }
+
+/// The receiver is restarted while `snapback scan --forward` is sending (paced so that the
+/// restart falls in the middle of the run): every alert still arrives exactly once.
+#[test]
+fn scan_forward_survives_a_receiver_restart_in_the_middle_of_the_run() {
+    if !support::have_rsyslog() {
+        return;
+    }
+    let mut rs = support::Rsyslog::start();
+    let h = hostile();
+    let ex = root().join("examples/atomic");
+    let (ids, _) = scan(&[
+        h.to_str().unwrap(),
+        ex.to_str().unwrap(),
+        "--format",
+        "jsonl",
+    ]);
+    let expected: Vec<String> = ids
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["alert_id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    let url = format!("syslog+tcp://127.0.0.1:{}", rs.port);
+    let child = Command::new(env!("CARGO_BIN_EXE_snapback"))
+        .args(["scan", "--quiet"])
+        .arg(&h)
+        .arg(&ex)
+        .args(["--forward", &url, "--forward-pace-ms", "150"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // About a third of the alerts are out when the receiver goes away.
+    let third = expected.len() / 3;
+    let _ = rs.wait_for(third, std::time::Duration::from_secs(30));
+    rs.restart();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("forwarded {} alert(s)", expected.len())),
+        "{err}"
+    );
+    let lines = rs.wait_for(expected.len(), std::time::Duration::from_secs(30));
+    for id in &expected {
+        let n = lines
+            .iter()
+            .filter(|l| l.contains(&format!("\talertId={id}\t")))
+            .count();
+        assert_eq!(n, 1, "alert {id} arrived {n} times across the restart");
+    }
+    assert_eq!(lines.len(), expected.len());
+    assert!(
+        err.contains("2 connection(s)") || err.contains("3 connection(s)"),
+        "the forwarder reconnected: {err}"
+    );
+}
