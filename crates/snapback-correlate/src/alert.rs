@@ -84,6 +84,10 @@ pub struct Evidence {
     /// The rule that matched this event (id).
     pub rule_id: String,
     pub event_id: String,
+    /// The operation the record belongs to: Azure `correlationId`, GCP `operation.id`,
+    /// CloudTrail `requestID`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
     pub time: String,
     pub operation: String,
     pub outcome: Outcome,
@@ -97,11 +101,18 @@ pub struct Evidence {
 }
 
 impl Evidence {
+    /// The act this record is part of: its operation when the cloud groups records into one
+    /// (the Start and Success records of one Azure call), else the record itself.
+    pub fn act(&self) -> &str {
+        self.correlation_id.as_deref().unwrap_or(&self.event_id)
+    }
+
     pub fn from_event(e: &Event, role: EvidenceRole, rule_id: &str) -> Evidence {
         Evidence {
             role,
             rule_id: rule_id.to_owned(),
             event_id: e.event_id.clone(),
+            correlation_id: e.correlation_id.clone(),
             time: e.time.instant.to_string(),
             operation: e.operation.clone(),
             outcome: e.outcome.clone(),
@@ -170,6 +181,13 @@ pub struct Alert {
     pub principals: Vec<String>,
     #[serde(skip)]
     pub source_ips: Vec<String>,
+    /// The rule's own risk before escalation: breaks ties between escalated alerts, so the
+    /// more specific rule names a merged alert.
+    #[serde(skip)]
+    pub base_risk: u8,
+    /// The correlation key the alert's id was derived from (empty for single events).
+    #[serde(skip)]
+    pub group_key: String,
 }
 
 impl Alert {

@@ -29,8 +29,8 @@
 //! - **Kill chain.** A revert alert is escalated to critical when, within 24 hours before it,
 //!   a precursor (exfiltration, movement, blinding) touched one of its entities or was made by
 //!   one of its principals in the same account; the precursor joins the evidence.
-//! - **One chain, one alert.** An alert whose revert steps are all among the steps of a
-//!   higher-ranked alert is folded into it and named in its reasons.
+//! - **One act, one alert.** An alert that shares a revert step and a resource with a
+//!   higher-ranked alert is merged into it and named in its reasons.
 //! - **Suppression** never drops an alert: it is kept, marked with who suppressed it and why,
 //!   and counted.
 
@@ -78,7 +78,7 @@ pub struct DetectStats {
     pub sequences_evicted: u64,
     pub alerts: u64,
     pub suppressed: u64,
-    /// Alerts folded into a higher-ranked alert over the same events.
+    /// Alerts merged into a higher-ranked alert over the same act.
     pub folded: u64,
     pub by_severity: BTreeMap<Severity, u64>,
     pub suppressed_by_reason: BTreeMap<String, u64>,
@@ -240,6 +240,7 @@ impl<'r> Detector<'r> {
         for mut d in drafts {
             self.escalate(&mut d, &precursors);
             self.suppress(&mut d);
+            d.alert.group_key = d.key.clone();
             d.alert.alert_id = Alert::compute_id(&d.alert.rule_id, &d.key, &d.alert.evidence);
             if !ids.insert(d.alert.alert_id.clone()) {
                 continue;
@@ -249,6 +250,7 @@ impl<'r> Detector<'r> {
         alerts.sort_by(|a, b| {
             b.risk_score
                 .cmp(&a.risk_score)
+                .then_with(|| b.base_risk.cmp(&a.base_risk))
                 .then_with(|| b.evidence.len().cmp(&a.evidence.len()))
                 .then_with(|| a.first_instant.cmp(&b.first_instant))
                 .then_with(|| a.alert_id.cmp(&b.alert_id))
@@ -276,16 +278,19 @@ impl<'r> Detector<'r> {
         }
     }
 
-    /// One chain, one alert: an alert whose revert steps and entities are all those of a
-    /// higher-ranked alert of the same suppression state is folded into it (named in its reasons, counted), so the
-    /// pack's overlapping rules (attach, attach as root, root swap) do not report one act
-    /// three times. `alerts` must be sorted best first.
+    /// One act, one alert. The pack's rules overlap on purpose (attach, attach as root, root
+    /// swap see the same AttachVolume from different sides), so an alert is merged into a
+    /// higher-ranked alert of the same suppression state when they share a revert step *and* a
+    /// resource: its evidence and entities join the host, its title is named in the host's
+    /// reasons, and the host's id is derived again from the joined evidence. Sharing a step
+    /// alone is not enough: a call on three instances makes three alerts over the same events.
+    /// `alerts` must be sorted best first.
     fn fold(&mut self, alerts: Vec<Alert>) -> Vec<Alert> {
         let steps = |a: &Alert| -> HashSet<String> {
             a.evidence
                 .iter()
                 .filter(|e| e.role == EvidenceRole::Revert)
-                .map(|e| e.event_id.clone())
+                .map(|e| e.act().to_owned())
                 .collect()
         };
         let mut kept: Vec<(Alert, HashSet<String>)> = Vec::new();
@@ -293,17 +298,18 @@ impl<'r> Detector<'r> {
             let mine = steps(&a);
             let host = kept.iter_mut().find(|(k, theirs)| {
                 k.suppressed.is_none() == a.suppressed.is_none()
-                    && !mine.is_empty()
-                    && mine.is_subset(theirs)
+                    && k.cloud == a.cloud
+                    && k.account == a.account
+                    && !mine.is_disjoint(theirs)
                     && a.entities
                         .iter()
-                        .all(|e| k.entities.iter().any(|x| x.id == e.id))
+                        .any(|e| k.entities.iter().any(|x| x.id == e.id))
             });
             match host {
-                Some((k, _)) => {
+                Some((k, theirs)) => {
                     self.stats.folded += 1;
                     k.risk_reasons.push(format!(
-                        "also matched {} ({}, risk {}), folded into this alert",
+                        "also matched {} ({}, risk {}), merged into this alert",
                         a.title,
                         a.rule_name.as_deref().unwrap_or(&a.rule_id),
                         a.risk_score
@@ -313,6 +319,44 @@ impl<'r> Detector<'r> {
                             k.attack.push(t);
                         }
                     }
+                    for t in a.tactics {
+                        if !k.tactics.contains(&t) {
+                            k.tactics.push(t);
+                        }
+                    }
+                    for e in a.entities {
+                        if !k.entities.contains(&e) {
+                            k.entities.push(e);
+                        }
+                    }
+                    for ev in a.evidence {
+                        let dup = k
+                            .evidence
+                            .iter()
+                            .any(|x| x.event_id == ev.event_id && x.role == ev.role);
+                        if !dup {
+                            if ev.role == EvidenceRole::Revert {
+                                theirs.insert(ev.act().to_owned());
+                            }
+                            k.evidence.push(ev);
+                        }
+                    }
+                    k.evidence
+                        .sort_by(|x, y| x.time.cmp(&y.time).then_with(|| x.file.cmp(&y.file)));
+                    for p in a.principals {
+                        if !k.principals.contains(&p) {
+                            k.principals.push(p);
+                        }
+                    }
+                    if a.first_instant < k.first_instant {
+                        k.first_instant = a.first_instant;
+                        k.first_seen = a.first_seen;
+                    }
+                    if a.last_instant > k.last_instant {
+                        k.last_instant = a.last_instant;
+                        k.last_seen = a.last_seen;
+                    }
+                    k.alert_id = Alert::compute_id(&k.rule_id, &k.group_key, &k.evidence);
                 }
                 None => kept.push((a, mine)),
             }
@@ -735,6 +779,8 @@ impl<'r> Detector<'r> {
             last_instant,
             principals,
             source_ips,
+            base_risk: risk.min(100),
+            group_key: String::new(),
         };
         Draft {
             alert,

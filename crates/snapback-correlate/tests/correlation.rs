@@ -452,3 +452,55 @@ fn config_allowlists_maintenance_windows_and_risk_overrides() {
 
 #[allow(dead_code)]
 fn _unused(_: &Path) {}
+
+const OVERLAP: &str = r#"
+title: Test stop then start, seen by a second rule
+id: 6f0c3f8e-0000-4000-8000-000000000006
+name: t_stop_start_broad
+status: test
+correlation:
+  type: temporal_ordered
+  rules:
+    - t_stop
+    - t_start
+  group-by:
+    - instance
+  timespan: 6h
+  aliases:
+    instance:
+      t_stop: requestParameters.instancesSet.items.instanceId
+      t_start: requestParameters.instancesSet.items.instanceId
+level: medium
+snapback:
+  role: revert
+  risk: 30
+  risk_reason: a broader window
+"#;
+
+#[test]
+fn two_rules_over_the_same_act_make_one_alert_named_by_the_higher_risk_rule() {
+    let r = rules(&[OVERLAP]);
+    let alerts = detect(
+        &r,
+        vec![
+            call("StopInstances", "2026-01-01T10:00:00Z", &["i-1"], "e1"),
+            call("StartInstances", "2026-01-01T10:05:00Z", &["i-1"], "e2"),
+        ],
+    );
+    let a = active(&alerts);
+    assert_eq!(a.len(), 1, "one act, one alert");
+    assert_eq!(a[0].rule_name.as_deref(), Some("t_stop_start"));
+    assert!(a[0]
+        .risk_reasons
+        .iter()
+        .any(|r| r.contains("t_stop_start_broad") && r.contains("merged")));
+    // Different instances are different acts, even over the same two calls.
+    let alerts = detect(
+        &r,
+        vec![
+            call("StopInstances", "2026-01-01T10:00:00Z", &["i-1", "i-2"], "e1"),
+            call("StartInstances", "2026-01-01T10:05:00Z", &["i-1", "i-2"], "e2"),
+        ],
+    );
+    assert_eq!(active(&alerts).len(), 2);
+}

@@ -50,6 +50,7 @@ pub fn alert(i: usize) -> Alert {
         role,
         rule_id: "aws-ec2-stop-start".to_owned(),
         event_id: format!("evt-{i}-{n}"),
+        correlation_id: None,
         time: t(at),
         operation: op.to_owned(),
         outcome: Outcome::Success,
@@ -101,6 +102,8 @@ pub fn alert(i: usize) -> Alert {
         last_instant: ts(&t(300)),
         principals: vec![actor.clone()],
         source_ips: vec![],
+        base_risk: 0,
+        group_key: String::new(),
         evidence,
     };
     a.alert_id = format!("sb-{i:024x}");

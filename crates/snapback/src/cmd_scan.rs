@@ -234,7 +234,7 @@ fn print_summary(summary: &Summary, report: &Report, rules: &RuleSet) {
     eprintln!("snapback: {} alerts ({})", s.alerts, sev.join(", "));
     if s.folded > 0 {
         eprintln!(
-            "snapback: {} overlapping alerts folded into higher-ranked alerts over the same events",
+            "snapback: {} overlapping alerts merged into higher-ranked alerts over the same act",
             s.folded
         );
     }
