@@ -98,6 +98,7 @@ pub struct Framer<R> {
     /// ([`scan_value`]); off only to compare against the byte-at-a-time path.
     fast: bool,
     scratch: Vec<u8>,
+    eof_clean: bool,
 }
 
 const CONTAINER_KEYS: [&[u8]; 4] = [b"Records", b"records", b"value", b"logEvents"];
@@ -134,6 +135,7 @@ impl<R: BufRead> Framer<R> {
             peak_buffered: 0,
             fast: true,
             scratch: Vec::new(),
+            eof_clean: false,
         }
     }
 
@@ -153,9 +155,13 @@ impl<R: BufRead> Framer<R> {
         f
     }
 
-    /// Whether the framer stands between top-level records at the start of a line, with
-    /// nothing pending: where a JSON lines stream can be cut into independent chunks.
-    pub fn at_clean_line_start(&self) -> bool {
+    /// Whether the input ended with the framer between top-level records at the start of a
+    /// line: where a JSON lines stream can be cut into chunks framed independently.
+    pub fn ended_clean(&self) -> bool {
+        self.eof_clean
+    }
+
+    fn clean_here(&self) -> bool {
         self.mode == Mode::Top
             && self.depth == 0
             && !self.in_string
@@ -163,9 +169,11 @@ impl<R: BufRead> Framer<R> {
             && !self.skip_line
             && self.skip_bom == 0
             && !self.expect_container_array
-            && self.pending.is_empty()
-            && self.line_boms.is_empty()
-            && (self.at_line_start || self.offset == 0)
+            && self.at_line_start
+            && self
+                .line_boms
+                .iter()
+                .all(|(before, _)| *before < self.frames)
     }
 
     /// Offsets of the byte-order marks removed inside the stream before frame number `frame`
@@ -262,6 +270,7 @@ impl<R: BufRead> Framer<R> {
             }
             if chunk.is_empty() {
                 self.done = true;
+                self.eof_clean = self.clean_here();
                 self.finish_at_eof();
                 continue;
             }

@@ -27,6 +27,7 @@ pub mod decode;
 pub mod event;
 pub mod frame;
 mod gcp;
+mod parallel;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -39,6 +40,7 @@ pub use azure::arm_segment;
 pub use decode::{decode_record, decode_record_checked, Decoded};
 pub use event::*;
 pub use gcp::{normalise_method, normalise_ref};
+pub use parallel::{read_inputs_parallel, ParallelOptions, Progress};
 
 use frame::{Frame, Framer, Start};
 
@@ -132,6 +134,9 @@ pub struct Summary {
     /// Records skipped because they are not audit events, by kind.
     pub not_audit: BTreeMap<String, u64>,
     pub warnings: u64,
+    /// Records not parsed because no rule can match them (the prefilter of
+    /// [`read_inputs_parallel`]); 0 when every record was parsed.
+    pub prefiltered: u64,
 }
 
 impl Summary {
@@ -151,6 +156,7 @@ impl Summary {
         self.bytes_read += other.bytes_read;
         self.events += other.events;
         self.warnings += other.warnings;
+        self.prefiltered += other.prefiltered;
         for (k, v) in other.skipped {
             *self.skipped.entry(k).or_default() += v;
         }
@@ -167,6 +173,13 @@ impl fmt::Display for Summary {
             "{} events from {} files ({} bytes)",
             self.events, self.files_read, self.bytes_read
         )?;
+        if self.prefiltered > 0 {
+            write!(
+                f,
+                " and {} records not parsed (no rule can match them)",
+                self.prefiltered
+            )?;
+        }
         if self.files_failed > 0 {
             write!(f, "; {} files failed", self.files_failed)?;
         }
@@ -207,22 +220,12 @@ pub fn read_inputs(
             Input::Stdin => {
                 let stdin = io::stdin();
                 let lock = stdin.lock();
-                let mut reader = Reader {
-                    options,
-                    summary: &mut summary,
-                    on_event,
-                    on_diag,
-                };
+                let mut reader = Reader::new(options, &mut summary, on_event, on_diag);
                 reader.read_stream("-".into(), Box::new(lock));
             }
             Input::Path(path) => {
                 for file in list_files(path, &mut summary, on_diag) {
-                    let mut reader = Reader {
-                        options,
-                        summary: &mut summary,
-                        on_event,
-                        on_diag,
-                    };
+                    let mut reader = Reader::new(options, &mut summary, on_event, on_diag);
                     reader.read_file(&file);
                 }
             }
@@ -289,6 +292,43 @@ struct Reader<'a> {
     summary: &'a mut Summary,
     on_event: &'a mut dyn FnMut(Event),
     on_diag: &'a mut dyn FnMut(&Diagnostic),
+    /// Records for which this says false are counted in `Summary::prefiltered`, not parsed.
+    filter: Option<&'a RecordFilter>,
+    /// The framer's fast path.
+    fast: bool,
+    /// Reading a chunk of a JSON lines file that starts at this offset (not the file's start).
+    continuing: Option<u64>,
+    /// Set by `read_records`: records framed, how the stream started, and whether the framer
+    /// stood at a clean line start when the input ended.
+    framed: u64,
+    started_json: bool,
+    clean_end: bool,
+}
+
+/// A test on one record's raw bytes; `false` means no rule can match it (see
+/// `snapback_rules::Prefilter`), so it is counted and never parsed.
+pub type RecordFilter = dyn Fn(&[u8]) -> bool + Sync;
+
+impl<'a> Reader<'a> {
+    fn new(
+        options: &'a IngestOptions,
+        summary: &'a mut Summary,
+        on_event: &'a mut dyn FnMut(Event),
+        on_diag: &'a mut dyn FnMut(&Diagnostic),
+    ) -> Self {
+        Reader {
+            options,
+            summary,
+            on_event,
+            on_diag,
+            filter: None,
+            fast: true,
+            continuing: None,
+            framed: 0,
+            started_json: false,
+            clean_end: false,
+        }
+    }
 }
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -430,9 +470,20 @@ impl Reader<'_> {
     }
 
     fn read_records<R: BufRead>(&mut self, name: Arc<str>, reader: R, io_reason: &'static str) {
-        self.summary.files_read += 1;
-        let mut framer = Framer::new(reader, self.options.max_record_bytes);
-        match framer.start() {
+        let mut framer = match self.continuing {
+            Some(at) => Framer::continuing(reader, self.options.max_record_bytes, at),
+            None => {
+                self.summary.files_read += 1;
+                Framer::new(reader, self.options.max_record_bytes)
+            }
+        };
+        framer.set_fast(self.fast);
+        let start = match self.continuing {
+            Some(_) => Ok(Start::Json),
+            None => framer.start(),
+        };
+        self.started_json = matches!(start, Ok(Start::Json));
+        match start {
             Ok(Start::Json) => {}
             Ok(Start::Empty) => {
                 self.summary.files_failed += 1;
@@ -462,7 +513,7 @@ impl Reader<'_> {
                 return;
             }
         }
-        if framer.bom {
+        if framer.bom && self.continuing.is_none() {
             self.diag(
                 Severity::Warning,
                 &name,
@@ -542,6 +593,7 @@ impl Reader<'_> {
                 }
             }
         }
+        self.clean_end = framer.ended_clean();
         for at in framer.take_line_boms(u64::MAX) {
             self.diag(
                 Severity::Warning,
@@ -552,10 +604,17 @@ impl Reader<'_> {
                 "a UTF-8 byte-order mark at the start of a line was removed".into(),
             );
         }
-        self.summary.bytes_read += framer.offset();
+        self.framed = index;
+        self.summary.bytes_read += framer.offset() - self.continuing.unwrap_or(0);
     }
 
     fn decode_bytes(&mut self, name: &Arc<str>, record: u64, offset: u64, bytes: Vec<u8>) {
+        if let Some(filter) = self.filter {
+            if !filter(&bytes) {
+                self.summary.prefiltered += 1;
+                return;
+            }
+        }
         let value = match serde_json::from_slice::<serde_json::Value>(&bytes) {
             Ok(v) => v,
             Err(e) => {

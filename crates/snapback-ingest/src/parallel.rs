@@ -1,0 +1,371 @@
+//! Reading on every core, with the results of one sequential read.
+//!
+//! Files are independent, so they are read (decompressed, framed, prefiltered, decoded, and
+//! `map`ped: rule matching, in `snapback scan`) on rayon's pool, a batch at a time, and the
+//! results handed on in input order. Large plain files are cut into chunks at line breaks and
+//! the chunks read in parallel too; that is only right for JSON lines, where every line break
+//! between records leaves the framer in the same state as at the start of a file, so each chunk
+//! checks that it ended in that state, and if any did not (pretty-printed JSON, a container,
+//! a record broken across the cut) the whole file is read again in one piece. Record indices
+//! and byte offsets are renumbered as if the file had been read in one piece, so events,
+//! diagnostics and the summary are the same as [`read_inputs`](crate::read_inputs)' in every
+//! respect, whatever the number of threads.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::{
+    list_files, Diagnostic, Event, IngestOptions, Input, Reader, RecordFilter, Summary, GZIP_MAGIC,
+    ZIP_MAGIC,
+};
+
+/// Knobs of [`read_inputs_parallel`].
+#[derive(Clone, Copy)]
+pub struct ParallelOptions<'a> {
+    /// Records for which this returns false are counted (`Summary::prefiltered`) and not
+    /// parsed: no diagnostic, no event.
+    pub filter: Option<&'a RecordFilter>,
+    /// The framer's fast path (off only to compare).
+    pub fast_framer: bool,
+    /// Plain files larger than this are read in chunks of about this size.
+    pub chunk_bytes: u64,
+}
+
+impl Default for ParallelOptions<'_> {
+    fn default() -> Self {
+        ParallelOptions {
+            filter: None,
+            fast_framer: true,
+            chunk_bytes: 32 << 20,
+        }
+    }
+}
+
+/// How far a read has got (bytes as stored: compressed files count their compressed size).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Progress {
+    pub files_done: u64,
+    pub files_total: u64,
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+}
+
+enum Unit {
+    File {
+        path: PathBuf,
+        size: u64,
+    },
+    Chunk {
+        path: PathBuf,
+        start: u64,
+        len: u64,
+        last: bool,
+    },
+}
+
+impl Unit {
+    fn bytes(&self) -> u64 {
+        match self {
+            Unit::File { size, .. } => *size,
+            Unit::Chunk { len, .. } => *len,
+        }
+    }
+}
+
+struct Done<U> {
+    events: Vec<(Event, U)>,
+    diags: Vec<Diagnostic>,
+    summary: Summary,
+    framed: u64,
+    started_json: bool,
+    clean_end: bool,
+}
+
+/// Like [`read_inputs`](crate::read_inputs), on every core. `map` runs on worker threads for
+/// each event (`None` drops the event: the caller has no use for it); `on_item`, `on_diag` and
+/// `on_progress` run on the calling thread, in input order.
+pub fn read_inputs_parallel<U: Send>(
+    inputs: &[Input],
+    options: &IngestOptions,
+    parallel: &ParallelOptions<'_>,
+    map: &(dyn Fn(&Event) -> Option<U> + Sync),
+    on_item: &mut dyn FnMut(Event, U),
+    on_diag: &mut dyn FnMut(&Diagnostic),
+    on_progress: &mut dyn FnMut(&Progress),
+) -> Summary {
+    let mut summary = Summary::default();
+    let mut progress = Progress::default();
+    for input in inputs {
+        match input {
+            Input::Stdin => {
+                let stdin = std::io::stdin();
+                let lock = stdin.lock();
+                let mut on_event = |e: Event| {
+                    if let Some(u) = map(&e) {
+                        on_item(e, u);
+                    }
+                };
+                let mut reader = Reader::new(options, &mut summary, &mut on_event, on_diag);
+                reader.filter = parallel.filter;
+                reader.fast = parallel.fast_framer;
+                reader.read_stream("-".into(), Box::new(lock));
+            }
+            Input::Path(path) => {
+                let files = list_files(path, &mut summary, on_diag);
+                let units = plan(&files, parallel.chunk_bytes);
+                progress.files_total += files.len() as u64;
+                progress.bytes_total += units.iter().map(Unit::bytes).sum::<u64>();
+                on_progress(&progress);
+                run_units(
+                    units,
+                    options,
+                    parallel,
+                    map,
+                    &mut summary,
+                    &mut progress,
+                    on_item,
+                    on_diag,
+                    on_progress,
+                );
+            }
+        }
+    }
+    summary
+}
+
+/// Units of work: whole files, and chunks (cut after a line break) of large plain files.
+fn plan(files: &[PathBuf], chunk_bytes: u64) -> Vec<Unit> {
+    let mut units = Vec::with_capacity(files.len());
+    for path in files {
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let cuts = if size > chunk_bytes.saturating_mul(2) {
+            cut_points(path, size, chunk_bytes)
+        } else {
+            None
+        };
+        match cuts {
+            Some(cuts) => {
+                let mut start = 0;
+                for (i, &end) in cuts.iter().enumerate() {
+                    units.push(Unit::Chunk {
+                        path: path.clone(),
+                        start,
+                        len: end - start,
+                        last: i + 1 == cuts.len(),
+                    });
+                    start = end;
+                }
+            }
+            None => units.push(Unit::File {
+                path: path.clone(),
+                size,
+            }),
+        }
+    }
+    units
+}
+
+/// The ends of the chunks of a plain file: just after a line feed near each multiple of
+/// `chunk_bytes`, and the file's end. `None` for compressed files, archives, or files with no
+/// line feed to cut at.
+fn cut_points(path: &Path, size: u64, chunk_bytes: u64) -> Option<Vec<u64>> {
+    let mut f = File::open(path).ok()?;
+    let mut head = [0u8; 4];
+    let n = f.read(&mut head).ok()?;
+    if (n >= 2 && head[..2] == GZIP_MAGIC) || (n == 4 && head == ZIP_MAGIC) {
+        return None;
+    }
+    let mut cuts = Vec::new();
+    let mut at = chunk_bytes;
+    let mut buf = vec![0u8; 64 * 1024];
+    while at < size {
+        f.seek(SeekFrom::Start(at)).ok()?;
+        let mut pos = at;
+        let end = loop {
+            let n = f.read(&mut buf).ok()?;
+            if n == 0 {
+                break None;
+            }
+            if let Some(i) = memchr::memchr(b'\n', &buf[..n]) {
+                break Some(pos + i as u64 + 1);
+            }
+            pos += n as u64;
+        };
+        match end {
+            Some(e) if e < size => {
+                cuts.push(e);
+                at = e + chunk_bytes;
+            }
+            _ => break,
+        }
+    }
+    if cuts.is_empty() {
+        return None;
+    }
+    cuts.push(size);
+    Some(cuts)
+}
+
+fn run_unit<U: Send>(
+    unit: &Unit,
+    options: &IngestOptions,
+    parallel: &ParallelOptions<'_>,
+    map: &(dyn Fn(&Event) -> Option<U> + Sync),
+) -> Done<U> {
+    let mut events = Vec::new();
+    let mut diags = Vec::new();
+    let mut summary = Summary::default();
+    let (framed, started_json, clean_end);
+    {
+        let mut on_event = |e: Event| {
+            if let Some(u) = map(&e) {
+                events.push((e, u));
+            }
+        };
+        let mut on_diag = |d: &Diagnostic| diags.push(d.clone());
+        let mut reader = Reader::new(options, &mut summary, &mut on_event, &mut on_diag);
+        reader.filter = parallel.filter;
+        reader.fast = parallel.fast_framer;
+        match unit {
+            Unit::File { path, .. } => reader.read_file(path),
+            Unit::Chunk {
+                path, start, len, ..
+            } => reader.read_range(path, *start, *len),
+        }
+        framed = reader.framed;
+        started_json = reader.started_json;
+        clean_end = reader.clean_end;
+    }
+    Done {
+        events,
+        diags,
+        summary,
+        framed,
+        started_json,
+        clean_end,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_units<U: Send>(
+    units: Vec<Unit>,
+    options: &IngestOptions,
+    parallel: &ParallelOptions<'_>,
+    map: &(dyn Fn(&Event) -> Option<U> + Sync),
+    summary: &mut Summary,
+    progress: &mut Progress,
+    on_item: &mut dyn FnMut(Event, U),
+    on_diag: &mut dyn FnMut(&Diagnostic),
+    on_progress: &mut dyn FnMut(&Progress),
+) {
+    // Batches bound what is held at once: the events a batch keeps, until handed on in order.
+    let threads = rayon::current_num_threads().max(1);
+    let mut queue: VecDeque<Unit> = units.into();
+    // Chunks of the file being read, until its last chunk is in.
+    let mut chunks: Vec<Done<U>> = Vec::new();
+    while !queue.is_empty() {
+        let mut batch = Vec::new();
+        let mut bytes = 0;
+        while let Some(u) = queue.front() {
+            if !batch.is_empty() && (batch.len() >= 4 * threads || bytes >= 128 << 20) {
+                break;
+            }
+            bytes += u.bytes();
+            batch.extend(queue.pop_front());
+        }
+        let done: Vec<Done<U>> = batch
+            .par_iter()
+            .map(|u| run_unit(u, options, parallel, map))
+            .collect();
+        for (unit, d) in batch.iter().zip(done) {
+            progress.bytes_done += unit.bytes();
+            match unit {
+                Unit::File { .. } => {
+                    progress.files_done += 1;
+                    hand_on(d, 0, summary, on_item, on_diag);
+                }
+                Unit::Chunk { path, last, .. } => {
+                    chunks.push(d);
+                    if *last {
+                        progress.files_done += 1;
+                        let parts = std::mem::take(&mut chunks);
+                        let whole = parts[0].started_json
+                            && parts[..parts.len() - 1].iter().all(|c| c.clean_end);
+                        if whole {
+                            let mut base = 0;
+                            for c in parts {
+                                let framed = c.framed;
+                                hand_on(c, base, summary, on_item, on_diag);
+                                base += framed;
+                            }
+                        } else {
+                            // Not JSON lines after all: read it in one piece.
+                            let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+                            let again = Unit::File {
+                                path: path.clone(),
+                                size,
+                            };
+                            hand_on(
+                                run_unit(&again, options, parallel, map),
+                                0,
+                                summary,
+                                on_item,
+                                on_diag,
+                            );
+                        }
+                    }
+                }
+            }
+            on_progress(progress);
+        }
+    }
+}
+
+/// Hand one unit's results on, its record indices moved up by `base`.
+fn hand_on<U>(
+    d: Done<U>,
+    base: u64,
+    summary: &mut Summary,
+    on_item: &mut dyn FnMut(Event, U),
+    on_diag: &mut dyn FnMut(&Diagnostic),
+) {
+    for mut diag in d.diags {
+        if let Some(r) = diag.record.as_mut() {
+            *r += base;
+        }
+        on_diag(&diag);
+    }
+    for (mut e, u) in d.events {
+        e.provenance.record += base;
+        on_item(e, u);
+    }
+    summary.merge(d.summary);
+}
+
+impl Reader<'_> {
+    /// Read `len` bytes of a plain file from `start`, as a chunk of JSON lines.
+    fn read_range(&mut self, path: &Path, start: u64, len: u64) {
+        let name: Arc<str> = path.display().to_string().into();
+        let opened = File::open(path).and_then(|mut f| f.seek(SeekFrom::Start(start)).map(|_| f));
+        match opened {
+            Ok(f) => {
+                self.continuing = (start > 0).then_some(start);
+                self.read_records(
+                    name,
+                    BufReader::with_capacity(1 << 20, f.take(len)),
+                    "read-error",
+                );
+            }
+            // Reported when the file is read again in one piece.
+            Err(_) => {
+                self.started_json = false;
+                self.clean_end = false;
+            }
+        }
+    }
+}
