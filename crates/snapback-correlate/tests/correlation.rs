@@ -498,8 +498,18 @@ fn two_rules_over_the_same_act_make_one_alert_named_by_the_higher_risk_rule() {
     let alerts = detect(
         &r,
         vec![
-            call("StopInstances", "2026-01-01T10:00:00Z", &["i-1", "i-2"], "e1"),
-            call("StartInstances", "2026-01-01T10:05:00Z", &["i-1", "i-2"], "e2"),
+            call(
+                "StopInstances",
+                "2026-01-01T10:00:00Z",
+                &["i-1", "i-2"],
+                "e1",
+            ),
+            call(
+                "StartInstances",
+                "2026-01-01T10:05:00Z",
+                &["i-1", "i-2"],
+                "e2",
+            ),
         ],
     );
     assert_eq!(active(&alerts).len(), 2);
