@@ -1,0 +1,167 @@
+//! The prefilter is conservative: every record of the corpus, the examples and the fixtures,
+//! fed through both paths, gives the same matches. A record the prefilter skips yields no event
+//! that any rule matches, and no event whose operation (Azure `correlationId`, GCP
+//! `operation.id`) a matched event needs to learn its outcome.
+
+use std::collections::HashSet;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use snapback_ingest::frame::{Frame, Framer};
+use snapback_ingest::{decode_record, Cloud, Decoded, Provenance};
+use snapback_rules::{Prefilter, RuleSet};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+    paths.sort();
+    for p in paths {
+        if p.is_dir() {
+            files(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+/// Every framed record of every file under the directories: (file, bytes).
+fn records(dirs: &[PathBuf]) -> Vec<(Arc<str>, Vec<u8>)> {
+    let mut paths = Vec::new();
+    for d in dirs {
+        files(d, &mut paths);
+    }
+    let mut out = Vec::new();
+    for p in paths {
+        let raw = std::fs::read(&p).unwrap_or_default();
+        let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
+            let mut v = Vec::new();
+            let _ = flate2::read::MultiGzDecoder::new(&raw[..]).read_to_end(&mut v);
+            v
+        } else {
+            raw
+        };
+        let name: Arc<str> = p.display().to_string().into();
+        let mut framer = Framer::new(&bytes[..], 16 << 20);
+        while let Some(Ok(f)) = framer.next_frame() {
+            if let Frame::Record { bytes, .. } = f {
+                out.push((name.clone(), bytes));
+            }
+        }
+    }
+    out
+}
+
+fn check(rules: &RuleSet, label: &str, recs: &[(Arc<str>, Vec<u8>)]) {
+    let prefilter = Prefilter::for_rules(rules);
+    if let Some(why) = prefilter.disabled_by() {
+        eprintln!("{label}: prefilter off ({why}): every record passes");
+    }
+    // Operations are keyed as the detector keys them: cloud, correlation id, operation.
+    let mut needed_ops: HashSet<(Cloud, String, String)> = HashSet::new();
+    let mut skipped_ops: Vec<(Cloud, String, String, String)> = Vec::new();
+    let (mut skipped, mut matched) = (0, 0);
+    for (i, (file, bytes)) in recs.iter().enumerate() {
+        let pass = prefilter.may_match(bytes);
+        skipped += usize::from(!pass);
+        let Ok(value) = serde_json::from_slice(bytes) else {
+            continue;
+        };
+        let prov = Provenance {
+            file: file.clone(),
+            record: i as u64,
+            offset: 0,
+        };
+        for d in decode_record(value, &prov) {
+            let Decoded::Event(e) = d else { continue };
+            let m = rules.matches(&e);
+            if !m.is_empty() {
+                matched += 1;
+                assert!(
+                    pass,
+                    "{label}: the prefilter skipped a record that rules {m:?} match: {file}: {}",
+                    String::from_utf8_lossy(&bytes[..bytes.len().min(400)])
+                );
+                if let (Some(id), Cloud::Azure | Cloud::Gcp) = (&e.correlation_id, e.cloud) {
+                    needed_ops.insert((e.cloud, id.clone(), e.action.to_ascii_lowercase()));
+                }
+            } else if !pass {
+                // Only Azure and Google Cloud operations span records (see the detector).
+                if let (Some(id), Cloud::Azure | Cloud::Gcp) = (&e.correlation_id, e.cloud) {
+                    skipped_ops.push((
+                        e.cloud,
+                        id.clone(),
+                        e.action.to_ascii_lowercase(),
+                        file.to_string(),
+                    ));
+                }
+            }
+        }
+    }
+    for (cloud, id, action, file) in &skipped_ops {
+        assert!(
+            !needed_ops.contains(&(*cloud, id.clone(), action.clone())),
+            "{label}: skipped a record of operation {id} ({file}) that a matched event needs"
+        );
+    }
+    eprintln!(
+        "{label}: {} records, {skipped} skipped by the prefilter, {matched} events matched",
+        recs.len()
+    );
+    if !prefilter.is_off() {
+        assert!(skipped > 0, "{label}: the prefilter skipped nothing");
+    }
+}
+
+#[test]
+fn prefilter_is_conservative_on_every_record() {
+    let mut dirs = vec![root().join("examples"), root().join("tests/fixtures")];
+    let corpus = root().join("../shared/corpus");
+    if corpus.is_dir() {
+        dirs.push(corpus);
+    } else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "../shared/corpus is missing under CI"
+        );
+        eprintln!("NOT RUN on the corpus: ../shared/corpus not found (examples and fixtures only)");
+    }
+    let recs = records(&dirs);
+    assert!(recs.len() > 100);
+    check(&RuleSet::builtin(), "built-in pack", &recs);
+    let sigmahq = root().join("../shared/sigmahq-cloud");
+    if sigmahq.is_dir() {
+        check(
+            &RuleSet::load(true, &[sigmahq]),
+            "pack + SigmaHQ cloud",
+            &recs,
+        );
+    } else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "../shared/sigmahq-cloud is missing under CI"
+        );
+        eprintln!("NOT RUN with SigmaHQ: ../shared/sigmahq-cloud not found");
+    }
+}
+
+#[test]
+fn volume_corpus_records_pass_or_are_unmatched() {
+    // The benchmark generator's mix: planted steps pass, the read-only noise is skipped.
+    let dir = tempfile::tempdir().unwrap();
+    snapback_simulate::volume::write_volume(
+        2 << 20,
+        7,
+        snapback_simulate::volume::VolumeFormats::parse("json").unwrap(),
+        dir.path(),
+    )
+    .unwrap();
+    let recs = records(&[dir.path().to_path_buf()]);
+    check(&RuleSet::builtin(), "volume corpus", &recs);
+}
