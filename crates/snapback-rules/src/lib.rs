@@ -40,9 +40,11 @@
 
 mod meta;
 mod path;
+mod prefilter;
 mod sigma;
 mod tree;
 
+pub use prefilter::Prefilter;
 pub use tree::{
     Condition, DetectionTree, LogSourceSpec, Modifier, Selection, SelectionItem, SigmaValue,
     StrPart,
