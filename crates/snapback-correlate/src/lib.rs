@@ -112,8 +112,16 @@ pub struct Detector<'r> {
     options: DetectOptions,
     matched: Vec<Matched>,
     seen: HashSet<(Cloud, String, String)>,
-    operations: HashMap<(Cloud, String), OperationResult>,
+    /// By cloud, correlation id and operation: Azure gives every operation of one request
+    /// (a deployment's resource writes) the same `correlationId`, so the id alone does not name
+    /// one operation; its Start, Accept and Success records share the operation name.
+    operations: HashMap<(Cloud, String, String), OperationResult>,
     stats: DetectStats,
+}
+
+/// The key of an operation that spans records: its correlation id and its operation name.
+fn operation_key(e: &Event, id: &str) -> (Cloud, String, String) {
+    (e.cloud, id.to_owned(), e.action.to_ascii_lowercase())
 }
 
 /// One step of a sequence: the event and the rule it matched.
@@ -157,15 +165,30 @@ impl<'r> Detector<'r> {
     /// Look at one event. Events that no rule matches are not kept, except for the outcome
     /// of the multi-record operation they belong to.
     pub fn observe(&mut self, event: Event) {
+        let rules = self.rules.matches(&event);
+        self.observe_matched(event, rules);
+    }
+
+    /// Whether [`observe`](Self::observe) keeps anything of an event that matched `rules`:
+    /// callers that match on other threads may drop the rest before handing events over.
+    pub fn keeps(event: &Event, rules: &[usize]) -> bool {
+        !rules.is_empty() || Self::needs_operation(event)
+    }
+
+    fn needs_operation(event: &Event) -> bool {
+        matches!(event.cloud, Cloud::Azure | Cloud::Gcp) && event.correlation_id.is_some()
+    }
+
+    /// [`observe`](Self::observe) with the event's matches already computed by
+    /// `RuleSet::matches` (on worker threads, say); the outcome is the same.
+    pub fn observe_matched(&mut self, event: Event, rules: Vec<usize>) {
         self.stats.events_seen += 1;
         let key = (event.cloud, event.account.clone(), event.event_id.clone());
         if self.seen.contains(&key) {
             self.stats.duplicates += 1;
             return;
         }
-        let rules = self.rules.matches(&event);
-        let needs_operation =
-            matches!(event.cloud, Cloud::Azure | Cloud::Gcp) && event.correlation_id.is_some();
+        let needs_operation = Self::needs_operation(&event);
         if rules.is_empty() && !needs_operation {
             return;
         }
@@ -184,7 +207,7 @@ impl<'r> Detector<'r> {
         let Some(id) = &e.correlation_id else { return };
         let entry = self
             .operations
-            .entry((e.cloud, id.clone()))
+            .entry(operation_key(e, id))
             .or_insert_with(|| OperationResult {
                 outcome: Outcome::Accepted,
                 time: e.time.instant,
@@ -210,7 +233,7 @@ impl<'r> Detector<'r> {
     fn effective(&self, e: &Event) -> Outcome {
         if matches!(e.outcome, Outcome::Accepted | Outcome::Unknown { .. }) {
             if let Some(id) = &e.correlation_id {
-                if let Some(op) = self.operations.get(&(e.cloud, id.clone())) {
+                if let Some(op) = self.operations.get(&operation_key(e, id)) {
                     if !matches!(op.outcome, Outcome::Accepted | Outcome::Unknown { .. }) {
                         return op.outcome.clone();
                     }
@@ -709,7 +732,7 @@ impl<'r> Detector<'r> {
             // Records of the same operation that confirm an accepted step.
             if let Some(cid) = &s.event.correlation_id {
                 if s.event.cloud != Cloud::Aws {
-                    if let Some(op) = self.operations.get(&(s.event.cloud, cid.clone())) {
+                    if let Some(op) = self.operations.get(&operation_key(&s.event, cid)) {
                         for other in &op.evidence {
                             if ids.insert(other.event_id.clone()) {
                                 evidence.push(Evidence::from_event(
