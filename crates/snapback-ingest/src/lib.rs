@@ -137,12 +137,21 @@ pub struct Summary {
     /// Records not parsed because no rule can match them (the prefilter of
     /// [`read_inputs_parallel`]); 0 when every record was parsed.
     pub prefiltered: u64,
+    /// The earliest and latest event time among the events decoded.
+    pub time_span: Option<(jiff::Timestamp, jiff::Timestamp)>,
 }
 
 impl Summary {
     /// Records skipped for being broken, all reasons.
     pub fn skipped_total(&self) -> u64 {
         self.skipped.values().sum()
+    }
+
+    fn see_time(&mut self, t: jiff::Timestamp) {
+        self.time_span = Some(match self.time_span {
+            None => (t, t),
+            Some((a, b)) => (a.min(t), b.max(t)),
+        });
     }
 
     /// Whether anything went wrong (for `--strict`).
@@ -157,6 +166,10 @@ impl Summary {
         self.events += other.events;
         self.warnings += other.warnings;
         self.prefiltered += other.prefiltered;
+        if let Some((a, b)) = other.time_span {
+            self.see_time(a);
+            self.see_time(b);
+        }
         for (k, v) in other.skipped {
             *self.skipped.entry(k).or_default() += v;
         }
@@ -293,7 +306,7 @@ struct Reader<'a> {
     on_event: &'a mut dyn FnMut(Event),
     on_diag: &'a mut dyn FnMut(&Diagnostic),
     /// Records for which this says false are counted in `Summary::prefiltered`, not parsed.
-    filter: Option<&'a RecordFilter>,
+    filter: Option<&'a RecordFilter<'a>>,
     /// The framer's fast path.
     fast: bool,
     /// Reading a chunk of a JSON lines file that starts at this offset (not the file's start).
@@ -307,7 +320,7 @@ struct Reader<'a> {
 
 /// A test on one record's raw bytes; `false` means no rule can match it (see
 /// `snapback_rules::Prefilter`), so it is counted and never parsed.
-pub type RecordFilter = dyn Fn(&[u8]) -> bool + Sync;
+pub type RecordFilter<'a> = dyn Fn(&[u8]) -> bool + Sync + 'a;
 
 impl<'a> Reader<'a> {
     fn new(
@@ -680,6 +693,7 @@ impl Reader<'_> {
             match decoded {
                 Decoded::Event(e) => {
                     self.summary.events += 1;
+                    self.summary.see_time(e.time.instant);
                     (self.on_event)(*e);
                 }
                 Decoded::NotAudit(kind) => {

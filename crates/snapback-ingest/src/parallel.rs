@@ -29,7 +29,7 @@ use crate::{
 pub struct ParallelOptions<'a> {
     /// Records for which this returns false are counted (`Summary::prefiltered`) and not
     /// parsed: no diagnostic, no event.
-    pub filter: Option<&'a RecordFilter>,
+    pub filter: Option<&'a RecordFilter<'a>>,
     /// The framer's fast path (off only to compare).
     pub fast_framer: bool,
     /// Plain files larger than this are read in chunks of about this size.

@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use snapback_correlate::{Alert, DetectOptions, Detector, Report, Severity, Tuning};
-use snapback_ingest::{read_inputs, IngestOptions, Input, Summary};
+use snapback_ingest::{
+    read_inputs_parallel, IngestOptions, Input, ParallelOptions, RecordFilter, Summary,
+};
 use snapback_rules::RuleSet;
 
 use crate::cmd_events::sanitise_terminal;
@@ -118,24 +120,40 @@ fn scan(inputs: &[Input], opts: &ScanOptions) -> anyhow::Result<ExitCode> {
     };
     let mut detector = Detector::new(&rules, &tuning, DetectOptions::default());
     let quiet = opts.quiet;
-    let mut span: Option<(jiff::Timestamp, jiff::Timestamp)> = None;
-    let summary = read_inputs(
+    // Files, and chunks of JSON lines, are read and matched on every core; events reach the
+    // detector in input order. The prefilter skips records no rule can match, except where
+    // every record must be read: --strict (every problem counts) and --report (it states the
+    // events read and their time span).
+    let prefilter = (std::env::var_os("SNAPBACK_NO_PREFILTER").is_none()
+        && !opts.strict
+        && opts.output.report.is_none())
+    .then(|| snapback_rules::Prefilter::for_rules(&rules))
+    .filter(|p| !p.is_off());
+    let may_match = |record: &[u8]| prefilter.as_ref().is_none_or(|p| p.may_match(record));
+    let parallel = ParallelOptions {
+        filter: prefilter.as_ref().map(|_| &may_match as &RecordFilter),
+        fast_framer: std::env::var_os("SNAPBACK_NO_FAST_FRAMER").is_none(),
+        ..ParallelOptions::default()
+    };
+    let progress = std::cell::RefCell::new(crate::progress::Bar::new());
+    let summary = read_inputs_parallel(
         inputs,
         &IngestOptions::default(),
-        &mut |e| {
-            let t = e.time.instant;
-            span = Some(match span {
-                None => (t, t),
-                Some((a, b)) => (a.min(t), b.max(t)),
-            });
-            detector.observe(e)
+        &parallel,
+        &|e| {
+            let matched = rules.matches(e);
+            Detector::keeps(e, &matched).then_some(matched)
         },
+        &mut |e, matched| detector.observe_matched(e, matched),
         &mut |d| {
             if !quiet {
-                eprintln!("{d}");
+                progress.borrow().suspend(|| eprintln!("{d}"));
             }
         },
+        &mut |p| progress.borrow_mut().update(p),
     );
+    progress.borrow_mut().finish();
+    let span = summary.time_span;
     let report = detector.finish();
     let shown: Vec<&Alert> = report
         .alerts

@@ -9,6 +9,7 @@ mod cmd_output;
 mod cmd_rules;
 mod cmd_scan;
 mod cmd_simulate;
+mod progress;
 
 use std::process::ExitCode;
 
