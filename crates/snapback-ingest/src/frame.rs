@@ -14,6 +14,9 @@
 
 use std::io::{self, BufRead};
 
+/// A test on a record's bytes: false to leave it out ([`Frame::Filtered`]).
+pub type Keep<'a> = dyn Fn(&[u8]) -> bool + 'a;
+
 /// One framed item.
 #[derive(Debug)]
 pub enum Frame {
@@ -23,6 +26,9 @@ pub enum Frame {
     Broken { offset: u64, reason: String },
     /// A record larger than the limit; its bytes were skipped, not kept.
     TooLarge { offset: u64, size: u64 },
+    /// A record the filter of [`Framer::next_frame_filtered`] rejected; its bytes were not
+    /// copied.
+    Filtered { offset: u64 },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -238,6 +244,13 @@ impl<R: BufRead> Framer<R> {
     /// The next frame, or `None` at the end of the stream. An I/O error (a truncated gzip
     /// member, say) ends the stream and is returned once.
     pub fn next_frame(&mut self) -> Option<io::Result<Frame>> {
+        self.next_frame_filtered(None)
+    }
+
+    /// [`next_frame`](Self::next_frame), where records that `filter` rejects may come as
+    /// [`Frame::Filtered`] without their bytes (records cut on the fast path; others come
+    /// whole, for the caller to test).
+    pub fn next_frame_filtered(&mut self, filter: Option<&Keep<'_>>) -> Option<io::Result<Frame>> {
         if !self.started {
             if let Err(e) = self.start() {
                 self.done = true;
@@ -251,14 +264,20 @@ impl<R: BufRead> Framer<R> {
             if self.done {
                 return None;
             }
+            // Read straight into our own buffer: a BufReader with an empty buffer hands a large
+            // read through, so the bytes are copied once.
             let mut chunk = std::mem::take(&mut self.scratch);
-            chunk.clear();
-            match self.reader.fill_buf() {
-                Ok(c) => chunk.extend_from_slice(c),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            chunk.resize(1 << 20, 0);
+            match self.reader.read(&mut chunk) {
+                Ok(n) => chunk.truncate(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                    self.scratch = chunk;
+                    continue;
+                }
                 Err(e) => {
                     // A truncated or corrupt compressed stream: report the record it cut off,
                     // then the error itself.
+                    self.scratch = chunk;
                     self.done = true;
                     self.finish_at_eof();
                     self.push_frame(Frame::Broken {
@@ -269,15 +288,14 @@ impl<R: BufRead> Framer<R> {
                 }
             }
             if chunk.is_empty() {
+                self.scratch = chunk;
                 self.done = true;
                 self.eof_clean = self.clean_here();
                 self.finish_at_eof();
                 continue;
             }
-            let n = chunk.len();
-            self.feed(&chunk);
+            self.feed(&chunk, filter);
             self.scratch = chunk;
-            self.reader.consume(n);
         }
     }
 
@@ -384,7 +402,7 @@ impl<R: BufRead> Framer<R> {
         self.skip_line = true;
     }
 
-    fn feed(&mut self, chunk: &[u8]) {
+    fn feed(&mut self, chunk: &[u8], filter: Option<&Keep<'_>>) {
         let mut i = 0;
         while i < chunk.len() {
             let b = chunk[i];
@@ -409,6 +427,8 @@ impl<R: BufRead> Framer<R> {
                                 offset: at,
                                 size: len as u64,
                             }
+                        } else if filter.is_some_and(|f| !f(&chunk[i..=end])) {
+                            Frame::Filtered { offset: at }
                         } else {
                             self.peak_buffered = self.peak_buffered.max(len);
                             Frame::Record {

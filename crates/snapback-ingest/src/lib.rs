@@ -537,7 +537,8 @@ impl Reader<'_> {
             );
         }
         let mut index: u64 = 0;
-        while let Some(item) = framer.next_frame() {
+        let filter = self.filter.map(|f| f as &frame::Keep<'_>);
+        while let Some(item) = framer.next_frame_filtered(filter) {
             let frame = match item {
                 Ok(f) => f,
                 Err(e) => {
@@ -567,6 +568,7 @@ impl Reader<'_> {
             }
             match frame {
                 Frame::Record { bytes, offset } => self.decode_bytes(&name, record, offset, bytes),
+                Frame::Filtered { .. } => self.summary.prefiltered += 1,
                 Frame::Broken { offset, reason } => {
                     // A read error fails the file (counted once, there); a broken stretch of
                     // bytes is a skipped record.
