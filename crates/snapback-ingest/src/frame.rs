@@ -689,9 +689,9 @@ const STRING_STOP: [bool; 256] = {
 /// The fast path: the index of the byte that closes the object or array opening at
 /// `chunk[start]`, when the byte-at-a-time framer would frame exactly `chunk[start..=end]` as
 /// one record from this state, and `None` whenever it might not (the value runs past the
-/// buffer; a line break in a string, which is a broken record; a line feed outside strings in a
-/// top-level object, where a `{` at column 0 cuts records; a top-level key that names a
-/// container). `top` is true for a top-level object, false for an element of an array.
+/// buffer; a line break in a string, which is a broken record; a line feed outside strings,
+/// where the slow framer may resynchronise; a top-level key that names a container). `top` is
+/// true for a top-level object, false for an element of an array.
 fn scan_value(chunk: &[u8], start: usize, top: bool) -> Option<usize> {
     let n = chunk.len();
     let mut depth = 0u32;
@@ -735,10 +735,10 @@ fn scan_value(chunk: &[u8], start: usize, top: bool) -> Option<usize> {
                 i += 1;
             }
             _ => {
-                if top {
-                    return None;
-                }
-                i += 1;
+                // A line feed outside strings: the byte-at-a-time framer resynchronises on
+                // lines after broken input, so a record spanning lines is left to it (one-line
+                // records, the CloudTrail and JSON-lines layouts, stay on the fast path).
+                return None;
             }
         }
     }
