@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -131,7 +132,7 @@ def measure(name, dataset, cmd, env=None, out=None, nbytes=None):
     nbytes = nbytes or plain[dataset]
     results[(name, dataset)] = (wall, rss)
     envs = " ".join(f"{k}={v}" for k, v in (env or {}).items())
-    commands.append(f"{envs + ' ' if envs else ''}{' '.join(cmd)}")
+    commands.append(f"{envs + ' ' if envs else ''}{shlex.join(cmd)}")
     rows.append((dataset, name, wall, mbps(nbytes, wall), records[dataset] / wall, rss))
     print(f"{dataset:6} {name:28} {wall:7.2f}s {mbps(nbytes, wall):8.0f} MB/s {rss:7.0f} MB", flush=True)
     return wall
@@ -251,6 +252,9 @@ P("```sh")
 for c in commands:
     P(c.replace(tmp, "$TMP"))
 P("```")
+notes = f"{ROOT}/benches/NOTES.md"
+if os.path.exists(notes):
+    lines.append(open(notes).read())
 text = "\n".join(lines) + "\n"
 open(f"{ROOT}/benches/RESULTS.md", "w").write(text)
 print(text)

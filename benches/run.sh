@@ -22,9 +22,9 @@ cargo build --release -q -p snapback-ingest --example gunzip
 if ! command -v rg >/dev/null; then
   apt-get install -y ripgrep >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y ripgrep >/dev/null; }
 fi
-if ! "$venv/bin/python" -c 'import duckdb' 2>/dev/null; then
+if ! "$venv/bin/python" -c 'import duckdb, yaml' 2>/dev/null; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q duckdb
+  "$venv/bin/pip" install -q duckdb pyyaml
 fi
 
 want="$(python3 -c "import sys; print(sys.argv[1])" "$size")"
