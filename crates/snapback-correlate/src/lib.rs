@@ -642,13 +642,16 @@ impl<'r> Detector<'r> {
                 }
             }
             if open_count > self.options.max_open_sequences {
-                // Evict the oldest sequences; count them so the report can say so.
+                // Evict the oldest sequences, down to 90% of the cap so that the sort is paid
+                // once per tenth of the cap and not once per event; count them so the report
+                // can say so.
                 let mut starts: Vec<(Timestamp, String)> = open
                     .iter()
                     .flat_map(|(k, ps)| ps.iter().map(move |p| (p.start, k.clone())))
                     .collect();
                 starts.sort();
-                let excess = open_count - self.options.max_open_sequences;
+                let target = self.options.max_open_sequences - self.options.max_open_sequences / 10;
+                let excess = open_count - target;
                 for (start, key) in starts.into_iter().take(excess) {
                     if let Some(ps) = open.get_mut(&key) {
                         if let Some(j) = ps.iter().position(|p| p.start == start) {

@@ -37,13 +37,13 @@ fn open_sequences_beyond_the_cap_are_evicted_and_counted() {
     evicts(5_000, 500);
 }
 
-/// The size: a million distinct instances. Ignored: eviction re-sorts every open
-/// sequence each time the cap is passed (quadratic), and the offline detector keeps every
-/// matched event until `finish`, so this takes minutes and gigabytes; see benches/RESULTS.md.
+/// Many more distinct instances than the cap: eviction is amortised (it evicts down to 90% of
+/// the cap), so this stays fast. The million instances is measured by the benchmark
+/// harness, not here: the offline detector keeps every matched event until `finish`, so its
+/// memory grows with the number of matched events (benches/NOTES.md).
 #[test]
-#[ignore]
-fn a_million_distinct_instances() {
-    evicts(1_000_000, 100_000);
+fn fifty_thousand_distinct_instances_with_a_cap_of_two_thousand() {
+    evicts(50_000, 2_000);
 }
 
 fn evicts(distinct: u64, cap: usize) {
