@@ -98,13 +98,22 @@ pub struct Evidence {
     pub user_agent: Option<String>,
     pub file: String,
     pub record: u64,
+    /// The event time as an instant: evidence is ordered by it (times written with different
+    /// precision do not sort as text).
+    #[serde(skip)]
+    pub instant: jiff::Timestamp,
+    /// [`Event::act`]: the records of one operation share it.
+    #[serde(skip)]
+    pub act: String,
 }
 
 impl Evidence {
-    /// The act this record is part of: its operation when the cloud groups records into one
-    /// (the Start and Success records of one Azure call), else the record itself.
-    pub fn act(&self) -> &str {
-        self.correlation_id.as_deref().unwrap_or(&self.event_id)
+    /// Event time, then file and record: the order evidence is shown in.
+    pub fn order(a: &Evidence, b: &Evidence) -> std::cmp::Ordering {
+        a.instant
+            .cmp(&b.instant)
+            .then_with(|| a.file.cmp(&b.file))
+            .then_with(|| a.record.cmp(&b.record))
     }
 
     pub fn from_event(e: &Event, role: EvidenceRole, rule_id: &str) -> Evidence {
@@ -121,6 +130,8 @@ impl Evidence {
             user_agent: e.user_agent.clone(),
             file: e.provenance.file.to_string(),
             record: e.provenance.record,
+            instant: e.time.instant,
+            act: e.act(),
         }
     }
 }

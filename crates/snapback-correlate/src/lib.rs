@@ -97,12 +97,13 @@ struct Matched {
     rules: Vec<usize>,
 }
 
-/// The final word on an operation that spans records.
+/// The final word on an operation that spans records, and a light record of each (the
+/// records themselves are not kept: most belong to operations no rule matched).
 #[derive(Clone)]
 struct OperationResult {
     outcome: Outcome,
     time: Timestamp,
-    evidence: Vec<Arc<Event>>,
+    evidence: Vec<Evidence>,
 }
 
 /// Collects events, then correlates them in event-time order.
@@ -112,16 +113,11 @@ pub struct Detector<'r> {
     options: DetectOptions,
     matched: Vec<Matched>,
     seen: HashSet<(Cloud, String, String)>,
-    /// By cloud, correlation id and operation: Azure gives every operation of one request
-    /// (a deployment's resource writes) the same `correlationId`, so the id alone does not name
-    /// one operation; its Start, Accept and Success records share the operation name.
-    operations: HashMap<(Cloud, String, String), OperationResult>,
+    /// By cloud and [`Event::act`]: Azure gives every operation of one request (a
+    /// deployment's resource writes) the same `correlationId`, so the id alone does not name
+    /// one operation.
+    operations: HashMap<(Cloud, String), OperationResult>,
     stats: DetectStats,
-}
-
-/// The key of an operation that spans records: its correlation id and its operation name.
-fn operation_key(e: &Event, id: &str) -> (Cloud, String, String) {
-    (e.cloud, id.to_owned(), e.action.to_ascii_lowercase())
 }
 
 /// One step of a sequence: the event and the rule it matched.
@@ -203,11 +199,10 @@ impl<'r> Detector<'r> {
         }
     }
 
-    fn record_operation(&mut self, e: &Arc<Event>) {
-        let Some(id) = &e.correlation_id else { return };
+    fn record_operation(&mut self, e: &Event) {
         let entry = self
             .operations
-            .entry(operation_key(e, id))
+            .entry((e.cloud, e.act()))
             .or_insert_with(|| OperationResult {
                 outcome: Outcome::Accepted,
                 time: e.time.instant,
@@ -224,7 +219,9 @@ impl<'r> Detector<'r> {
             entry.time = e.time.instant;
         }
         if entry.evidence.len() < 8 {
-            entry.evidence.push(e.clone());
+            entry
+                .evidence
+                .push(Evidence::from_event(e, EvidenceRole::Confirmation, ""));
         }
     }
 
@@ -232,11 +229,9 @@ impl<'r> Detector<'r> {
     /// operation when the input has it.
     fn effective(&self, e: &Event) -> Outcome {
         if matches!(e.outcome, Outcome::Accepted | Outcome::Unknown { .. }) {
-            if let Some(id) = &e.correlation_id {
-                if let Some(op) = self.operations.get(&operation_key(e, id)) {
-                    if !matches!(op.outcome, Outcome::Accepted | Outcome::Unknown { .. }) {
-                        return op.outcome.clone();
-                    }
+            if let Some(op) = self.operations.get(&(e.cloud, e.act())) {
+                if !matches!(op.outcome, Outcome::Accepted | Outcome::Unknown { .. }) {
+                    return op.outcome.clone();
                 }
             }
         }
@@ -313,7 +308,7 @@ impl<'r> Detector<'r> {
             a.evidence
                 .iter()
                 .filter(|e| e.role == EvidenceRole::Revert)
-                .map(|e| e.act().to_owned())
+                .map(|e| e.act.clone())
                 .collect()
         };
         let mut kept: Vec<(Alert, HashSet<String>)> = Vec::new();
@@ -359,13 +354,12 @@ impl<'r> Detector<'r> {
                             .any(|x| x.event_id == ev.event_id && x.role == ev.role);
                         if !dup {
                             if ev.role == EvidenceRole::Revert {
-                                theirs.insert(ev.act().to_owned());
+                                theirs.insert(ev.act.clone());
                             }
                             k.evidence.push(ev);
                         }
                     }
-                    k.evidence
-                        .sort_by(|x, y| x.time.cmp(&y.time).then_with(|| x.file.cmp(&y.file)));
+                    k.evidence.sort_by(Evidence::order);
                     for p in a.principals {
                         if !k.principals.contains(&p) {
                             k.principals.push(p);
@@ -405,14 +399,7 @@ impl<'r> Detector<'r> {
                 if !Self::opens(&eff) {
                     continue;
                 }
-                let op = match m.event.cloud {
-                    Cloud::Aws => m.event.event_id.clone(),
-                    _ => m
-                        .event
-                        .correlation_id
-                        .clone()
-                        .unwrap_or_else(|| m.event.event_id.clone()),
-                };
+                let op = m.event.act();
                 groups
                     .entry((r, m.event.cloud, m.event.account.clone(), op))
                     .or_default()
@@ -733,19 +720,13 @@ impl<'r> Detector<'r> {
             let rid = self.rule_id(s.rule);
             evidence.push(Evidence::from_event(&s.event, EvidenceRole::Revert, &rid));
             // Records of the same operation that confirm an accepted step.
-            if let Some(cid) = &s.event.correlation_id {
-                if s.event.cloud != Cloud::Aws {
-                    if let Some(op) = self.operations.get(&operation_key(&s.event, cid)) {
-                        for other in &op.evidence {
-                            if ids.insert(other.event_id.clone()) {
-                                evidence.push(Evidence::from_event(
-                                    other,
-                                    EvidenceRole::Confirmation,
-                                    &rid,
-                                ));
-                                last_instant = last_instant.max(other.time.instant);
-                            }
-                        }
+            if let Some(op) = self.operations.get(&(s.event.cloud, s.event.act())) {
+                for other in &op.evidence {
+                    if ids.insert(other.event_id.clone()) {
+                        let mut confirmation = other.clone();
+                        confirmation.rule_id = rid.clone();
+                        last_instant = last_instant.max(confirmation.instant);
+                        evidence.push(confirmation);
                     }
                 }
             }
@@ -764,7 +745,7 @@ impl<'r> Detector<'r> {
                 }
             }
         }
-        evidence.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.file.cmp(&b.file)));
+        evidence.sort_by(Evidence::order);
         let mut risk = meta.risk;
         let mut risk_reasons = vec![format!("{}: {}", meta.risk, meta.risk_reason)];
         if let Some(over) = self.tuning.risk_override(rule_id, rule_name.as_deref()) {
@@ -827,10 +808,7 @@ impl<'r> Detector<'r> {
         // are one act.
         let mut seen: HashSet<(Cloud, String, usize)> = HashSet::new();
         for m in &self.matched {
-            let op = match (m.event.cloud, &m.event.correlation_id) {
-                (Cloud::Aws, _) | (_, None) => m.event.event_id.clone(),
-                (_, Some(c)) => c.clone(),
-            };
+            let op = m.event.act();
             if !Self::opens(&self.effective(&m.event)) {
                 continue;
             }
@@ -915,8 +893,7 @@ impl<'r> Detector<'r> {
                 }
             }
         }
-        a.evidence
-            .sort_by(|x, y| x.time.cmp(&y.time).then_with(|| x.file.cmp(&y.file)));
+        a.evidence.sort_by(Evidence::order);
         a.escalated = true;
         let risk = a.risk_score.saturating_add(20).max(90);
         a.risk_reasons.push(format!(

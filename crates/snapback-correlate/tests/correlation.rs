@@ -514,3 +514,20 @@ fn two_rules_over_the_same_act_make_one_alert_named_by_the_higher_risk_rule() {
     );
     assert_eq!(active(&alerts).len(), 2);
 }
+
+#[test]
+fn evidence_is_in_event_time_order_whatever_the_precision_of_the_times() {
+    // As text, "10:00:00.5Z" sorts before "10:00:00Z"; as time it is after.
+    let r = rules(&[]);
+    let alerts = detect(
+        &r,
+        vec![
+            call("StartInstances", "2026-01-01T10:00:00.5Z", &["i-1"], "e2"),
+            call("StopInstances", "2026-01-01T10:00:00Z", &["i-1"], "e1"),
+        ],
+    );
+    let a = active(&alerts);
+    assert_eq!(a.len(), 1);
+    let ops: Vec<&str> = a[0].evidence.iter().map(|e| e.operation.as_str()).collect();
+    assert_eq!(ops, ["StopInstances", "StartInstances"]);
+}

@@ -363,6 +363,26 @@ impl Event {
         out
     }
 
+    /// The act this record is part of. The records of one multi-record operation (Azure's
+    /// Start, Accept and Success records; a Google Cloud operation's first and last entries)
+    /// share it: their correlation id, normalised operation and target resource. Azure gives
+    /// every operation of one request the same `correlationId`, hence the operation and target.
+    /// Any other record is its own act.
+    pub fn act(&self) -> String {
+        match (self.cloud, &self.correlation_id) {
+            (Cloud::Aws, _) | (_, None) => self.event_id.clone(),
+            (_, Some(id)) => {
+                let target = self
+                    .resources
+                    .iter()
+                    .find(|r| r.role == ResourceRole::Target)
+                    .map(|r| r.id.as_str())
+                    .unwrap_or("");
+                format!("{id}|{}|{target}", self.action.to_ascii_lowercase())
+            }
+        }
+    }
+
     /// The raw record as compact JSON text (QRadar's payload).
     pub fn raw_json(&self) -> String {
         serde_json::to_string(&*self.raw).unwrap_or_default()

@@ -59,6 +59,8 @@ pub fn alert(i: usize) -> Alert {
         user_agent: Some("aws-cli/2.15.0 Python/3.11".to_owned()),
         file: "examples/atomic/AWSLogs/cloudtrail.json".to_owned(),
         record: (i * 3 + n) as u64,
+        instant: base + jiff::SignedDuration::from_secs(at),
+        act: format!("evt-{i}-{n}"),
     };
     let evidence = vec![
         ev(EvidenceRole::Precursor, "CreateSnapshot", 0, 0),
