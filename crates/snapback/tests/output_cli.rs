@@ -305,18 +305,22 @@ fn scan_forward_survives_a_receiver_restart_in_the_middle_of_the_run() {
         })
         .collect();
     let url = format!("syslog+tcp://127.0.0.1:{}", rs.port);
-    let child = Command::new(env!("CARGO_BIN_EXE_snapback"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_snapback"))
         .args(["scan", "--quiet"])
         .arg(&h)
         .arg(&ex)
-        .args(["--forward", &url, "--forward-pace-ms", "150"])
+        .args(["--forward", &url, "--forward-pace-ms", "300"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // About a third of the alerts are out when the receiver goes away.
-    let third = expected.len() / 3;
-    let _ = rs.wait_for(third, std::time::Duration::from_secs(30));
+    // The receiver goes away once the first alerts have arrived, while the paced run (about
+    // 0.3 s per alert) still has most of its alerts to send.
+    let _ = rs.wait_for(2, std::time::Duration::from_secs(30));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the run ended before the receiver could be restarted in its middle"
+    );
     rs.restart();
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
