@@ -159,9 +159,39 @@
       }
     }
   }
+  // A link can carry the filters (report.html#sev=critical,high&cloud=aws&q=i-0abc), and the
+  // address follows the filters, so an analyst can share the view they are looking at.
+  function fromHash() {
+    var h = (location.hash || "").replace(/^#/, "");
+    if (!h) return;
+    h.split("&").forEach(function (part) {
+      var eq = part.indexOf("="), k, v;
+      try {
+        k = decodeURIComponent(eq < 0 ? part : part.slice(0, eq));
+        v = eq < 0 ? "" : decodeURIComponent(part.slice(eq + 1));
+      } catch (e) { return; }
+      if (k === "sev" || k === "cloud") {
+        var want = v.split(",");
+        Array.prototype.forEach.call(document.querySelectorAll("input[name=" + k + "]"), function (i) { i.checked = want.indexOf(i.value) >= 0; });
+      } else if (k === "q") {
+        document.getElementById("q").value = v;
+      }
+    });
+  }
+  function toHash() {
+    var parts = ["sev", "cloud"].map(function (name) {
+      var on = checked(name), vals = [];
+      for (var k in on) if (on[k]) vals.push(encodeURIComponent(k));
+      return name + "=" + vals.join(",");
+    });
+    var q = document.getElementById("q").value;
+    if (q) parts.push("q=" + encodeURIComponent(q));
+    try { history.replaceState(null, "", "#" + parts.join("&")); } catch (e) { /* file: URLs in some browsers */ }
+  }
   var form = document.getElementById("filters");
-  form.addEventListener("change", apply);
+  form.addEventListener("change", function () { apply(); toHash(); });
   form.addEventListener("submit", function (e) { e.preventDefault(); });
-  document.getElementById("q").addEventListener("input", apply);
+  document.getElementById("q").addEventListener("input", function () { apply(); toHash(); });
+  fromHash();
   apply();
 })();

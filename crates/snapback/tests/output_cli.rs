@@ -343,3 +343,77 @@ fn scan_forward_survives_a_receiver_restart_in_the_middle_of_the_run() {
         "the forwarder reconnected: {err}"
     );
 }
+
+/// Filtering by severity and cloud works in the browser, from the file alone: the filters
+/// a link carries in its fragment are applied, and the count shown is the count of matching
+/// alerts.
+#[test]
+fn report_filters_by_severity_and_cloud_in_the_browser() {
+    if !support::have_chromium() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.html");
+    let out = Command::new(env!("CARGO_BIN_EXE_snapback"))
+        .args([
+            "demo",
+            "--quiet",
+            "--show-suppressed",
+            "--format",
+            "jsonl",
+            "--report",
+        ])
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The report holds every alert, suppressed ones marked; count what each filter keeps.
+    let alerts: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let count = |sev: &[&str], cloud: &[&str]| {
+        alerts
+            .iter()
+            .filter(|a| sev.contains(&a["severity"].as_str().unwrap()))
+            .filter(|a| cloud.contains(&a["cloud"].as_str().unwrap()))
+            .count()
+    };
+    let shown = |fragment: &str| -> String {
+        let page = PathBuf::from(format!("{}#{fragment}", report.display()));
+        let out = support::chromium(&["--virtual-time-budget=3000", "--dump-dom"], &page, None);
+        let dom = String::from_utf8_lossy(&out.stdout).into_owned();
+        let start = dom.find("id=\"shown\"").expect("the count of shown alerts");
+        let text = &dom[start..];
+        text[text.find('>').unwrap() + 1..text.find('<').unwrap()].to_owned()
+    };
+    let all = ["critical", "high", "medium", "low", "informational"];
+    let total = alerts.len();
+    let gcp_critical = count(&["critical"], &["gcp"]);
+    let aws_medium = count(&["medium"], &["aws"]);
+    assert!(gcp_critical > 0 && gcp_critical < total);
+    assert!(
+        shown("").contains(&format!("of {total} matching")),
+        "{}",
+        shown("")
+    );
+    assert!(
+        shown("sev=critical&cloud=gcp").contains(&format!("of {gcp_critical} matching")),
+        "{}",
+        shown("sev=critical&cloud=gcp")
+    );
+    let expect_aws_medium = if aws_medium == 0 {
+        "No alert matches".to_owned()
+    } else {
+        format!("of {aws_medium} matching")
+    };
+    assert!(shown("sev=medium&cloud=aws").contains(&expect_aws_medium));
+    assert!(shown(&format!("sev={}&cloud=azure,aws,gcp", all.join(",")))
+        .contains(&format!("of {total} matching")));
+    assert!(shown("sev=critical&cloud=").contains("No alert matches"));
+}
