@@ -101,10 +101,29 @@ pub struct Framer<R> {
     /// bound).
     peak_buffered: usize,
     /// Cut whole records out of the buffer in one tight loop where that gives the same frames
-    /// ([`scan_value`]); off only to compare against the byte-at-a-time path.
+    /// ([`crate::structural::scan_value`]); off only to compare against the byte-at-a-time path.
     fast: bool,
     scratch: Vec<u8>,
     eof_clean: bool,
+}
+
+/// How much the framer reads at a time.
+const CHUNK: usize = 1 << 20;
+
+thread_local! {
+    /// The read buffer of the last framer dropped on this thread, for the next one: a scan
+    /// opens one framer per file, and zeroing a fresh megabyte for each small file costs more
+    /// than framing it.
+    static SPARE: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+impl<R> Drop for Framer<R> {
+    fn drop(&mut self) {
+        let buf = std::mem::take(&mut self.scratch);
+        if buf.len() == CHUNK {
+            SPARE.with(|s| s.set(buf));
+        }
+    }
 }
 
 const CONTAINER_KEYS: [&[u8]; 4] = [b"Records", b"records", b"value", b"logEvents"];
@@ -140,7 +159,7 @@ impl<R: BufRead> Framer<R> {
             frames: 0,
             peak_buffered: 0,
             fast: true,
-            scratch: Vec::new(),
+            scratch: SPARE.with(|s| s.take()),
             eof_clean: false,
         }
     }
@@ -266,10 +285,13 @@ impl<R: BufRead> Framer<R> {
             }
             // Read straight into our own buffer: a BufReader with an empty buffer hands a large
             // read through, so the bytes are copied once.
+            // `scratch` keeps its length between reads, so it is zeroed once, not per read.
             let mut chunk = std::mem::take(&mut self.scratch);
-            chunk.resize(1 << 20, 0);
-            match self.reader.read(&mut chunk) {
-                Ok(n) => chunk.truncate(n),
+            if chunk.len() < CHUNK {
+                chunk.resize(CHUNK, 0);
+            }
+            let n = match self.reader.read(&mut chunk) {
+                Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {
                     self.scratch = chunk;
                     continue;
@@ -286,15 +308,15 @@ impl<R: BufRead> Framer<R> {
                     });
                     continue;
                 }
-            }
-            if chunk.is_empty() {
+            };
+            if n == 0 {
                 self.scratch = chunk;
                 self.done = true;
                 self.eof_clean = self.clean_here();
                 self.finish_at_eof();
                 continue;
             }
-            self.feed(&chunk, filter);
+            self.feed(&chunk[..n], filter);
             self.scratch = chunk;
         }
     }
@@ -419,7 +441,8 @@ impl<R: BufRead> Framer<R> {
                     _ => None,
                 };
                 if let Some(top) = top {
-                    if let Some(end) = scan_value(chunk, i, top) {
+                    if let Some(end) = crate::structural::scan_value(chunk, i, top, names_container)
+                    {
                         let len = end + 1 - i;
                         let at = self.offset;
                         let frame = if len > self.limit {
@@ -664,7 +687,8 @@ impl<R: BufRead> Framer<R> {
     }
 }
 
-/// Byte classes for [`scan_value`]: 0 ordinary, 1 quote, 2 open, 3 close, 4 line feed.
+/// Byte classes for [`scan_value_bytes`]: 0 ordinary, 1 quote, 2 open, 3 close, 4 line feed.
+#[cfg(test)]
 const CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
     t[b'"' as usize] = 1;
@@ -677,6 +701,7 @@ const CLASS: [u8; 256] = {
 };
 
 /// Bytes that end a run inside a string: quote, backslash, line breaks.
+#[cfg(test)]
 const STRING_STOP: [bool; 256] = {
     let mut t = [false; 256];
     t[b'"' as usize] = true;
@@ -686,13 +711,15 @@ const STRING_STOP: [bool; 256] = {
     t
 };
 
-/// The fast path: the index of the byte that closes the object or array opening at
+/// The fast path, a byte at a time (the reference for [`crate::structural::scan_value`],
+/// which the framer uses): the index of the byte that closes the object or array opening at
 /// `chunk[start]`, when the byte-at-a-time framer would frame exactly `chunk[start..=end]` as
 /// one record from this state, and `None` whenever it might not (the value runs past the
 /// buffer; a line break in a string, which is a broken record; a line feed outside strings,
 /// where the slow framer may resynchronise; a top-level key that names a container). `top` is
 /// true for a top-level object, false for an element of an array.
-fn scan_value(chunk: &[u8], start: usize, top: bool) -> Option<usize> {
+#[cfg(test)]
+pub(crate) fn scan_value_bytes(chunk: &[u8], start: usize, top: bool) -> Option<usize> {
     let n = chunk.len();
     let mut depth = 0u32;
     let mut i = start;
@@ -748,7 +775,7 @@ fn scan_value(chunk: &[u8], start: usize, top: bool) -> Option<usize> {
 /// Whether the key just before a `:` could be a container key: the byte-at-a-time framer
 /// takes the object for a container when the string before the `:` (whitespace aside) reads
 /// exactly one of their names; this answers yes whenever the bytes end with `NAME"`.
-fn names_container(before: &[u8]) -> bool {
+pub(crate) fn names_container(before: &[u8]) -> bool {
     let mut end = before.len();
     while end > 0 && before[end - 1].is_ascii_whitespace() {
         end -= 1;

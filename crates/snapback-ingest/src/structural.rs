@@ -1,0 +1,298 @@
+//! The framer's fast path, 64 bytes at a time: where a record ends, found from bit masks of
+//! the bytes that matter (quotes, backslashes, brackets, line breaks, colons) instead of one
+//! byte at a time.
+//!
+//! This is the first stage of simdjson (Langdale and Lemire, "Parsing gigabytes of JSON per
+//! second", 2019) cut down to what framing needs: the escaped characters come from the
+//! backslash mask, the inside of strings from a prefix XOR over the unescaped quotes, and the
+//! brackets outside strings are then walked bit by bit to track the depth.
+//!
+//! [`scan_value`] answers exactly what the byte-at-a-time fast path of `frame.rs`
+//! (`scan_value_bytes`) answers, or `None` (leave the record to the byte-at-a-time framer) in
+//! two more cases that well-formed records never show: a carriage return outside strings, and a
+//! backslash outside strings. `None` is always safe: the slow path frames the same bytes.
+//!
+//! The masks of a block are computed with SSE2 on x86_64, which every x86_64 processor has;
+//! that needs one `unsafe` block (an unaligned 16-byte load) and is the only `unsafe` in the
+//! crate (docs/decisions.md). Elsewhere a portable loop computes the same masks;
+//! [`classify_portable`] is also the reference the SSE2 version is tested against.
+
+/// Bit `i` of each mask is set when byte `i` of the block is of that class.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Masks {
+    pub quote: u64,
+    pub backslash: u64,
+    /// `{` or `[`.
+    pub open: u64,
+    /// `}` or `]`.
+    pub close: u64,
+    /// `\n` or `\r`.
+    pub newline: u64,
+    pub colon: u64,
+}
+
+/// The masks of one 64-byte block, portably.
+#[cfg(any(test, not(target_arch = "x86_64")))]
+pub(crate) fn classify_portable(block: &[u8; 64]) -> Masks {
+    let mut m = Masks::default();
+    for (i, &b) in block.iter().enumerate() {
+        let bit = 1u64 << i;
+        match b {
+            b'"' => m.quote |= bit,
+            b'\\' => m.backslash |= bit,
+            b'{' | b'[' => m.open |= bit,
+            b'}' | b']' => m.close |= bit,
+            b'\n' | b'\r' => m.newline |= bit,
+            b':' => m.colon |= bit,
+            _ => {}
+        }
+    }
+    m
+}
+
+/// The masks of one 64-byte block, with SSE2.
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+pub(crate) fn classify(block: &[u8; 64]) -> Masks {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+    };
+    let mut m = Masks::default();
+    // SAFETY: SSE2 is part of the x86_64 baseline, so these instructions exist on every
+    // processor this code is built for (the intrinsics are `unsafe` only for that reason);
+    // `block` is 64 bytes long, so the 16 bytes loaded at `16 * k` (k < 4) are in bounds, and
+    // `_mm_loadu_si128` has no alignment requirement.
+    unsafe {
+        let eq = |w: __m128i, c: u8| -> u64 {
+            (_mm_movemask_epi8(_mm_cmpeq_epi8(w, _mm_set1_epi8(c as i8))) as u32 & 0xffff) as u64
+        };
+        for k in 0..4 {
+            let v = _mm_loadu_si128(block.as_ptr().add(16 * k).cast::<__m128i>());
+            // `[` is 0x5b and `{` 0x7b; `]` 0x5d and `}` 0x7d: setting bit 5 folds each pair,
+            // and no other byte folds onto 0x7b or 0x7d.
+            let folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
+            let s = 16 * k as u32;
+            m.quote |= eq(v, b'"') << s;
+            m.backslash |= eq(v, b'\\') << s;
+            m.open |= eq(folded, b'{') << s;
+            m.close |= eq(folded, b'}') << s;
+            m.newline |= (eq(v, b'\n') | eq(v, b'\r')) << s;
+            m.colon |= eq(v, b':') << s;
+        }
+    }
+    m
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+pub(crate) fn classify(block: &[u8; 64]) -> Masks {
+    classify_portable(block)
+}
+
+/// Bit `i` of the result is the XOR of bits `0..=i` of `x`: over the unescaped quotes, the
+/// bytes from an opening quote up to (not including) its closing quote.
+fn prefix_xor(mut x: u64) -> u64 {
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    x ^= x << 16;
+    x ^= x << 32;
+    x
+}
+
+/// The index of the byte that closes the object or array opening at `chunk[start]` (which
+/// must be `{` or `[` outside any string), or `None` when the byte-at-a-time framer might not
+/// frame `chunk[start..=end]` as one record: the value runs past the chunk; a line break (in a
+/// string or not), a backslash outside strings, or, when `top`, a key at depth 1 that could
+/// name a container (`container` answers for the bytes before its colon).
+pub(crate) fn scan_value(
+    chunk: &[u8],
+    start: usize,
+    top: bool,
+    container: impl Fn(&[u8]) -> bool,
+) -> Option<usize> {
+    let mut depth: u32 = 0;
+    // All ones when the previous block ended inside a string.
+    let mut in_string = 0u64;
+    // The previous block ended with a backslash that escapes the first byte of this one.
+    let mut escape_next = false;
+    let mut base = start;
+    let mut pad = [b' '; 64];
+    while base < chunk.len() {
+        let rest = &chunk[base..];
+        let (m, block, valid) = match rest.first_chunk::<64>() {
+            Some(b) => (classify(b), b, u64::MAX),
+            None => {
+                // The last, short block (once per chunk): the rest of `pad` stays blank.
+                pad[..rest.len()].copy_from_slice(rest);
+                (classify(&pad), &pad, (1u64 << rest.len()) - 1)
+            }
+        };
+        // Escapes: walk the backslashes (rare in audit records) in order; one that is not
+        // itself escaped escapes the next byte.
+        let mut escaped = escape_next as u64;
+        escape_next = false;
+        let mut escapers = 0u64;
+        let mut bs = m.backslash & valid;
+        while bs != 0 {
+            let p = bs.trailing_zeros();
+            bs &= bs - 1;
+            if escaped >> p & 1 == 0 {
+                escapers |= 1 << p;
+                if p == 63 {
+                    escape_next = true;
+                } else {
+                    escaped |= 1 << (p + 1);
+                }
+            }
+        }
+        let strings = prefix_xor(m.quote & !escaped & valid) ^ in_string;
+        in_string = 0u64.wrapping_sub(strings >> 63);
+        let trouble = (m.newline | (escapers & !strings)) & valid;
+        let first_trouble = trouble.trailing_zeros();
+        let colons = if top { m.colon } else { 0 };
+        let mut structural = (m.open | m.close | colons) & !strings & valid;
+        while structural != 0 {
+            let p = structural.trailing_zeros();
+            structural &= structural - 1;
+            if p > first_trouble {
+                return None;
+            }
+            match block[p as usize] {
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Some(base + p as usize);
+                    }
+                }
+                _ => {
+                    if depth == 1 && container(&chunk[start..base + p as usize]) {
+                        return None;
+                    }
+                }
+            }
+        }
+        if trouble != 0 {
+            return None;
+        }
+        base += 64;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn block(bytes: &[u8]) -> [u8; 64] {
+        let mut b = [b' '; 64];
+        let n = bytes.len().min(64);
+        b[..n].copy_from_slice(&bytes[..n]);
+        b
+    }
+
+    #[test]
+    fn masks_of_a_block() {
+        let m = classify(&block(br#"{"a":["\\"]}"#));
+        assert_eq!(m.open, 0b1 | 0b10_0000);
+        assert_eq!(m.quote, 0b10 | 0b1000 | 0b100_0000 | 0b10_0000_0000);
+        assert_eq!(m.backslash, 0b1_1000_0000);
+        assert_eq!(m.close, 0b100_0000_0000 | 0b1000_0000_0000);
+        assert_eq!(m.colon, 0b1_0000);
+        assert_eq!(classify(&block(b"\r\n")).newline, 0b11);
+        // Bytes that differ from a bracket only in bit 5 are not brackets.
+        let m = classify(&block(b"\x1b\x1d;=\xdb\xfb"));
+        assert_eq!((m.open, m.close), (0, 0));
+    }
+
+    #[test]
+    fn prefix_xor_marks_strings() {
+        assert_eq!(prefix_xor(0b1001), 0b0111);
+        assert_eq!(prefix_xor(1 << 63), 1 << 63);
+        assert_eq!(prefix_xor(1), u64::MAX);
+    }
+
+    fn no_container(_: &[u8]) -> bool {
+        false
+    }
+
+    #[test]
+    fn ends_across_blocks_and_escapes() {
+        let long = format!(
+            "{{\"a\":\"{}\\\\\",\"b\":{{\"c\":\"}}\\\"\"}}}}\n",
+            "x".repeat(100)
+        );
+        let end = long.len() - 2;
+        assert_eq!(
+            scan_value(long.as_bytes(), 0, true, no_container),
+            Some(end)
+        );
+        // A backslash that ends a block escapes the first byte of the next.
+        let mut s = String::from("[\"");
+        s.push_str(&"y".repeat(61));
+        s.push_str("\\\"]\"]");
+        assert_eq!(s.as_bytes()[63], b'\\');
+        assert_eq!(
+            scan_value(s.as_bytes(), 0, false, no_container),
+            Some(s.len() - 1)
+        );
+        // A line break before the end: left to the slow path; after the end: no matter.
+        assert_eq!(scan_value(b"{\"a\":\n1}", 0, true, no_container), None);
+        assert_eq!(scan_value(b"{\"a\":1}\n\n", 0, true, no_container), Some(6));
+        // Runs past the chunk.
+        assert_eq!(scan_value(b"{\"a\":[1,2]", 0, true, no_container), None);
+        // A backslash outside strings.
+        assert_eq!(scan_value(b"{\\\"a\":1}", 0, true, no_container), None);
+        // A key at depth 1 that may name a container; at depth 2 it is not asked about.
+        let asked = |b: &[u8]| b.ends_with(b"\"Records\"");
+        assert_eq!(scan_value(b"{\"Records\":[]}", 0, true, asked), None);
+        assert_eq!(
+            scan_value(b"{\"x\":{\"Records\":[]}}", 0, true, asked),
+            Some(19)
+        );
+        assert_eq!(scan_value(b"{\"Records\":[]}", 0, false, asked), Some(13));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+
+        #[test]
+        fn sse2_and_portable_masks_agree(bytes in proptest::collection::vec(any::<u8>(), 64)) {
+            let b: [u8; 64] = bytes.try_into().unwrap();
+            prop_assert_eq!(classify(&b), classify_portable(&b));
+        }
+
+        #[test]
+        fn agrees_with_the_byte_at_a_time_scan(
+            parts in proptest::collection::vec(
+                prop_oneof![
+                    Just("{"), Just("}"), Just("["), Just("]"), Just("\""), Just("\\"),
+                    Just(":"), Just(","), Just("a"), Just("Records"), Just("\n"), Just("\r"),
+                    Just(" "), Just("\\\""), Just("\\\\"), Just("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"),
+                ],
+                1..120,
+            ),
+            top in any::<bool>(),
+        ) {
+            let mut s = String::from(if top { "{" } else { "[" });
+            for p in &parts {
+                s.push_str(p);
+            }
+            let bytes = s.as_bytes();
+            let fast = scan_value(bytes, 0, top, crate::frame::names_container);
+            let slow = crate::frame::scan_value_bytes(bytes, 0, top);
+            // The same end, or None where the slow scan may frame it (a carriage return or a
+            // backslash outside strings).
+            match fast {
+                Some(_) => prop_assert_eq!(fast, slow),
+                None => if slow.is_some() {
+                    let region = &bytes[..=slow.unwrap()];
+                    prop_assert!(region.contains(&b'\r') || region.contains(&b'\\'),
+                        "fast None, slow {:?} on {:?}", slow, s);
+                },
+            }
+        }
+    }
+}
