@@ -28,12 +28,18 @@ pub(crate) struct Masks {
     pub close: u64,
     /// `\n` or `\r`.
     pub newline: u64,
+    /// The rest only for top-level values (`TOP`): colons, and the letters that end the
+    /// names of containers (`Records`, `records`, `value`, `logEvents`), folded in pairs so that
+    /// one compare finds two letters: `d` or `t`, `c` or `s`, `e` or `u`.
     pub colon: u64,
+    pub dt: u64,
+    pub cs: u64,
+    pub eu: u64,
 }
 
 /// The masks of one 64-byte block, portably.
 #[cfg(any(test, not(target_arch = "x86_64")))]
-pub(crate) fn classify_portable(block: &[u8; 64]) -> Masks {
+pub(crate) fn classify_portable<const TOP: bool>(block: &[u8; 64]) -> Masks {
     let mut m = Masks::default();
     for (i, &b) in block.iter().enumerate() {
         let bit = 1u64 << i;
@@ -43,8 +49,16 @@ pub(crate) fn classify_portable(block: &[u8; 64]) -> Masks {
             b'{' | b'[' => m.open |= bit,
             b'}' | b']' => m.close |= bit,
             b'\n' | b'\r' => m.newline |= bit,
-            b':' => m.colon |= bit,
             _ => {}
+        }
+        if TOP {
+            match b {
+                b':' => m.colon |= bit,
+                b'd' | b't' => m.dt |= bit,
+                b'c' | b's' => m.cs |= bit,
+                b'e' | b'u' => m.eu |= bit,
+                _ => {}
+            }
         }
     }
     m
@@ -53,7 +67,7 @@ pub(crate) fn classify_portable(block: &[u8; 64]) -> Masks {
 /// The masks of one 64-byte block, with SSE2.
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
-pub(crate) fn classify(block: &[u8; 64]) -> Masks {
+pub(crate) fn classify<const TOP: bool>(block: &[u8; 64]) -> Masks {
     use std::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
     };
@@ -77,15 +91,23 @@ pub(crate) fn classify(block: &[u8; 64]) -> Masks {
             m.open |= eq(folded, b'{') << s;
             m.close |= eq(folded, b'}') << s;
             m.newline |= (eq(v, b'\n') | eq(v, b'\r')) << s;
-            m.colon |= eq(v, b':') << s;
+            if TOP {
+                m.colon |= eq(v, b':') << s;
+                // `d` 0x64 and `t` 0x74, `c` 0x63 and `s` 0x73, `e` 0x65 and `u` 0x75 differ
+                // in bit 4 only.
+                let folded = _mm_or_si128(v, _mm_set1_epi8(0x10));
+                m.dt |= eq(folded, b't') << s;
+                m.cs |= eq(folded, b's') << s;
+                m.eu |= eq(folded, b'u') << s;
+            }
         }
     }
     m
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-pub(crate) fn classify(block: &[u8; 64]) -> Masks {
-    classify_portable(block)
+pub(crate) fn classify<const TOP: bool>(block: &[u8; 64]) -> Masks {
+    classify_portable::<TOP>(block)
 }
 
 /// Bit `i` of the result is the XOR of bits `0..=i` of `x`: over the unescaped quotes, the
@@ -111,6 +133,18 @@ pub(crate) fn scan_value(
     top: bool,
     container: impl Fn(&[u8]) -> bool,
 ) -> Option<usize> {
+    if top {
+        scan::<true>(chunk, start, container)
+    } else {
+        scan::<false>(chunk, start, container)
+    }
+}
+
+fn scan<const TOP: bool>(
+    chunk: &[u8],
+    start: usize,
+    container: impl Fn(&[u8]) -> bool,
+) -> Option<usize> {
     let mut depth: u32 = 0;
     // All ones when the previous block ended inside a string.
     let mut in_string = 0u64;
@@ -120,12 +154,12 @@ pub(crate) fn scan_value(
     let mut pad = [b' '; 64];
     while base < chunk.len() {
         let rest = &chunk[base..];
-        let (m, block, valid) = match rest.first_chunk::<64>() {
-            Some(b) => (classify(b), b, u64::MAX),
+        let (m, valid) = match rest.first_chunk::<64>() {
+            Some(b) => (classify::<TOP>(b), u64::MAX),
             None => {
                 // The last, short block (once per chunk): the rest of `pad` stays blank.
                 pad[..rest.len()].copy_from_slice(rest);
-                (classify(&pad), &pad, (1u64 << rest.len()) - 1)
+                (classify::<TOP>(&pad), (1u64 << rest.len()) - 1)
             }
         };
         // Escapes: walk the backslashes (rare in audit records) in order; one that is not
@@ -148,29 +182,47 @@ pub(crate) fn scan_value(
         }
         let strings = prefix_xor(m.quote & !escaped & valid) ^ in_string;
         in_string = 0u64.wrapping_sub(strings >> 63);
+        let outside = !strings & valid;
         let trouble = (m.newline | (escapers & !strings)) & valid;
+        let opens = m.open & outside;
+        let closes = m.close & outside;
+        // Colons that may follow a container's name: after a quote whose key ends in `ds`,
+        // `ts` or `ue` (folded: a superset), after anything but a quote (whitespace), and the
+        // first three of a block, whose key began in the previous one.
+        let colons = if TOP {
+            let after_quote = m.quote << 1;
+            let named = after_quote & ((m.dt << 3 & m.cs << 2) | (m.eu << 3 & m.eu << 2));
+            m.colon & outside & (!after_quote | named | 0b111)
+        } else {
+            0
+        };
+        if colons == 0 && depth > closes.count_ones() {
+            // The value cannot end in this block, and no key here needs a look.
+            if trouble != 0 {
+                return None;
+            }
+            depth = depth + opens.count_ones() - closes.count_ones();
+            base += 64;
+            continue;
+        }
         let first_trouble = trouble.trailing_zeros();
-        let colons = if top { m.colon } else { 0 };
-        let mut structural = (m.open | m.close | colons) & !strings & valid;
-        while structural != 0 {
-            let p = structural.trailing_zeros();
-            structural &= structural - 1;
+        let mut bits = opens | closes | colons;
+        while bits != 0 {
+            let p = bits.trailing_zeros();
+            bits &= bits - 1;
             if p > first_trouble {
                 return None;
             }
-            match block[p as usize] {
-                b'{' | b'[' => depth += 1,
-                b'}' | b']' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        return Some(base + p as usize);
-                    }
+            let bit = 1u64 << p;
+            if opens & bit != 0 {
+                depth += 1;
+            } else if closes & bit != 0 {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(base + p as usize);
                 }
-                _ => {
-                    if depth == 1 && container(&chunk[start..base + p as usize]) {
-                        return None;
-                    }
-                }
+            } else if depth == 1 && container(&chunk[start..base + p as usize]) {
+                return None;
             }
         }
         if trouble != 0 {
@@ -195,15 +247,15 @@ mod tests {
 
     #[test]
     fn masks_of_a_block() {
-        let m = classify(&block(br#"{"a":["\\"]}"#));
+        let m = classify::<true>(&block(br#"{"a":["\\"]}"#));
         assert_eq!(m.open, 0b1 | 0b10_0000);
         assert_eq!(m.quote, 0b10 | 0b1000 | 0b100_0000 | 0b10_0000_0000);
         assert_eq!(m.backslash, 0b1_1000_0000);
         assert_eq!(m.close, 0b100_0000_0000 | 0b1000_0000_0000);
         assert_eq!(m.colon, 0b1_0000);
-        assert_eq!(classify(&block(b"\r\n")).newline, 0b11);
+        assert_eq!(classify::<false>(&block(b"\r\n")).newline, 0b11);
         // Bytes that differ from a bracket only in bit 5 are not brackets.
-        let m = classify(&block(b"\x1b\x1d;=\xdb\xfb"));
+        let m = classify::<true>(&block(b"\x1b\x1d;=\xdb\xfb"));
         assert_eq!((m.open, m.close), (0, 0));
     }
 
@@ -261,7 +313,8 @@ mod tests {
         #[test]
         fn sse2_and_portable_masks_agree(bytes in proptest::collection::vec(any::<u8>(), 64)) {
             let b: [u8; 64] = bytes.try_into().unwrap();
-            prop_assert_eq!(classify(&b), classify_portable(&b));
+            prop_assert_eq!(classify::<true>(&b), classify_portable::<true>(&b));
+            prop_assert_eq!(classify::<false>(&b), classify_portable::<false>(&b));
         }
 
         #[test]
@@ -271,6 +324,8 @@ mod tests {
                     Just("{"), Just("}"), Just("["), Just("]"), Just("\""), Just("\\"),
                     Just(":"), Just(","), Just("a"), Just("Records"), Just("\n"), Just("\r"),
                     Just(" "), Just("\\\""), Just("\\\\"), Just("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"),
+                    Just("\"value\":"), Just("\"logEvents\" :"), Just("\"records\":"),
+                    Just("\"Records\"\t:"), Just("\"ds\":"), Just("\"ue\":"),
                 ],
                 1..120,
             ),
