@@ -41,6 +41,7 @@ use std::sync::Arc;
 pub use azure::arm_segment;
 pub use decode::{decode_record, decode_record_checked, Decoded};
 pub use event::*;
+pub use frame::key_ends;
 pub use gcp::{normalise_method, normalise_ref};
 pub use parallel::{read_inputs_parallel, ParallelOptions, Progress};
 
@@ -321,8 +322,9 @@ struct Reader<'a> {
 }
 
 /// A test on one record's raw bytes; `false` means no rule can match it (see
-/// `snapback_rules::Prefilter`), so it is counted and never parsed.
-pub type RecordFilter<'a> = dyn Fn(&[u8]) -> bool + Sync + 'a;
+/// `snapback_rules::Prefilter`), so it is counted and never parsed. The second argument, when
+/// given, lists where the record's keys end ([`frame::key_ends`]).
+pub type RecordFilter<'a> = dyn Fn(&[u8], Option<&[u32]>) -> bool + Sync + 'a;
 
 impl<'a> Reader<'a> {
     fn new(
@@ -630,7 +632,7 @@ impl Reader<'_> {
 
     fn decode_bytes(&mut self, name: &Arc<str>, record: u64, offset: u64, bytes: Vec<u8>) {
         if let Some(filter) = self.filter {
-            if !filter(&bytes) {
+            if !filter(&bytes, None) {
                 self.summary.prefiltered += 1;
                 return;
             }

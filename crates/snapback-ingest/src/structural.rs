@@ -12,10 +12,11 @@
 //! two more cases that well-formed records never show: a carriage return outside strings, and a
 //! backslash outside strings. `None` is always safe: the slow path frames the same bytes.
 //!
-//! The masks of a block are computed with SSE2 on x86_64, which every x86_64 processor has;
-//! that needs one `unsafe` block (an unaligned 16-byte load) and is the only `unsafe` in the
-//! crate (docs/decisions.md). Elsewhere a portable loop computes the same masks;
-//! [`classify_portable`] is also the reference the SSE2 version is tested against.
+//! The masks of a block are computed with AVX2 where the processor has it (detected at run
+//! time), else with SSE2, which every x86_64 processor has. That needs `unsafe` for the
+//! unaligned loads and for calling the AVX2 function; it is the only `unsafe` in the crate
+//! (docs/decisions.md). Elsewhere a portable loop computes the same masks;
+//! [`classify_portable`] is also the reference both are tested against.
 
 /// Bit `i` of each mask is set when byte `i` of the block is of that class.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -28,10 +29,13 @@ pub(crate) struct Masks {
     pub close: u64,
     /// `\n` or `\r`.
     pub newline: u64,
-    /// The rest only for top-level values (`TOP`): colons, and the letters that end the
-    /// names of containers (`Records`, `records`, `value`, `logEvents`), folded in pairs so that
-    /// one compare finds two letters: `d` or `t`, `c` or `s`, `e` or `u`.
     pub colon: u64,
+    /// `d` or `e` (0x64, 0x65: they differ in bit 0 only): the last letter of the keys a
+    /// record filter asks about (see [`Keys`]).
+    pub de: u64,
+    /// The rest only for top-level values (`TOP`): the letters that end the names of
+    /// containers (`Records`, `records`, `value`, `logEvents`), folded in pairs so that one
+    /// compare finds two letters: `d` or `t`, `c` or `s`, `e` or `u`.
     pub dt: u64,
     pub cs: u64,
     pub eu: u64,
@@ -49,11 +53,14 @@ pub(crate) fn classify_portable<const TOP: bool>(block: &[u8; 64]) -> Masks {
             b'{' | b'[' => m.open |= bit,
             b'}' | b']' => m.close |= bit,
             b'\n' | b'\r' => m.newline |= bit,
+            b':' => m.colon |= bit,
             _ => {}
+        }
+        if b == b'd' || b == b'e' {
+            m.de |= bit;
         }
         if TOP {
             match b {
-                b':' => m.colon |= bit,
                 b'd' | b't' => m.dt |= bit,
                 b'c' | b's' => m.cs |= bit,
                 b'e' | b'u' => m.eu |= bit,
@@ -91,8 +98,9 @@ pub(crate) fn classify<const TOP: bool>(block: &[u8; 64]) -> Masks {
             m.open |= eq(folded, b'{') << s;
             m.close |= eq(folded, b'}') << s;
             m.newline |= (eq(v, b'\n') | eq(v, b'\r')) << s;
+            m.colon |= eq(v, b':') << s;
+            m.de |= eq(_mm_or_si128(v, _mm_set1_epi8(1)), b'e') << s;
             if TOP {
-                m.colon |= eq(v, b':') << s;
                 // `d` 0x64 and `t` 0x74, `c` 0x63 and `s` 0x73, `e` 0x65 and `u` 0x75 differ
                 // in bit 4 only.
                 let folded = _mm_or_si128(v, _mm_set1_epi8(0x10));
@@ -103,6 +111,70 @@ pub(crate) fn classify<const TOP: bool>(block: &[u8; 64]) -> Masks {
         }
     }
     m
+}
+
+/// The masks of one 64-byte block, with AVX2: the same as [`classify`], 32 bytes at a time.
+///
+/// # Safety
+///
+/// The processor must have AVX2 (`is_x86_feature_detected!("avx2")`).
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+#[target_feature(enable = "avx2")]
+unsafe fn classify_avx2<const TOP: bool>(block: &[u8; 64]) -> Masks {
+    use std::arch::x86_64::{
+        __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_or_si256,
+        _mm256_set1_epi8,
+    };
+    let eq = |w: __m256i, c: u8| -> u64 {
+        _mm256_movemask_epi8(_mm256_cmpeq_epi8(w, _mm256_set1_epi8(c as i8))) as u32 as u64
+    };
+    let mut m = Masks::default();
+    for k in 0..2 {
+        // SAFETY: `block` is 64 bytes long, so the 32 bytes at `32 * k` (k < 2) are in bounds,
+        // and `_mm256_loadu_si256` has no alignment requirement.
+        let v = unsafe { _mm256_loadu_si256(block.as_ptr().add(32 * k).cast::<__m256i>()) };
+        let folded = _mm256_or_si256(v, _mm256_set1_epi8(0x20));
+        let s = 32 * k as u32;
+        m.quote |= eq(v, b'"') << s;
+        m.backslash |= eq(v, b'\\') << s;
+        m.open |= eq(folded, b'{') << s;
+        m.close |= eq(folded, b'}') << s;
+        m.newline |= (eq(v, b'\n') | eq(v, b'\r')) << s;
+        m.colon |= eq(v, b':') << s;
+        m.de |= eq(_mm256_or_si256(v, _mm256_set1_epi8(1)), b'e') << s;
+        if TOP {
+            let folded = _mm256_or_si256(v, _mm256_set1_epi8(0x10));
+            m.dt |= eq(folded, b't') << s;
+            m.cs |= eq(folded, b's') << s;
+            m.eu |= eq(folded, b'u') << s;
+        }
+    }
+    m
+}
+
+/// Whether [`classify_avx2`] may run here.
+#[cfg(target_arch = "x86_64")]
+fn has_avx2() -> bool {
+    std::arch::is_x86_feature_detected!("avx2")
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn has_avx2() -> bool {
+    false
+}
+
+/// [`classify`], with AVX2 when `avx2` (which must come from [`has_avx2`]).
+#[inline(always)]
+#[allow(unsafe_code)]
+fn classify_with<const TOP: bool>(block: &[u8; 64], avx2: bool) -> Masks {
+    #[cfg(target_arch = "x86_64")]
+    if avx2 {
+        // SAFETY: `avx2` is only true when the processor has AVX2 (`has_avx2`).
+        return unsafe { classify_avx2::<TOP>(block) };
+    }
+    let _ = avx2;
+    classify::<TOP>(block)
 }
 
 #[cfg(not(target_arch = "x86_64"))]
@@ -132,11 +204,34 @@ pub(crate) fn scan_value(
     start: usize,
     top: bool,
     container: impl Fn(&[u8]) -> bool,
+    keys: Option<&mut Keys>,
 ) -> Option<usize> {
     if top {
-        scan::<true>(chunk, start, container)
+        scan::<true>(chunk, start, container, keys)
     } else {
-        scan::<false>(chunk, start, container)
+        scan::<false>(chunk, start, container, keys)
+    }
+}
+
+/// Where the keys of a record end, gathered by [`scan_value`] on the way: the offset (from the
+/// record's first byte) of the closing quote of every object key that ends in `d` or `e`, at
+/// any depth, in order (and perhaps of a few other keys). Those are the keys record filters
+/// ask about: the operation keys (`eventName`, `operationName`, `OperationNameValue`,
+/// `methodName`) and the lower-cased marker keys (`protopayload`, `insertid`, …); taking
+/// only them keeps the list short.
+/// `plain` says whether the list can be trusted to name every key as written: the record has
+/// no backslash (so no escaped quote, `\u` escape or JSON text inside a string) and every colon
+/// outside strings comes right after a closing quote.
+#[derive(Debug, Default)]
+pub struct Keys {
+    pub ends: Vec<u32>,
+    pub plain: bool,
+}
+
+impl Keys {
+    fn reset(&mut self) {
+        self.ends.clear();
+        self.plain = true;
     }
 }
 
@@ -144,7 +239,14 @@ fn scan<const TOP: bool>(
     chunk: &[u8],
     start: usize,
     container: impl Fn(&[u8]) -> bool,
+    mut keys: Option<&mut Keys>,
 ) -> Option<usize> {
+    if let Some(k) = keys.as_deref_mut() {
+        k.reset();
+    }
+    // The last byte of the previous block was a closing quote.
+    let mut closing_before = 0u64;
+    let avx2 = has_avx2();
     let mut depth: u32 = 0;
     // All ones when the previous block ended inside a string.
     let mut in_string = 0u64;
@@ -155,11 +257,11 @@ fn scan<const TOP: bool>(
     while base < chunk.len() {
         let rest = &chunk[base..];
         let (m, valid) = match rest.first_chunk::<64>() {
-            Some(b) => (classify::<TOP>(b), u64::MAX),
+            Some(b) => (classify_with::<TOP>(b, avx2), u64::MAX),
             None => {
                 // The last, short block (once per chunk): the rest of `pad` stays blank.
                 pad[..rest.len()].copy_from_slice(rest);
-                (classify::<TOP>(&pad), (1u64 << rest.len()) - 1)
+                (classify_with::<TOP>(&pad, avx2), (1u64 << rest.len()) - 1)
             }
         };
         // Escapes: walk the backslashes (rare in audit records) in order; one that is not
@@ -180,9 +282,29 @@ fn scan<const TOP: bool>(
                 }
             }
         }
-        let strings = prefix_xor(m.quote & !escaped & valid) ^ in_string;
+        let quotes = m.quote & !escaped & valid;
+        let strings = prefix_xor(quotes) ^ in_string;
         in_string = 0u64.wrapping_sub(strings >> 63);
         let outside = !strings & valid;
+        if let Some(k) = keys.as_deref_mut() {
+            // A closing quote is outside the string mask (the opening one is inside); a colon
+            // right after one ends a key. Positions past the record's end are dropped below.
+            let closing = quotes & outside;
+            let after_closing = closing << 1 | closing_before;
+            closing_before = closing >> 63;
+            let colons = m.colon & outside;
+            if colons & !after_closing != 0 || m.backslash & valid != 0 {
+                k.plain = false;
+            }
+            // The key's last letter is two bytes before the colon; near the start of a block
+            // it is in the previous one, so those colons are taken whatever the letter.
+            let mut ends = colons & after_closing & (m.de << 2 | 0b11);
+            while ends != 0 {
+                let p = ends.trailing_zeros() as usize;
+                ends &= ends - 1;
+                k.ends.push((base + p - 1 - start) as u32);
+            }
+        }
         let trouble = (m.newline | (escapers & !strings)) & valid;
         let opens = m.open & outside;
         let closes = m.close & outside;
@@ -219,7 +341,13 @@ fn scan<const TOP: bool>(
             } else if closes & bit != 0 {
                 depth -= 1;
                 if depth == 0 {
-                    return Some(base + p as usize);
+                    let end = base + p as usize;
+                    if let Some(k) = keys {
+                        while k.ends.last().is_some_and(|&e| e as usize > end - start) {
+                            k.ends.pop();
+                        }
+                    }
+                    return Some(end);
                 }
             } else if depth == 1 && container(&chunk[start..base + p as usize]) {
                 return None;
@@ -278,7 +406,7 @@ mod tests {
         );
         let end = long.len() - 2;
         assert_eq!(
-            scan_value(long.as_bytes(), 0, true, no_container),
+            scan_value(long.as_bytes(), 0, true, no_container, None),
             Some(end)
         );
         // A backslash that ends a block escapes the first byte of the next.
@@ -287,24 +415,65 @@ mod tests {
         s.push_str("\\\"]\"]");
         assert_eq!(s.as_bytes()[63], b'\\');
         assert_eq!(
-            scan_value(s.as_bytes(), 0, false, no_container),
+            scan_value(s.as_bytes(), 0, false, no_container, None),
             Some(s.len() - 1)
         );
         // A line break before the end: left to the slow path; after the end: no matter.
-        assert_eq!(scan_value(b"{\"a\":\n1}", 0, true, no_container), None);
-        assert_eq!(scan_value(b"{\"a\":1}\n\n", 0, true, no_container), Some(6));
+        assert_eq!(
+            scan_value(b"{\"a\":\n1}", 0, true, no_container, None),
+            None
+        );
+        assert_eq!(
+            scan_value(b"{\"a\":1}\n\n", 0, true, no_container, None),
+            Some(6)
+        );
         // Runs past the chunk.
-        assert_eq!(scan_value(b"{\"a\":[1,2]", 0, true, no_container), None);
+        assert_eq!(
+            scan_value(b"{\"a\":[1,2]", 0, true, no_container, None),
+            None
+        );
         // A backslash outside strings.
-        assert_eq!(scan_value(b"{\\\"a\":1}", 0, true, no_container), None);
+        assert_eq!(
+            scan_value(b"{\\\"a\":1}", 0, true, no_container, None),
+            None
+        );
         // A key at depth 1 that may name a container; at depth 2 it is not asked about.
         let asked = |b: &[u8]| b.ends_with(b"\"Records\"");
-        assert_eq!(scan_value(b"{\"Records\":[]}", 0, true, asked), None);
+        assert_eq!(scan_value(b"{\"Records\":[]}", 0, true, asked, None), None);
         assert_eq!(
-            scan_value(b"{\"x\":{\"Records\":[]}}", 0, true, asked),
+            scan_value(b"{\"x\":{\"Records\":[]}}", 0, true, asked, None),
             Some(19)
         );
-        assert_eq!(scan_value(b"{\"Records\":[]}", 0, false, asked), Some(13));
+        assert_eq!(
+            scan_value(b"{\"Records\":[]}", 0, false, asked, None),
+            Some(13)
+        );
+    }
+
+    #[test]
+    fn key_ends_of_a_record() {
+        let ends = |r: &str| crate::frame::key_ends(r.as_bytes());
+        // Keys that end in `d` or `e`, at any depth, across blocks; not values, not other keys.
+        let pad = "x".repeat(70);
+        let r = format!(
+            r#"{{"eventName":"e","pax":"{pad}","userIdentity":{{"principalId":"d"}},"v":["e","de"]}}"#
+        );
+        let got = ends(&r).unwrap();
+        let keys: Vec<&str> = got
+            .iter()
+            .map(|&e| {
+                let open = r[..e as usize].rfind('"').unwrap();
+                &r[open + 1..e as usize]
+            })
+            .collect();
+        assert_eq!(keys, ["eventName", "principalId"]);
+        // No list where it could miss a key: a backslash, a colon after whitespace, a record
+        // that does not end at its last byte.
+        assert_eq!(ends(r#"{"eventName":"a"b"}"#), None);
+        assert_eq!(ends(r#"{"eventName" :"a"}"#), None);
+        assert_eq!(ends(r#"{"eventName":"a"} "#), None);
+        assert_eq!(ends(r#"{"eventName":"a""#), None);
+        assert_eq!(ends(r#"{}"#), Some(vec![]));
     }
 
     proptest! {
@@ -315,6 +484,10 @@ mod tests {
             let b: [u8; 64] = bytes.try_into().unwrap();
             prop_assert_eq!(classify::<true>(&b), classify_portable::<true>(&b));
             prop_assert_eq!(classify::<false>(&b), classify_portable::<false>(&b));
+            if has_avx2() {
+                prop_assert_eq!(classify_with::<true>(&b, true), classify_portable::<true>(&b));
+                prop_assert_eq!(classify_with::<false>(&b, true), classify_portable::<false>(&b));
+            }
         }
 
         #[test]
@@ -336,7 +509,7 @@ mod tests {
                 s.push_str(p);
             }
             let bytes = s.as_bytes();
-            let fast = scan_value(bytes, 0, top, crate::frame::names_container);
+            let fast = scan_value(bytes, 0, top, crate::frame::names_container, None);
             let slow = crate::frame::scan_value_bytes(bytes, 0, top);
             // The same end, or None where the slow scan may frame it (a carriage return or a
             // backslash outside strings).

@@ -326,6 +326,62 @@ impl Prefilter {
         false
     }
 
+    /// [`may_match`](Self::may_match), given where the record's keys end
+    /// (`snapback_ingest::key_ends`, which the framer's fast path provides for free): only the
+    /// keys are looked at, not every byte. The list is only given for records without a
+    /// backslash, whose keys are all spelt plainly; without it, the byte search decides.
+    pub fn may_match_keys(&self, record: &[u8], key_ends: Option<&[u32]>) -> bool {
+        let Some(ends) = key_ends else {
+            return self.may_match(record);
+        };
+        if self.searcher.is_none() {
+            return true;
+        }
+        for &end in ends {
+            let end = end as usize;
+            if end >= record.len() || record[end] != b'"' {
+                return true;
+            }
+            // A plain record has no escaped quote: a key is the bytes between the quote
+            // before it and `end`. Dispatch on the last two letters, then check the whole.
+            let k = &record[..end];
+            let is = |name: &[u8]| {
+                k.len() > name.len() && k.ends_with(name) && k[k.len() - name.len() - 1] == b'"'
+            };
+            let key = match k.len().checked_sub(2).map(|i| &k[i..]) {
+                Some(b"me") => {
+                    if is(b"eventName") {
+                        OpKey::CloudTrail
+                    } else if is(b"operationName") || is(b"OperationName") {
+                        OpKey::Azure
+                    } else if is(b"methodName") {
+                        OpKey::Gcp
+                    } else if is(b"eventname") || is(b"eventtime") || is(b"logname") {
+                        // Lower-cased marker keys make the decoder restore key spelling.
+                        return true;
+                    } else {
+                        continue;
+                    }
+                }
+                Some(b"ue") if is(b"OperationNameValue") => OpKey::Azure,
+                Some(b"ce") if is(b"eventsource") => return true,
+                Some(b"ad") if is(b"protopayload") => return true,
+                Some(b"id") if is(b"insertid") => return true,
+                _ => continue,
+            };
+            match self.occurrence(key, &record[end..]) {
+                Occurrence::NotAKey => {}
+                Occurrence::Value(v) => {
+                    if self.pinned[slot(key)] && self.keys[slot(key)].matches(&lower(v)) {
+                        return true;
+                    }
+                }
+                Occurrence::Unsure => return true,
+            }
+        }
+        false
+    }
+
     /// What follows a key name: `rest` starts right after it.
     fn occurrence<'r>(&self, _key: OpKey, rest: &'r [u8]) -> Occurrence<'r> {
         match rest.first() {
@@ -532,9 +588,19 @@ mod tests {
             (r#"{"nothing":"here"}"#, false),
             (r#"{"eventName":"#, true),
         ];
+        let mut with_keys = 0;
         for (record, want) in cases {
             assert_eq!(p.may_match(record.as_bytes()), *want, "{record}");
+            // The same answer from the key list, where the record has one.
+            let ends = snapback_ingest::key_ends(record.as_bytes());
+            with_keys += usize::from(ends.is_some());
+            assert_eq!(
+                p.may_match_keys(record.as_bytes(), ends.as_deref()),
+                *want,
+                "{record} with key ends {ends:?}"
+            );
         }
+        assert!(with_keys >= 12, "only {with_keys} cases had a key list");
     }
 
     #[test]

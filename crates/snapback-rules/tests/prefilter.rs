@@ -66,9 +66,16 @@ fn check(rules: &RuleSet, label: &str, recs: &[(Arc<str>, Vec<u8>)]) {
     // Operations are keyed as the detector keys them: cloud, correlation id, operation.
     let mut needed_ops: HashSet<(Cloud, String, String)> = HashSet::new();
     let mut skipped_ops: Vec<(Cloud, String, String, String)> = Vec::new();
-    let (mut skipped, mut matched) = (0, 0);
+    let (mut skipped, mut matched, mut keyed, mut differ) = (0, 0, 0, 0);
     for (i, (file, bytes)) in recs.iter().enumerate() {
-        let pass = prefilter.may_match(bytes);
+        // Both paths: the byte search, and the key list the framer's fast path gives. A
+        // record either one skips counts as skipped, so both must be conservative.
+        let ends = snapback_ingest::key_ends(bytes);
+        keyed += usize::from(ends.is_some());
+        let by_bytes = prefilter.may_match(bytes);
+        let by_keys = prefilter.may_match_keys(bytes, ends.as_deref());
+        differ += usize::from(by_bytes != by_keys);
+        let pass = by_bytes && by_keys;
         skipped += usize::from(!pass);
         let Ok(value) = serde_json::from_slice(bytes) else {
             continue;
@@ -111,9 +118,11 @@ fn check(rules: &RuleSet, label: &str, recs: &[(Arc<str>, Vec<u8>)]) {
         );
     }
     eprintln!(
-        "{label}: {} records, {skipped} skipped by the prefilter, {matched} events matched",
+        "{label}: {} records ({keyed} with a key list; the two paths differ on {differ}), \
+         {skipped} skipped by the prefilter, {matched} events matched",
         recs.len()
     );
+    assert!(keyed > 0, "{label}: no record had a key list");
     if !prefilter.is_off() {
         assert!(skipped > 0, "{label}: the prefilter skipped nothing");
     }

@@ -129,7 +129,11 @@ fn scan(inputs: &[Input], opts: &ScanOptions) -> anyhow::Result<ExitCode> {
         && opts.output.report.is_none())
     .then(|| snapback_rules::Prefilter::for_rules(&rules))
     .filter(|p| !p.is_off());
-    let may_match = |record: &[u8]| prefilter.as_ref().is_none_or(|p| p.may_match(record));
+    let may_match = |record: &[u8], keys: Option<&[u32]>| {
+        prefilter
+            .as_ref()
+            .is_none_or(|p| p.may_match_keys(record, keys))
+    };
     let parallel = ParallelOptions {
         filter: prefilter.as_ref().map(|_| &may_match as &RecordFilter),
         fast_framer: std::env::var_os("SNAPBACK_NO_FAST_FRAMER").is_none(),
