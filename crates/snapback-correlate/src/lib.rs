@@ -33,6 +33,17 @@
 //!   higher-ranked alert is merged into it and named in its reasons.
 //! - **Suppression** never drops an alert: it is kept, marked with who suppressed it and why,
 //!   and counted.
+//! - **Capped state.** Offline, matched events are kept until [`Detector::finish`], but slim:
+//!   what correlation needs from the raw record (group keys, value-count values, suppressing
+//!   filters) is computed when the event is observed, and the raw record, request and response
+//!   are dropped. Three caps bound the state ([`DetectOptions`]): matched events retained
+//!   (100,000 by default, about 2.5 KB each), multi-record operations remembered (200,000)
+//!   and open sequences (1,000,000). Under the caps, results are exact and independent of file
+//!   order. Beyond one, the state with the oldest event time goes first (down to 90% of the
+//!   cap, so the sort is paid once per tenth of it), and the count is reported
+//!   ([`DetectStats`]: `events_evicted`, `operations_evicted`, `sequences_evicted`; `scan`
+//!   prints them): chains older than what is retained may be missed, and a record delivered
+//!   again after its state was evicted is not recognised as a duplicate.
 
 #![forbid(unsafe_code)]
 
@@ -57,6 +68,14 @@ pub struct DetectOptions {
     pub precursor_window: SignedDuration,
     /// The most open sequences kept at once; the oldest are evicted beyond it, and counted.
     pub max_open_sequences: usize,
+    /// The most matched events retained until [`Detector::finish`] (each a few hundred bytes
+    /// once its raw record is dropped); the oldest by event time are evicted beyond it, and
+    /// counted in [`DetectStats::events_evicted`].
+    pub max_retained_events: usize,
+    /// The most multi-record operations (Azure `correlationId`, GCP `operation.id`) whose
+    /// outcome and records are remembered; the oldest are evicted beyond it, and counted in
+    /// [`DetectStats::operations_evicted`].
+    pub max_operations: usize,
 }
 
 impl Default for DetectOptions {
@@ -64,6 +83,8 @@ impl Default for DetectOptions {
         DetectOptions {
             precursor_window: SignedDuration::from_hours(24),
             max_open_sequences: 1_000_000,
+            max_retained_events: 100_000,
+            max_operations: 200_000,
         }
     }
 }
@@ -76,6 +97,10 @@ pub struct DetectStats {
     pub duplicates: u64,
     pub sequences_opened: u64,
     pub sequences_evicted: u64,
+    /// Matched events dropped, oldest first, beyond [`DetectOptions::max_retained_events`].
+    pub events_evicted: u64,
+    /// Operations forgotten, oldest first, beyond [`DetectOptions::max_operations`].
+    pub operations_evicted: u64,
     pub alerts: u64,
     pub suppressed: u64,
     /// Alerts merged into a higher-ranked alert over the same act.
@@ -91,10 +116,49 @@ pub struct Report {
     pub stats: DetectStats,
 }
 
-/// A matched event and the detection rules it matched.
+/// A matched event and the detection rules it matched, with everything correlation needs
+/// from its raw record computed when it was observed: the event itself is kept without its
+/// raw record, request and response (several KB each).
 struct Matched {
-    event: Arc<Event>,
+    event: Event,
     rules: Vec<usize>,
+    /// Digest of (cloud, account, event id): its entry in `Detector::seen`.
+    id: u128,
+    /// Group keys ([`Detector::keys`]) by correlation and rule, for every correlation that
+    /// includes one of `rules`: an index into `key_sets` (correlations that group by the same
+    /// fields share one set).
+    keys: Vec<(usize, usize, usize)>,
+    key_sets: Vec<Vec<String>>,
+    /// The values of a `value_count` correlation's field, by correlation.
+    values: Vec<(usize, Vec<String>)>,
+    /// The first filter that suppresses the event for a rule (detections in `rules`,
+    /// correlations that include them); a rule that is absent has none.
+    filters: Vec<(RuleRef, usize)>,
+}
+
+impl Matched {
+    fn keys(&self, c: usize, rule: usize) -> &[String] {
+        self.keys
+            .iter()
+            .find(|(kc, kr, _)| *kc == c && *kr == rule)
+            .map(|&(_, _, k)| self.key_sets[k].as_slice())
+            .unwrap_or(&[])
+    }
+
+    fn values(&self, c: usize) -> &[String] {
+        self.values
+            .iter()
+            .find(|(vc, _)| *vc == c)
+            .map(|(_, v)| v.as_slice())
+            .unwrap_or(&[])
+    }
+
+    fn filter(&self, rule_ref: RuleRef) -> Option<usize> {
+        self.filters
+            .iter()
+            .find(|(r, _)| *r == rule_ref)
+            .map(|&(_, f)| f)
+    }
 }
 
 /// The final word on an operation that spans records, and a light record of each (the
@@ -103,7 +167,11 @@ struct Matched {
 struct OperationResult {
     outcome: Outcome,
     time: Timestamp,
+    /// The latest event time of any of its records: eviction goes by it.
+    newest: Timestamp,
     evidence: Vec<Evidence>,
+    /// Digests (`Detector::seen`) of its records that no rule matched: forgotten with it.
+    ids: Vec<u128>,
 }
 
 /// Collects events, then correlates them in event-time order.
@@ -111,8 +179,13 @@ pub struct Detector<'r> {
     rules: &'r RuleSet,
     tuning: &'r Tuning,
     options: DetectOptions,
-    matched: Vec<Matched>,
-    seen: HashSet<(Cloud, String, String)>,
+    matched: Vec<Arc<Matched>>,
+    /// Digests of (cloud, account, event id) of the records held (retained matched events and
+    /// the records of remembered operations), to count a record delivered twice once. An
+    /// entry goes when the state that holds its record is evicted.
+    seen: HashSet<u128>,
+    /// Stands in for the raw record of retained events.
+    no_raw: Arc<serde_json::Value>,
     /// By cloud and [`Event::act`]: Azure gives every operation of one request (a
     /// deployment's resource writes) the same `correlationId`, so the id alone does not name
     /// one operation.
@@ -120,10 +193,10 @@ pub struct Detector<'r> {
     stats: DetectStats,
 }
 
-/// One step of a sequence: the event and the rule it matched.
+/// One step of a sequence: the matched event and the rule it matched.
 #[derive(Clone)]
 struct Step {
-    event: Arc<Event>,
+    m: Arc<Matched>,
     rule: usize,
 }
 
@@ -153,6 +226,7 @@ impl<'r> Detector<'r> {
             options,
             matched: Vec::new(),
             seen: HashSet::new(),
+            no_raw: Arc::new(serde_json::Value::Null),
             operations: HashMap::new(),
             stats: DetectStats::default(),
         }
@@ -177,10 +251,10 @@ impl<'r> Detector<'r> {
 
     /// [`observe`](Self::observe) with the event's matches already computed by
     /// `RuleSet::matches` (on worker threads, say); the outcome is the same.
-    pub fn observe_matched(&mut self, event: Event, rules: Vec<usize>) {
+    pub fn observe_matched(&mut self, mut event: Event, rules: Vec<usize>) {
         self.stats.events_seen += 1;
-        let key = (event.cloud, event.account.clone(), event.event_id.clone());
-        if self.seen.contains(&key) {
+        let id = record_digest(event.cloud, &event.account, &event.event_id);
+        if self.seen.contains(&id) {
             self.stats.duplicates += 1;
             return;
         }
@@ -188,26 +262,137 @@ impl<'r> Detector<'r> {
         if rules.is_empty() && !needs_operation {
             return;
         }
-        self.seen.insert(key);
-        let event = Arc::new(event);
+        self.seen.insert(id);
         if needs_operation {
-            self.record_operation(&event);
+            self.record_operation(&event, rules.is_empty().then_some(id));
         }
         if !rules.is_empty() {
             self.stats.events_matched += 1;
-            self.matched.push(Matched { event, rules });
+            let (keys, key_sets, values, filters) = self.derive(&event, &rules);
+            // Everything that needs the raw record is computed: drop it, and what correlation
+            // never reads (only `Actor::display` of the actor is read).
+            event.raw = self.no_raw.clone();
+            event.request = None;
+            event.response = None;
+            event.service = String::new();
+            event.time.text = String::new();
+            let actor = std::mem::take(&mut event.actor);
+            event.actor.principal = actor.principal.or(actor.name);
+            self.matched.push(Arc::new(Matched {
+                event,
+                rules,
+                id,
+                keys,
+                key_sets,
+                values,
+                filters,
+            }));
+            if self.matched.len() > self.options.max_retained_events {
+                self.evict_events();
+            }
         }
     }
 
-    fn record_operation(&mut self, e: &Event) {
+    /// What correlation and suppression need from an event's raw record: group keys, value
+    /// counts' values, suppressing filters.
+    #[allow(clippy::type_complexity)]
+    fn derive(
+        &self,
+        e: &Event,
+        rules: &[usize],
+    ) -> (
+        Vec<(usize, usize, usize)>,
+        Vec<Vec<String>>,
+        Vec<(usize, Vec<String>)>,
+        Vec<(RuleRef, usize)>,
+    ) {
+        let mut keys = Vec::new();
+        let mut key_sets: Vec<Vec<String>> = Vec::new();
+        let mut values = Vec::new();
+        let mut filters: Vec<(RuleRef, usize)> = Vec::new();
+        let mut filter = |rule_ref: RuleRef| {
+            if let Some(&f) = self.rules.suppressing_filters(e, rule_ref).first() {
+                filters.push((rule_ref, f));
+            }
+        };
+        for &r in rules {
+            filter(RuleRef::Detection(r));
+        }
+        for (c, corr) in self.rules.correlations.iter().enumerate() {
+            if !rules.iter().any(|r| corr.rules.contains(r)) {
+                continue;
+            }
+            for &r in rules {
+                if corr.rules.contains(&r) {
+                    let set = self.keys(c, r, e);
+                    let k = match key_sets.iter().position(|s| *s == set) {
+                        Some(k) => k,
+                        None => {
+                            key_sets.push(set);
+                            key_sets.len() - 1
+                        }
+                    };
+                    keys.push((c, r, k));
+                }
+            }
+            if let CorrelationKind::ValueCount { field, .. } = &corr.kind {
+                values.push((c, RuleSet::field_values(e, field)));
+            }
+            filter(RuleRef::Correlation(c));
+        }
+        (keys, key_sets, values, filters)
+    }
+
+    /// Beyond the cap, drop the matched events with the oldest event time, down to 90% of the
+    /// cap so that the sort is paid once per tenth of the cap, and count them.
+    fn evict_events(&mut self) {
+        let cap = self.options.max_retained_events;
+        let target = cap - cap / 10;
+        if self.matched.len() <= target {
+            return;
+        }
+        self.matched
+            .sort_by(|a, b| Self::event_order(&a.event, &b.event));
+        let excess = self.matched.len() - target;
+        for m in self.matched.drain(..excess) {
+            self.seen.remove(&m.id);
+            self.stats.events_evicted += 1;
+        }
+    }
+
+    /// Event time, then file and record: the order correlation sees events in.
+    fn event_order(a: &Event, b: &Event) -> std::cmp::Ordering {
+        a.time
+            .instant
+            .cmp(&b.time.instant)
+            .then_with(|| a.provenance.cmp(&b.provenance))
+    }
+
+    /// The number of matched events retained now (at most
+    /// [`DetectOptions::max_retained_events`]).
+    pub fn retained_events(&self) -> usize {
+        self.matched.len()
+    }
+
+    /// The number of operations remembered now (at most [`DetectOptions::max_operations`]).
+    pub fn remembered_operations(&self) -> usize {
+        self.operations.len()
+    }
+
+    /// `id`: the digest of a record no rule matched, which the operation then holds.
+    fn record_operation(&mut self, e: &Event, id: Option<u128>) {
         let entry = self
             .operations
             .entry((e.cloud, e.act()))
             .or_insert_with(|| OperationResult {
                 outcome: Outcome::Accepted,
                 time: e.time.instant,
+                newest: e.time.instant,
                 evidence: Vec::new(),
+                ids: Vec::new(),
             });
+        entry.newest = entry.newest.max(e.time.instant);
+        entry.ids.extend(id);
         // The latest final record decides (a retried operation may fail, then succeed).
         let is_final = matches!(
             e.outcome,
@@ -222,6 +407,34 @@ impl<'r> Detector<'r> {
             entry
                 .evidence
                 .push(Evidence::from_event(e, EvidenceRole::Confirmation, ""));
+        }
+        if self.operations.len() > self.options.max_operations {
+            self.evict_operations();
+        }
+    }
+
+    /// Beyond the cap, forget the operations whose newest record is oldest, down to 90% of the
+    /// cap, and count them.
+    fn evict_operations(&mut self) {
+        let cap = self.options.max_operations;
+        let target = cap - cap / 10;
+        if self.operations.len() <= target {
+            return;
+        }
+        let mut by_age: Vec<(Timestamp, (Cloud, String))> = self
+            .operations
+            .iter()
+            .map(|(k, op)| (op.newest, k.clone()))
+            .collect();
+        by_age.sort();
+        let excess = self.operations.len() - target;
+        for (_, key) in by_age.into_iter().take(excess) {
+            if let Some(op) = self.operations.remove(&key) {
+                for id in op.ids {
+                    self.seen.remove(&id);
+                }
+                self.stats.operations_evicted += 1;
+            }
         }
     }
 
@@ -240,13 +453,8 @@ impl<'r> Detector<'r> {
 
     /// Correlate everything observed and build the report.
     pub fn finish(mut self) -> Report {
-        self.matched.sort_by(|a, b| {
-            a.event
-                .time
-                .instant
-                .cmp(&b.event.time.instant)
-                .then_with(|| a.event.provenance.cmp(&b.event.provenance))
-        });
+        self.matched
+            .sort_by(|a, b| Self::event_order(&a.event, &b.event));
         let mut drafts = Vec::new();
         self.single_event_alerts(&mut drafts);
         for c in 0..self.rules.correlations.len() {
@@ -404,7 +612,7 @@ impl<'r> Detector<'r> {
                     .entry((r, m.event.cloud, m.event.account.clone(), op))
                     .or_default()
                     .push(Step {
-                        event: m.event.clone(),
+                        m: m.clone(),
                         rule: r,
                     });
             }
@@ -424,7 +632,7 @@ impl<'r> Detector<'r> {
             let confirmed = draft
                 .steps
                 .iter()
-                .any(|s| self.effective(&s.event) == Outcome::Success);
+                .any(|s| self.effective(&s.m.event) == Outcome::Success);
             if !confirmed {
                 let risk = draft.alert.risk_score.saturating_sub(10);
                 draft.alert.set_risk(risk);
@@ -495,8 +703,8 @@ impl<'r> Detector<'r> {
             // Every position the event may take, with its keys.
             let mut by_key: BTreeMap<String, Vec<usize>> = BTreeMap::new();
             for &i in &positions {
-                for k in self.keys(c, corr.rules[i], &m.event) {
-                    by_key.entry(k).or_default().push(i);
+                for k in m.keys(c, corr.rules[i]) {
+                    by_key.entry(k.clone()).or_default().push(i);
                 }
             }
             for (key, mut pos) in by_key {
@@ -524,7 +732,7 @@ impl<'r> Detector<'r> {
                             if let Some(j) = best {
                                 let p = &mut partials[j];
                                 p.steps.push(Step {
-                                    event: m.event.clone(),
+                                    m: m.clone(),
                                     rule: corr.rules[i],
                                 });
                                 p.last = t;
@@ -544,7 +752,7 @@ impl<'r> Detector<'r> {
                             open_count -= before - partials.len();
                             partials.push(Partial {
                                 steps: vec![Step {
-                                    event: m.event.clone(),
+                                    m: m.clone(),
                                     rule: corr.rules[0],
                                 }],
                                 have: Vec::new(),
@@ -562,7 +770,7 @@ impl<'r> Detector<'r> {
                             Some(p) => {
                                 p.have[i] = true;
                                 p.steps.push(Step {
-                                    event: m.event.clone(),
+                                    m: m.clone(),
                                     rule: corr.rules[i],
                                 });
                                 p.last = t;
@@ -572,7 +780,7 @@ impl<'r> Detector<'r> {
                                 have[i] = true;
                                 partials.push(Partial {
                                     steps: vec![Step {
-                                        event: m.event.clone(),
+                                        m: m.clone(),
                                         rule: corr.rules[i],
                                     }],
                                     have,
@@ -592,7 +800,7 @@ impl<'r> Detector<'r> {
                     CorrelationKind::EventCount { gte }
                     | CorrelationKind::ValueCount { gte, .. } => {
                         let step = Step {
-                            event: m.event.clone(),
+                            m: m.clone(),
                             rule: corr.rules[pos[0]],
                         };
                         if partials.is_empty() {
@@ -609,10 +817,10 @@ impl<'r> Detector<'r> {
                         p.steps.push(step);
                         p.last = t;
                         let count = match &corr.kind {
-                            CorrelationKind::ValueCount { field, .. } => {
+                            CorrelationKind::ValueCount { .. } => {
                                 let mut distinct = HashSet::new();
                                 for s in &p.steps {
-                                    for v in RuleSet::field_values(&s.event, field) {
+                                    for v in s.m.values(c) {
                                         distinct.insert(v);
                                     }
                                 }
@@ -701,26 +909,26 @@ impl<'r> Detector<'r> {
         mut steps: Vec<Step>,
     ) -> Draft {
         steps.sort_by(|a, b| {
-            a.event
+            a.m.event
                 .time
                 .instant
-                .cmp(&b.event.time.instant)
-                .then_with(|| a.event.provenance.cmp(&b.event.provenance))
+                .cmp(&b.m.event.time.instant)
+                .then_with(|| a.m.event.provenance.cmp(&b.m.event.provenance))
         });
-        let first = steps[0].event.clone();
-        let last = steps[steps.len() - 1].event.clone();
+        let (first_m, last_m) = (steps[0].m.clone(), steps[steps.len() - 1].m.clone());
+        let (first, last) = (&first_m.event, &last_m.event);
         let (attack, tactics) = alert::attack_from_tags(tags);
         let mut evidence = Vec::new();
         let mut entities: Vec<Entity> = Vec::new();
         let mut principals: Vec<String> = Vec::new();
         let mut source_ips: Vec<String> = Vec::new();
-        let mut ids: HashSet<String> = steps.iter().map(|s| s.event.event_id.clone()).collect();
+        let mut ids: HashSet<String> = steps.iter().map(|s| s.m.event.event_id.clone()).collect();
         let mut last_instant = last.time.instant;
         for s in &steps {
             let rid = self.rule_id(s.rule);
-            evidence.push(Evidence::from_event(&s.event, EvidenceRole::Revert, &rid));
+            evidence.push(Evidence::from_event(&s.m.event, EvidenceRole::Revert, &rid));
             // Records of the same operation that confirm an accepted step.
-            if let Some(op) = self.operations.get(&(s.event.cloud, s.event.act())) {
+            if let Some(op) = self.operations.get(&(s.m.event.cloud, s.m.event.act())) {
                 for other in &op.evidence {
                     if ids.insert(other.event_id.clone()) {
                         let mut confirmation = other.clone();
@@ -730,16 +938,16 @@ impl<'r> Detector<'r> {
                     }
                 }
             }
-            for en in alert::entities_of(&s.event) {
+            for en in alert::entities_of(&s.m.event) {
                 if !entities.contains(&en) {
                     entities.push(en);
                 }
             }
-            let p = s.event.actor.display().to_owned();
+            let p = s.m.event.actor.display().to_owned();
             if !p.is_empty() && !principals.contains(&p) {
                 principals.push(p);
             }
-            if let Some(ip) = &s.event.source_ip {
+            if let Some(ip) = &s.m.event.source_ip {
                 if !source_ips.contains(ip) {
                     source_ips.push(ip.clone());
                 }
@@ -817,7 +1025,7 @@ impl<'r> Detector<'r> {
                     && seen.insert((m.event.cloud, op.clone(), r))
                 {
                     out.push(Step {
-                        event: m.event.clone(),
+                        m: m.clone(),
                         rule: r,
                     });
                 }
@@ -829,24 +1037,27 @@ impl<'r> Detector<'r> {
     fn escalate(&self, d: &mut Draft, precursors: &[Step]) {
         let a = &mut d.alert;
         let from = a.first_instant - self.options.precursor_window;
-        let evidence_ids: HashSet<&str> =
-            d.steps.iter().map(|s| s.event.event_id.as_str()).collect();
+        let evidence_ids: HashSet<&str> = d
+            .steps
+            .iter()
+            .map(|s| s.m.event.event_id.as_str())
+            .collect();
         let mut found: Vec<&Step> = Vec::new();
         for p in precursors {
-            let t = p.event.time.instant;
+            let t = p.m.event.time.instant;
             if t < from || t > a.last_instant {
                 continue;
             }
-            if p.event.cloud != a.cloud || p.event.account != a.account {
+            if p.m.event.cloud != a.cloud || p.m.event.account != a.account {
                 continue;
             }
-            if evidence_ids.contains(p.event.event_id.as_str()) {
+            if evidence_ids.contains(p.m.event.event_id.as_str()) {
                 continue;
             }
-            let shares_entity = alert::entities_of(&p.event)
+            let shares_entity = alert::entities_of(&p.m.event)
                 .iter()
                 .any(|en| a.entities.iter().any(|x| x.id == en.id));
-            let principal = p.event.actor.display();
+            let principal = p.m.event.actor.display();
             let same_principal =
                 !principal.is_empty() && a.principals.iter().any(|x| x == principal);
             if shares_entity || same_principal {
@@ -858,11 +1069,11 @@ impl<'r> Detector<'r> {
         }
         let mut seen = HashSet::new();
         for p in found {
-            if !seen.insert((p.event.event_id.clone(), p.rule)) {
+            if !seen.insert((p.m.event.event_id.clone(), p.rule)) {
                 continue;
             }
             let det = &self.rules.detections[p.rule];
-            let via = if alert::entities_of(&p.event)
+            let via = if alert::entities_of(&p.m.event)
                 .iter()
                 .any(|en| a.entities.iter().any(|x| x.id == en.id))
             {
@@ -873,11 +1084,11 @@ impl<'r> Detector<'r> {
             a.risk_reasons.push(format!(
                 "kill chain: {} at {} by {} ({via})",
                 det.title,
-                p.event.time.instant,
-                p.event.actor.display()
+                p.m.event.time.instant,
+                p.m.event.actor.display()
             ));
             a.evidence.push(Evidence::from_event(
-                &p.event,
+                &p.m.event,
                 EvidenceRole::Precursor,
                 &det.id,
             ));
@@ -909,13 +1120,12 @@ impl<'r> Detector<'r> {
         // covered by a filter that targets the step's rule or the alert's rule.
         let mut by: Option<usize> = None;
         let all_covered = d.steps.iter().all(|s| {
-            let mut hits = self
-                .rules
-                .suppressing_filters(&s.event, RuleRef::Detection(s.rule));
+            // Computed when the event was observed, while its raw record was at hand.
+            let mut hit = s.m.filter(RuleRef::Detection(s.rule));
             if let RuleRef::Correlation(_) = d.rule_ref {
-                hits.extend(self.rules.suppressing_filters(&s.event, d.rule_ref));
+                hit = hit.or_else(|| s.m.filter(d.rule_ref));
             }
-            if let Some(&f) = hits.first() {
+            if let Some(f) = hit {
                 by.get_or_insert(f);
                 true
             } else {
@@ -941,4 +1151,22 @@ impl<'r> Detector<'r> {
             d.alert.suppressed = Some(s);
         }
     }
+}
+
+/// A 128-bit digest of a record's identity (cloud, account, event id), so that the duplicate
+/// check holds 16 bytes per record rather than its strings. Two SipHash passes with fixed keys
+/// and different prefixes; a collision (odds about 2^-90 at a million records) would count a
+/// record as a duplicate.
+fn record_digest(cloud: Cloud, account: &str, event_id: &str) -> u128 {
+    use std::hash::{Hash, Hasher};
+    let half = |salt: u8| {
+        #[allow(deprecated)]
+        let mut h = std::hash::SipHasher::new_with_keys(0x5eed_0001, 0x1578_0004);
+        salt.hash(&mut h);
+        cloud.hash(&mut h);
+        account.hash(&mut h);
+        event_id.hash(&mut h);
+        h.finish()
+    };
+    (u128::from(half(0)) << 64) | u128::from(half(1))
 }

@@ -1,10 +1,13 @@
 //! The correlation state is capped: many distinct instances, each stopped and never started
 //! again, open one sequence each; beyond `max_open_sequences` the oldest are evicted and
-//! counted, and a chain that completes within the cap still alerts.
+//! counted, and a chain that completes within the cap still alerts. The same holds for the
+//! matched events retained until `finish` (`max_retained_events`) and for the remembered
+//! outcomes of multi-record operations (`max_operations`). None of these tests is timed: the
+//! million-instance run is measured by the benchmark harness (benches/).
 
 use std::time::Instant;
 
-use serde_json::json;
+use serde_json::{json, Value};
 use snapback_correlate::{DetectOptions, Detector, Tuning};
 use snapback_ingest::{decode_record, Decoded, Event, Provenance};
 use snapback_rules::RuleSet;
@@ -39,8 +42,7 @@ fn open_sequences_beyond_the_cap_are_evicted_and_counted() {
 
 /// Many more distinct instances than the cap: eviction is amortised (it evicts down to 90% of
 /// the cap), so this stays fast. The million instances is measured by the benchmark
-/// harness, not here: the offline detector keeps every matched event until `finish`, so its
-/// memory grows with the number of matched events (benches/NOTES.md).
+/// harness (`benches/harness.py --only million`), not here.
 #[test]
 fn fifty_thousand_distinct_instances_with_a_cap_of_two_thousand() {
     evicts(50_000, 2_000);
@@ -91,4 +93,136 @@ fn evicts(distinct: u64, cap: usize) {
         .alerts
         .iter()
         .any(|a| a.entities.iter().any(|e| e.id == "i-0ffffffffffffffff")));
+}
+
+/// Matched events beyond `max_retained_events` are evicted, oldest first, and counted; the
+/// retained count never exceeds the cap; a chain inside the cap still alerts.
+#[test]
+fn matched_events_beyond_the_cap_are_evicted_and_counted() {
+    let rules = RuleSet::builtin();
+    let tuning = Tuning::default();
+    let cap = 1_000;
+    let mut d = Detector::new(
+        &rules,
+        &tuning,
+        DetectOptions {
+            max_retained_events: cap,
+            ..DetectOptions::default()
+        },
+    );
+    let distinct = 5_000;
+    for i in 0..distinct {
+        d.observe(stop_or_start(
+            "StopInstances",
+            i * 2400 / distinct,
+            &format!("i-{i:017x}"),
+            i,
+        ));
+        assert!(
+            d.retained_events() <= cap,
+            "{} > {cap}",
+            d.retained_events()
+        );
+    }
+    d.observe(stop_or_start(
+        "StopInstances",
+        2500,
+        "i-0ffffffffffffffff",
+        distinct,
+    ));
+    d.observe(stop_or_start(
+        "StartInstances",
+        2600,
+        "i-0ffffffffffffffff",
+        distinct + 1,
+    ));
+    assert!(d.retained_events() <= cap);
+    let report = d.finish();
+    assert_eq!(report.stats.events_matched, distinct + 2);
+    assert!(report.stats.events_evicted >= distinct + 2 - cap as u64);
+    assert!(report.stats.events_evicted <= distinct + 2 - (cap - cap / 10) as u64);
+    assert!(report
+        .alerts
+        .iter()
+        .any(|a| a.entities.iter().any(|e| e.id == "i-0ffffffffffffffff")));
+}
+
+/// Under the caps, nothing is evicted and a duplicate still counts once; an evicted event is
+/// forgotten whole (its id too), so only the state held is deduplicated.
+#[test]
+fn under_the_caps_nothing_is_evicted_and_duplicates_count_once() {
+    let rules = RuleSet::builtin();
+    let tuning = Tuning::default();
+    let mut d = Detector::new(&rules, &tuning, DetectOptions::default());
+    for i in 0..100 {
+        d.observe(stop_or_start("StopInstances", i, &format!("i-{i:017x}"), i));
+    }
+    d.observe(stop_or_start("StopInstances", 5, "i-00000000000000005", 5));
+    let report = d.finish();
+    assert_eq!(report.stats.duplicates, 1);
+    assert_eq!(report.stats.events_evicted, 0);
+    assert_eq!(report.stats.operations_evicted, 0);
+}
+
+fn azure(op: &str, status: &str, second: u64, correlation: &str, id: u64) -> Event {
+    let vm = format!(
+        "/subscriptions/0e5abb13-2bf7-46dd-91da-26ed94d6c60f/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm-{correlation}"
+    );
+    let v: Value = json!({
+        "time": format!("2026-11-20T{:02}:{:02}:{:02}.0000000Z", 9 + second / 3600, (second / 60) % 60, second % 60),
+        "resourceId": vm,
+        "operationName": op,
+        "category": "Administrative",
+        "resultType": status,
+        "resultSignature": status,
+        "level": "Information",
+        "correlationId": correlation,
+        "callerIpAddress": "198.51.100.7",
+        "identity": {"claims": {"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn": "eve@example.com"}},
+        "properties": {"eventCategory": "Administrative", "entity": vm},
+    });
+    let prov = Provenance {
+        file: "azure.json".into(),
+        record: id,
+        offset: 0,
+    };
+    match decode_record(v, &prov).pop() {
+        Some(Decoded::Event(e)) => *e,
+        other => panic!("did not decode: {other:?}"),
+    }
+}
+
+/// Operations beyond `max_operations` are forgotten, oldest first, and counted; the number
+/// remembered never exceeds the cap.
+#[test]
+fn operations_beyond_the_cap_are_evicted_and_counted() {
+    let rules = RuleSet::builtin();
+    let tuning = Tuning::default();
+    let cap = 500;
+    let mut d = Detector::new(
+        &rules,
+        &tuning,
+        DetectOptions {
+            max_operations: cap,
+            ..DetectOptions::default()
+        },
+    );
+    let distinct = 3_000u64;
+    for i in 0..distinct {
+        let correlation = format!("00000000-0000-0000-0000-{i:012x}");
+        for (k, status) in ["Start", "Success"].into_iter().enumerate() {
+            d.observe(azure(
+                "MICROSOFT.COMPUTE/VIRTUALMACHINES/WRITE",
+                status,
+                i * 2400 / distinct,
+                &correlation,
+                2 * i + k as u64,
+            ));
+            assert!(d.remembered_operations() <= cap);
+        }
+    }
+    let report = d.finish();
+    assert!(report.stats.operations_evicted >= distinct - cap as u64);
+    assert!(report.stats.operations_evicted <= distinct - (cap - cap / 10) as u64);
+    assert_eq!(report.stats.events_evicted, 0);
 }

@@ -272,6 +272,18 @@ fn print_summary(summary: &Summary, report: &Report, rules: &RuleSet) {
             s.sequences_evicted
         );
     }
+    if s.events_evicted > 0 {
+        eprintln!(
+            "snapback: {} matched events evicted, oldest first (state cap reached); some chains may be missed",
+            s.events_evicted
+        );
+    }
+    if s.operations_evicted > 0 {
+        eprintln!(
+            "snapback: {} operations evicted, oldest first (state cap reached); some accepted calls may stay unconfirmed",
+            s.operations_evicted
+        );
+    }
 }
 
 fn write_jsonl(out: &mut impl Write, alerts: &[&Alert]) -> io::Result<()> {
