@@ -397,7 +397,16 @@ impl Reader<'_> {
             self.read_zip(&name, file);
             return;
         }
-        self.read_stream(name, Box::new(file));
+        // Compressed input is read through a buffer the size of the file (up to 256 KiB);
+        // plain input needs only a few bytes looked at before the framer reads it in large
+        // pieces itself, so a small buffer keeps them from being copied twice.
+        let capacity = if n >= 2 && head[..2] == GZIP_MAGIC {
+            let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+            (len as usize).clamp(8 * 1024, 256 * 1024)
+        } else {
+            8 * 1024
+        };
+        self.read_stream_with(name, Box::new(file), capacity);
     }
 
     fn read_zip(&mut self, name: &Arc<str>, file: File) {
@@ -458,7 +467,12 @@ impl Reader<'_> {
 
     /// Read one stream (a file, a zip member, stdin), decompressing gzip if its magic is there.
     fn read_stream(&mut self, name: Arc<str>, raw: Box<dyn Read + '_>) {
-        let mut buffered = BufReader::with_capacity(256 * 1024, raw);
+        self.read_stream_with(name, raw, 256 * 1024);
+    }
+
+    /// [`read_stream`](Self::read_stream) with a read buffer of `capacity` bytes.
+    fn read_stream_with(&mut self, name: Arc<str>, raw: Box<dyn Read + '_>, capacity: usize) {
+        let mut buffered = BufReader::with_capacity(capacity, raw);
         let is_gzip = match buffered.fill_buf() {
             Ok(b) => b.starts_with(&GZIP_MAGIC),
             Err(e) => {
