@@ -174,6 +174,26 @@ struct OperationResult {
     ids: Vec<u128>,
 }
 
+/// What [`Detector::derive`] computes from a matched event's raw record.
+type Derived = (
+    Vec<(usize, usize, usize)>,
+    Vec<Vec<String>>,
+    Vec<(usize, Vec<String>)>,
+    Vec<(RuleRef, usize)>,
+);
+
+/// An event's matches and what correlation needs from its raw record: see
+/// [`Detector::prepare`].
+pub struct Prepared {
+    rules: Vec<usize>,
+    derived: Option<Derived>,
+}
+
+thread_local! {
+    /// The raw record left in a prepared event: one shared `null` per thread.
+    static NO_RAW: Arc<serde_json::Value> = Arc::new(serde_json::Value::Null);
+}
+
 /// Collects events, then correlates them in event-time order.
 pub struct Detector<'r> {
     rules: &'r RuleSet,
@@ -184,8 +204,6 @@ pub struct Detector<'r> {
     /// the records of remembered operations), to count a record delivered twice once. An
     /// entry goes when the state that holds its record is evicted.
     seen: HashSet<u128>,
-    /// Stands in for the raw record of retained events.
-    no_raw: Arc<serde_json::Value>,
     /// By cloud and [`Event::act`]: Azure gives every operation of one request (a
     /// deployment's resource writes) the same `correlationId`, so the id alone does not name
     /// one operation.
@@ -226,7 +244,6 @@ impl<'r> Detector<'r> {
             options,
             matched: Vec::new(),
             seen: HashSet::new(),
-            no_raw: Arc::new(serde_json::Value::Null),
             operations: HashMap::new(),
             stats: DetectStats::default(),
         }
@@ -252,6 +269,40 @@ impl<'r> Detector<'r> {
     /// [`observe`](Self::observe) with the event's matches already computed by
     /// `RuleSet::matches` (on worker threads, say); the outcome is the same.
     pub fn observe_matched(&mut self, mut event: Event, rules: Vec<usize>) {
+        let prepared = Self::prepare(self.rules, &mut event, rules);
+        self.observe_prepared(event, prepared);
+    }
+
+    /// The part of [`observe_matched`](Self::observe_matched) that needs only the rules, on
+    /// any thread: everything correlation and suppression will want from the event's raw
+    /// record is computed, then the raw record, and what correlation never reads, are dropped
+    /// from `event`, so that events waiting to be observed (a batch read in parallel) hold
+    /// little. `matched` is the event's `RuleSet::matches`.
+    pub fn prepare(rules: &RuleSet, event: &mut Event, matched: Vec<usize>) -> Prepared {
+        if matched.is_empty() {
+            return Prepared {
+                rules: matched,
+                derived: None,
+            };
+        }
+        let derived = Self::derive(rules, event, &matched);
+        // Only `Actor::display` of the actor is read.
+        event.raw = NO_RAW.with(Arc::clone);
+        event.request = None;
+        event.response = None;
+        event.service = String::new();
+        event.time.text = String::new();
+        let actor = std::mem::take(&mut event.actor);
+        event.actor.principal = actor.principal.or(actor.name);
+        Prepared {
+            rules: matched,
+            derived: Some(derived),
+        }
+    }
+
+    /// Observe an event made ready by [`prepare`](Self::prepare); the outcome is the same as
+    /// [`observe_matched`](Self::observe_matched)'s.
+    pub fn observe_prepared(&mut self, event: Event, prepared: Prepared) {
         self.stats.events_seen += 1;
         let id = record_digest(event.cloud, &event.account, &event.event_id);
         if self.seen.contains(&id) {
@@ -259,6 +310,7 @@ impl<'r> Detector<'r> {
             return;
         }
         let needs_operation = Self::needs_operation(&event);
+        let Prepared { rules, derived } = prepared;
         if rules.is_empty() && !needs_operation {
             return;
         }
@@ -266,18 +318,8 @@ impl<'r> Detector<'r> {
         if needs_operation {
             self.record_operation(&event, rules.is_empty().then_some(id));
         }
-        if !rules.is_empty() {
+        if let Some((keys, key_sets, values, filters)) = derived {
             self.stats.events_matched += 1;
-            let (keys, key_sets, values, filters) = self.derive(&event, &rules);
-            // Everything that needs the raw record is computed: drop it, and what correlation
-            // never reads (only `Actor::display` of the actor is read).
-            event.raw = self.no_raw.clone();
-            event.request = None;
-            event.response = None;
-            event.service = String::new();
-            event.time.text = String::new();
-            let actor = std::mem::take(&mut event.actor);
-            event.actor.principal = actor.principal.or(actor.name);
             self.matched.push(Arc::new(Matched {
                 event,
                 rules,
@@ -297,7 +339,7 @@ impl<'r> Detector<'r> {
     /// counts' values, suppressing filters.
     #[allow(clippy::type_complexity)]
     fn derive(
-        &self,
+        set: &RuleSet,
         e: &Event,
         rules: &[usize],
     ) -> (
@@ -311,24 +353,24 @@ impl<'r> Detector<'r> {
         let mut values = Vec::new();
         let mut filters: Vec<(RuleRef, usize)> = Vec::new();
         let mut filter = |rule_ref: RuleRef| {
-            if let Some(&f) = self.rules.suppressing_filters(e, rule_ref).first() {
+            if let Some(&f) = set.suppressing_filters(e, rule_ref).first() {
                 filters.push((rule_ref, f));
             }
         };
         for &r in rules {
             filter(RuleRef::Detection(r));
         }
-        for (c, corr) in self.rules.correlations.iter().enumerate() {
+        for (c, corr) in set.correlations.iter().enumerate() {
             if !rules.iter().any(|r| corr.rules.contains(r)) {
                 continue;
             }
             for &r in rules {
                 if corr.rules.contains(&r) {
-                    let set = self.keys(c, r, e);
-                    let k = match key_sets.iter().position(|s| *s == set) {
+                    let group = Self::group_keys(set, c, r, e);
+                    let k = match key_sets.iter().position(|s| *s == group) {
                         Some(k) => k,
                         None => {
-                            key_sets.push(set);
+                            key_sets.push(group);
                             key_sets.len() - 1
                         }
                     };
@@ -647,8 +689,8 @@ impl<'r> Detector<'r> {
 
     /// Group keys of an event for a correlation: one per combination of group-by values,
     /// scoped by cloud, account and (for AWS, whose ids are regional) region.
-    fn keys(&self, c: usize, rule: usize, e: &Event) -> Vec<String> {
-        let corr = &self.rules.correlations[c];
+    fn group_keys(rules: &RuleSet, c: usize, rule: usize, e: &Event) -> Vec<String> {
+        let corr = &rules.correlations[c];
         let scope = match e.cloud {
             Cloud::Aws => format!("{}|{}|{}", e.cloud, e.account, e.region),
             _ => format!("{}|{}", e.cloud, e.account),

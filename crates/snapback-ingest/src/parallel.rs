@@ -5,8 +5,10 @@
 //! results handed on in input order. Large plain files are cut into chunks at line breaks and
 //! the chunks read in parallel too; that is only right for JSON lines, where every line break
 //! between records leaves the framer in the same state as at the start of a file, so each chunk
-//! checks that it ended in that state, and if any did not (pretty-printed JSON, a container,
-//! a record broken across the cut) the whole file is read again in one piece. Record indices
+//! checks that it ended in that state. Chunks are handed on in order as soon as that is known;
+//! from the first that did not (pretty-printed JSON, a container, a record broken across the
+//! cut) the rest of the file is read again in one piece, from that chunk's start (the whole
+//! file when it does not start as JSON). Record indices
 //! and byte offsets are renumbered as if the file had been read in one piece, so events,
 //! diagnostics and the summary are the same as [`read_inputs`](crate::read_inputs)' in every
 //! respect, whatever the number of threads.
@@ -87,13 +89,14 @@ struct Done<U> {
 }
 
 /// Like [`read_inputs`](crate::read_inputs), on every core. `map` runs on worker threads for
-/// each event (`None` drops the event: the caller has no use for it); `on_item`, `on_diag` and
+/// each event (`None` drops the event: the caller has no use for it; it may also drop what it
+/// will not need from the event, which then waits in its batch); `on_item`, `on_diag` and
 /// `on_progress` run on the calling thread, in input order.
 pub fn read_inputs_parallel<U: Send>(
     inputs: &[Input],
     options: &IngestOptions,
     parallel: &ParallelOptions<'_>,
-    map: &(dyn Fn(&Event) -> Option<U> + Sync),
+    map: &(dyn Fn(&mut Event) -> Option<U> + Sync),
     on_item: &mut dyn FnMut(Event, U),
     on_diag: &mut dyn FnMut(&Diagnostic),
     on_progress: &mut dyn FnMut(&Progress),
@@ -105,8 +108,8 @@ pub fn read_inputs_parallel<U: Send>(
             Input::Stdin => {
                 let stdin = std::io::stdin();
                 let lock = stdin.lock();
-                let mut on_event = |e: Event| {
-                    if let Some(u) = map(&e) {
+                let mut on_event = |mut e: Event| {
+                    if let Some(u) = map(&mut e) {
                         on_item(e, u);
                     }
                 };
@@ -215,15 +218,15 @@ fn run_unit<U: Send>(
     unit: &Unit,
     options: &IngestOptions,
     parallel: &ParallelOptions<'_>,
-    map: &(dyn Fn(&Event) -> Option<U> + Sync),
+    map: &(dyn Fn(&mut Event) -> Option<U> + Sync),
 ) -> Done<U> {
     let mut events = Vec::new();
     let mut diags = Vec::new();
     let mut summary = Summary::default();
     let (framed, started_json, clean_end);
     {
-        let mut on_event = |e: Event| {
-            if let Some(u) = map(&e) {
+        let mut on_event = |mut e: Event| {
+            if let Some(u) = map(&mut e) {
                 events.push((e, u));
             }
         };
@@ -256,7 +259,7 @@ fn run_units<U: Send>(
     units: Vec<Unit>,
     options: &IngestOptions,
     parallel: &ParallelOptions<'_>,
-    map: &(dyn Fn(&Event) -> Option<U> + Sync),
+    map: &(dyn Fn(&mut Event) -> Option<U> + Sync),
     summary: &mut Summary,
     progress: &mut Progress,
     on_item: &mut dyn FnMut(Event, U),
@@ -266,13 +269,14 @@ fn run_units<U: Send>(
     // Batches bound what is held at once: the events a batch keeps, until handed on in order.
     let threads = rayon::current_num_threads().max(1);
     let mut queue: VecDeque<Unit> = units.into();
-    // Chunks of the file being read, until its last chunk is in.
-    let mut chunks: Vec<Done<U>> = Vec::new();
+    // The chunked file being handed on: its path, the records handed on so far, and whether
+    // the rest of it was read again in one piece (its remaining chunks are then ignored).
+    let mut file: Option<(PathBuf, u64, bool)> = None;
     while !queue.is_empty() {
         let mut batch = Vec::new();
         let mut bytes = 0;
         while let Some(u) = queue.front() {
-            if !batch.is_empty() && (batch.len() >= 4 * threads || bytes >= 128 << 20) {
+            if !batch.is_empty() && (batch.len() >= 2 * threads || bytes >= 64 << 20) {
                 break;
             }
             bytes += u.bytes();
@@ -289,35 +293,60 @@ fn run_units<U: Send>(
                     progress.files_done += 1;
                     hand_on(d, 0, summary, on_item, on_diag);
                 }
-                Unit::Chunk { path, last, .. } => {
-                    chunks.push(d);
+                Unit::Chunk {
+                    path, start, last, ..
+                } => {
+                    if *start == 0 {
+                        file = Some((path.clone(), 0, false));
+                    }
                     if *last {
                         progress.files_done += 1;
-                        let parts = std::mem::take(&mut chunks);
-                        let whole = parts[0].started_json
-                            && parts[..parts.len() - 1].iter().all(|c| c.clean_end);
-                        if whole {
-                            let mut base = 0;
-                            for c in parts {
-                                let framed = c.framed;
-                                hand_on(c, base, summary, on_item, on_diag);
-                                base += framed;
-                            }
-                        } else {
-                            // Not JSON lines after all: read it in one piece.
-                            let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-                            let again = Unit::File {
-                                path: path.clone(),
-                                size,
-                            };
-                            hand_on(
-                                run_unit(&again, options, parallel, map),
-                                0,
-                                summary,
-                                on_item,
-                                on_diag,
-                            );
-                        }
+                    }
+                    let Some((_, base, reread)) = file.as_mut().filter(|f| !f.2) else {
+                        on_progress(progress);
+                        continue;
+                    };
+                    // A chunk is handed on as soon as it is known to be what reading the file
+                    // in one piece gives: the file starts as JSON, every chunk before it ended
+                    // in the framer's starting state (else it would have been read again), and
+                    // so does this one, or it is the last.
+                    if *start == 0 && !d.started_json {
+                        *reread = true;
+                        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+                        let again = Unit::File {
+                            path: path.clone(),
+                            size,
+                        };
+                        hand_on(
+                            run_unit(&again, options, parallel, map),
+                            0,
+                            summary,
+                            on_item,
+                            on_diag,
+                        );
+                    } else if d.clean_end || *last {
+                        let framed = d.framed;
+                        hand_on(d, *base, summary, on_item, on_diag);
+                        *base += framed;
+                    } else {
+                        // Not JSON lines from here on (a record across the cut, pretty-printed
+                        // JSON): the rest of the file in one piece, from this chunk's start,
+                        // where the framer was still in its starting state.
+                        *reread = true;
+                        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+                        let rest = Unit::Chunk {
+                            path: path.clone(),
+                            start: *start,
+                            len: size.saturating_sub(*start),
+                            last: true,
+                        };
+                        hand_on(
+                            run_unit(&rest, options, parallel, map),
+                            *base,
+                            summary,
+                            on_item,
+                            on_diag,
+                        );
                     }
                 }
             }

@@ -144,11 +144,13 @@ fn scan(inputs: &[Input], opts: &ScanOptions) -> anyhow::Result<ExitCode> {
         inputs,
         &IngestOptions::default(),
         &parallel,
+        // Matching, and what correlation needs from the raw record, on the workers: the
+        // events waiting in a batch no longer hold their raw records.
         &|e| {
             let matched = rules.matches(e);
-            Detector::keeps(e, &matched).then_some(matched)
+            Detector::keeps(e, &matched).then(|| Detector::prepare(&rules, e, matched))
         },
-        &mut |e, matched| detector.observe_matched(e, matched),
+        &mut |e, prepared| detector.observe_prepared(e, prepared),
         &mut |d| {
             if !quiet {
                 progress.borrow().suspend(|| eprintln!("{d}"));
