@@ -42,8 +42,12 @@
 //!   order. Beyond one, the state with the oldest event time goes first (down to 90% of the
 //!   cap, so the sort is paid once per tenth of it), and the count is reported
 //!   ([`DetectStats`]: `events_evicted`, `operations_evicted`, `sequences_evicted`; `scan`
-//!   prints them): chains older than what is retained may be missed, and a record delivered
-//!   again after its state was evicted is not recognised as a duplicate.
+//!   prints them). Before matched events are evicted, the alerts they take part in are
+//!   found from everything retained at that moment and kept (alerts with the same id count
+//!   once), so a chain whose events were retained together is still reported; what can be
+//!   missed is a chain whose steps were never retained at the same time (its first step
+//!   evicted before its last arrived), and a record delivered again after its state was
+//!   evicted is not recognised as a duplicate.
 
 #![forbid(unsafe_code)]
 
@@ -200,6 +204,8 @@ pub struct Detector<'r> {
     tuning: &'r Tuning,
     options: DetectOptions,
     matched: Vec<Arc<Matched>>,
+    /// Alerts found among matched events just before they were evicted, by id.
+    early: BTreeMap<String, Alert>,
     /// Digests of (cloud, account, event id) of the records held (retained matched events and
     /// the records of remembered operations), to count a record delivered twice once. An
     /// entry goes when the state that holds its record is evicted.
@@ -243,6 +249,7 @@ impl<'r> Detector<'r> {
             tuning,
             options,
             matched: Vec::new(),
+            early: BTreeMap::new(),
             seen: HashSet::new(),
             operations: HashMap::new(),
             stats: DetectStats::default(),
@@ -393,9 +400,25 @@ impl<'r> Detector<'r> {
         if self.matched.len() <= target {
             return;
         }
-        self.matched
-            .sort_by(|a, b| Self::event_order(&a.event, &b.event));
+        // Before the oldest go, the alerts they take part in are found from everything
+        // retained now and kept: a chain whose events were all retained at once is not lost.
+        // This pass counts nothing (the final one does).
+        let stats = self.stats.clone();
+        let now = self.alerts_now();
+        self.stats = stats;
         let excess = self.matched.len() - target;
+        let leaving: HashSet<(&str, u64)> = self.matched[..excess]
+            .iter()
+            .map(|m| (&*m.event.provenance.file, m.event.provenance.record))
+            .collect();
+        for a in now {
+            if a.evidence
+                .iter()
+                .any(|e| leaving.contains(&(e.file.as_str(), e.record)))
+            {
+                self.early.entry(a.alert_id.clone()).or_insert(a);
+            }
+        }
         for m in self.matched.drain(..excess) {
             self.seen.remove(&m.id);
             self.stats.events_evicted += 1;
@@ -495,25 +518,11 @@ impl<'r> Detector<'r> {
 
     /// Correlate everything observed and build the report.
     pub fn finish(mut self) -> Report {
-        self.matched
-            .sort_by(|a, b| Self::event_order(&a.event, &b.event));
-        let mut drafts = Vec::new();
-        self.single_event_alerts(&mut drafts);
-        for c in 0..self.rules.correlations.len() {
-            self.correlate(c, &mut drafts);
-        }
-        let precursors = self.precursors();
-        let mut alerts = Vec::with_capacity(drafts.len());
-        let mut ids = HashSet::new();
-        for mut d in drafts {
-            self.escalate(&mut d, &precursors);
-            self.suppress(&mut d);
-            d.alert.group_key = d.key.clone();
-            d.alert.alert_id = Alert::compute_id(&d.alert.rule_id, &d.key, &d.alert.evidence);
-            if !ids.insert(d.alert.alert_id.clone()) {
-                continue;
-            }
-            alerts.push(d.alert);
+        let mut alerts = self.alerts_now();
+        if !self.early.is_empty() {
+            let ids: HashSet<String> = alerts.iter().map(|a| a.alert_id.clone()).collect();
+            let early = std::mem::take(&mut self.early);
+            alerts.extend(early.into_values().filter(|a| !ids.contains(&a.alert_id)));
         }
         alerts.sort_by(|a, b| {
             b.risk_score
@@ -544,6 +553,32 @@ impl<'r> Detector<'r> {
             alerts,
             stats: self.stats,
         }
+    }
+
+    /// The alerts of the matched events retained now, each once (escalated, suppressed, with
+    /// its id), before ranking and merging.
+    fn alerts_now(&mut self) -> Vec<Alert> {
+        self.matched
+            .sort_by(|a, b| Self::event_order(&a.event, &b.event));
+        let mut drafts = Vec::new();
+        self.single_event_alerts(&mut drafts);
+        for c in 0..self.rules.correlations.len() {
+            self.correlate(c, &mut drafts);
+        }
+        let precursors = self.precursors();
+        let mut alerts = Vec::with_capacity(drafts.len());
+        let mut ids = HashSet::new();
+        for mut d in drafts {
+            self.escalate(&mut d, &precursors);
+            self.suppress(&mut d);
+            d.alert.group_key = d.key.clone();
+            d.alert.alert_id = Alert::compute_id(&d.alert.rule_id, &d.key, &d.alert.evidence);
+            if !ids.insert(d.alert.alert_id.clone()) {
+                continue;
+            }
+            alerts.push(d.alert);
+        }
+        alerts
     }
 
     /// One act, one alert. The pack's rules overlap on purpose (attach, attach as root, root

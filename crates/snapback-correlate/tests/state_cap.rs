@@ -147,6 +147,59 @@ fn matched_events_beyond_the_cap_are_evicted_and_counted() {
         .any(|a| a.entities.iter().any(|e| e.id == "i-0ffffffffffffffff")));
 }
 
+/// Chains whose events are evicted before the end are still reported: before the oldest
+/// events go, the alerts they take part in are found from everything retained then. With a
+/// cap far below the input, the alerts are those of an uncapped run.
+#[test]
+fn chains_evicted_before_the_end_still_alert() {
+    let rules = RuleSet::builtin();
+    let tuning = Tuning::default();
+    let run = |cap: usize| {
+        let mut d = Detector::new(
+            &rules,
+            &tuning,
+            DetectOptions {
+                max_retained_events: cap,
+                ..DetectOptions::default()
+            },
+        );
+        let distinct = 5_000u64;
+        let mut id = distinct;
+        for i in 0..distinct {
+            let second = i * 2400 / distinct;
+            d.observe(stop_or_start(
+                "StopInstances",
+                second,
+                &format!("i-{i:017x}"),
+                i,
+            ));
+            // A stop and a start a minute apart on one instance, five times over the input.
+            if i % 1000 == 500 {
+                let chain = format!("i-0c{i:015x}");
+                id += 2;
+                d.observe(stop_or_start("StopInstances", second, &chain, id));
+                d.observe(stop_or_start("StartInstances", second + 60, &chain, id + 1));
+            }
+        }
+        let report = d.finish();
+        let mut ids: Vec<String> = report.alerts.iter().map(|a| a.alert_id.clone()).collect();
+        ids.sort();
+        let chains = report
+            .alerts
+            .iter()
+            .filter(|a| a.entities.iter().any(|e| e.id.starts_with("i-0c")))
+            .count();
+        (ids, chains, report.stats.events_evicted)
+    };
+    let (capped, chains, evicted) = run(400);
+    let (uncapped, all_chains, none) = run(1_000_000);
+    assert_eq!(none, 0);
+    assert!(evicted > 4_000, "{evicted} evicted");
+    assert_eq!(all_chains, 5);
+    assert_eq!(chains, 5, "chains alerted with the cap");
+    assert_eq!(capped, uncapped);
+}
+
 /// Under the caps, nothing is evicted and a duplicate still counts once; an evicted event is
 /// forgotten whole (its id too), so only the state held is deduplicated.
 #[test]

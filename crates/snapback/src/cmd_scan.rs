@@ -276,7 +276,7 @@ fn print_summary(summary: &Summary, report: &Report, rules: &RuleSet) {
     }
     if s.events_evicted > 0 {
         eprintln!(
-            "snapback: {} matched events evicted, oldest first (state cap reached); some chains may be missed",
+            "snapback: {} matched events evicted, oldest first (state cap reached; alerts they took part in were kept, chains never retained whole may be missed)",
             s.events_evicted
         );
     }
