@@ -393,30 +393,39 @@ impl Event {
 /// contain dots (Azure claim URIs) are matched whole before the path is split.
 pub fn values_at<'a>(root: &'a Value, path: &str) -> Vec<&'a Value> {
     let mut out = Vec::new();
-    collect(root, path, &mut out);
+    walk_path(root, path, &mut |v| out.push(v), &mut |_, _| {});
     out
 }
 
-fn collect<'a>(node: &'a Value, path: &str, out: &mut Vec<&'a Value>) {
+/// The dotted-path walk of [`values_at`], for callers that need more: `found` gets every value
+/// at the path (an array at its end fans out), and `string` every string met with path left
+/// (`values_at` ignores those; rule fields parse JSON held in a string and walk on into it).
+pub fn walk_path<'a>(
+    node: &'a Value,
+    path: &str,
+    found: &mut dyn FnMut(&'a Value),
+    string: &mut dyn FnMut(&'a str, &str),
+) {
     if path.is_empty() {
         match node {
-            Value::Array(items) => out.extend(items.iter()),
-            other => out.push(other),
+            Value::Array(items) => items.iter().for_each(&mut *found),
+            other => found(other),
         }
         return;
     }
     match node {
         Value::Object(map) => {
             if let Some(v) = map.get(path) {
-                collect(v, "", out);
+                walk_path(v, "", found, string);
                 return;
             }
             let mut start = 0;
-            // Try the longest key first is costly; keys with dots are rare, so try each split.
+            // Trying the longest key first is costly; keys with dots are rare, so try each
+            // split from the left.
             while let Some(pos) = path[start..].find('.') {
                 let split = start + pos;
                 if let Some(v) = map.get(&path[..split]) {
-                    collect(v, &path[split + 1..], out);
+                    walk_path(v, &path[split + 1..], found, string);
                     return;
                 }
                 start = split + 1;
@@ -426,14 +435,15 @@ fn collect<'a>(node: &'a Value, path: &str, out: &mut Vec<&'a Value>) {
             let (head, rest) = path.split_once('.').unwrap_or((path, ""));
             if let Ok(index) = head.parse::<usize>() {
                 if let Some(v) = items.get(index) {
-                    collect(v, rest, out);
+                    walk_path(v, rest, found, string);
                 }
                 return;
             }
             for item in items {
-                collect(item, path, out);
+                walk_path(item, path, found, string);
             }
         }
+        Value::String(s) => string(s, path),
         _ => {}
     }
 }

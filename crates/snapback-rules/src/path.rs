@@ -214,60 +214,33 @@ fn azure_resource_id(e: &Event) -> Option<String> {
         .map(str::to_ascii_lowercase)
 }
 
-/// Walk a dotted path. Arrays fan out (a numeric segment indexes instead); a key that itself
-/// contains dots is matched whole; a JSON string met with path left is parsed and walked.
+/// Walk a dotted path ([`snapback_ingest::walk_path`]: arrays fan out, a numeric segment
+/// indexes instead, a key that itself contains dots is matched whole), and where a JSON string
+/// is met with path left, parse it and walk on into it.
 pub(crate) fn walk<'a>(node: &'a Value, path: &str, out: &mut Vec<Found<'a>>) {
-    if path.is_empty() {
-        match node {
-            Value::Array(items) => out.extend(items.iter().map(Found::Node)),
-            other => out.push(Found::Node(other)),
-        }
-        return;
-    }
-    match node {
-        Value::Object(map) => {
-            if let Some(v) = map.get(path) {
-                walk(v, "", out);
-                return;
-            }
-            let mut start = 0;
-            while let Some(pos) = path[start..].find('.') {
-                let split = start + pos;
-                if let Some(v) = map.get(&path[..split]) {
-                    walk(v, &path[split + 1..], out);
-                    return;
-                }
-                start = split + 1;
-            }
-        }
-        Value::Array(items) => {
-            let (head, rest) = path.split_once('.').unwrap_or((path, ""));
-            if let Ok(index) = head.parse::<usize>() {
-                if let Some(v) = items.get(index) {
-                    walk(v, rest, out);
-                }
-                return;
-            }
-            for item in items {
-                walk(item, path, out);
-            }
-        }
-        Value::String(s) => {
+    // Both callbacks push, in the order of the walk.
+    let out = std::cell::RefCell::new(out);
+    snapback_ingest::walk_path(
+        node,
+        path,
+        &mut |v| out.borrow_mut().push(Found::Node(v)),
+        &mut |s, rest| {
             let t = s.trim_start();
-            if t.starts_with('{') || t.starts_with('[') {
-                if let Ok(parsed) = serde_json::from_str::<Value>(t) {
-                    let mut inner = Vec::new();
-                    walk(&parsed, path, &mut inner);
-                    out.extend(inner.into_iter().map(|f| match f {
-                        Found::Node(v) => Found::Parsed(v.clone()),
-                        Found::Parsed(v) => Found::Parsed(v),
-                        Found::Text(t) => Found::Text(Cow::Owned(t.into_owned())),
-                    }));
-                }
+            if !(t.starts_with('{') || t.starts_with('[')) {
+                return;
             }
-        }
-        _ => {}
-    }
+            let Ok(inner) = serde_json::from_str::<Value>(t) else {
+                return;
+            };
+            let mut found = Vec::new();
+            walk(&inner, rest, &mut found);
+            out.borrow_mut().extend(found.into_iter().map(|f| match f {
+                Found::Node(v) => Found::Parsed(v.clone()),
+                Found::Parsed(v) => Found::Parsed(v),
+                Found::Text(t) => Found::Text(Cow::Owned(t.into_owned())),
+            }));
+        },
+    );
 }
 
 /// Correlation key values: strings, with ids normalised so that references compare equal
