@@ -63,7 +63,7 @@ use snapback_rules::{CorrelationKind, RuleRef, RuleSet};
 
 pub use alert::{Alert, Entity, Evidence, EvidenceRole, Guide, Severity, Suppression};
 pub use snapback_rules::Role;
-pub use tuning::Tuning;
+pub use tuning::{StateLimits, Tuning};
 
 /// Knobs of the detector.
 #[derive(Debug, Clone)]

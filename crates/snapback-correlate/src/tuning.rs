@@ -43,6 +43,18 @@ struct RawConfig {
     maintenance: Vec<RawMaintenance>,
     #[serde(default)]
     risk: BTreeMap<String, u8>,
+    #[serde(default)]
+    state: StateLimits,
+}
+
+/// The `[state]` section: caps on the detector's state (see `DetectOptions`); unset keeps the
+/// default.
+#[derive(Debug, Default, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateLimits {
+    pub max_retained_events: Option<usize>,
+    pub max_operations: Option<usize>,
+    pub max_open_sequences: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -98,14 +110,42 @@ pub struct Tuning {
     pub maintenance: Vec<Maintenance>,
     /// Risk overrides by rule id or name.
     pub risk: BTreeMap<String, u8>,
+    /// Caps on the detector's state.
+    pub state: StateLimits,
 }
 
 impl Tuning {
+    /// `options` with the caps of the `[state]` section applied.
+    pub fn detect_options(&self, options: crate::DetectOptions) -> crate::DetectOptions {
+        crate::DetectOptions {
+            max_retained_events: self
+                .state
+                .max_retained_events
+                .unwrap_or(options.max_retained_events),
+            max_operations: self.state.max_operations.unwrap_or(options.max_operations),
+            max_open_sequences: self
+                .state
+                .max_open_sequences
+                .unwrap_or(options.max_open_sequences),
+            ..options
+        }
+    }
+
     /// Parse a TOML config; errors name the entry and field.
     pub fn from_toml(text: &str) -> Result<Tuning, String> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| e.to_string())?;
+        for (name, v) in [
+            ("max_retained_events", raw.state.max_retained_events),
+            ("max_operations", raw.state.max_operations),
+            ("max_open_sequences", raw.state.max_open_sequences),
+        ] {
+            if v.is_some_and(|v| v < 10) {
+                return Err(format!("state.{name} = {}: at least 10", v.unwrap_or(0)));
+            }
+        }
         let mut tuning = Tuning {
             risk: raw.risk,
+            state: raw.state,
             ..Tuning::default()
         };
         for (k, v) in &tuning.risk {

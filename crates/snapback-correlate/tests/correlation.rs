@@ -445,6 +445,16 @@ fn config_allowlists_maintenance_windows_and_risk_overrides() {
     assert_eq!(a[0].risk_score, 35);
     assert_eq!(a[0].severity, Severity::Low);
     assert!(Tuning::from_toml("[risk]\nt_stop_start = 135\n").is_err());
+    // State caps: applied over the defaults; too small, or unknown, is an error.
+    let caps = Tuning::from_toml("[state]\nmax_retained_events = 5000\n").unwrap();
+    let o = caps.detect_options(DetectOptions::default());
+    assert_eq!(o.max_retained_events, 5000);
+    assert_eq!(
+        o.max_open_sequences,
+        DetectOptions::default().max_open_sequences
+    );
+    assert!(Tuning::from_toml("[state]\nmax_operations = 3\n").is_err());
+    assert!(Tuning::from_toml("[state]\nmax_events = 3000\n").is_err());
     assert!(
         Tuning::from_toml("[[allow]]\nreason = \"x\"\nsource_cidrs = [\"not-an-ip\"]\n").is_err()
     );

@@ -118,7 +118,11 @@ fn scan(inputs: &[Input], opts: &ScanOptions) -> anyhow::Result<ExitCode> {
         }
         None => Tuning::default(),
     };
-    let mut detector = Detector::new(&rules, &tuning, DetectOptions::default());
+    let mut detector = Detector::new(
+        &rules,
+        &tuning,
+        tuning.detect_options(DetectOptions::default()),
+    );
     let quiet = opts.quiet;
     // Files, and chunks of JSON lines, are read and matched on every core; events reach the
     // detector in input order. The prefilter skips records no rule can match, except where

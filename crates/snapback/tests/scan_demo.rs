@@ -175,3 +175,32 @@ fn min_risk_hides_lower_alerts() {
     assert!(high.len() < all.len() || all.iter().all(|a| a["risk_score"].as_u64().unwrap() >= 90));
     assert!(high.iter().all(|a| a["risk_score"].as_u64().unwrap() >= 90));
 }
+
+#[test]
+fn state_caps_from_the_config_evict_and_say_so() {
+    // A cap of 10 retained events on the sample data: evictions are reported, and the alerts
+    // found before the events went are still there.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("caps.toml");
+    std::fs::write(&config, "[state]\nmax_retained_events = 10\n").unwrap();
+    let (capped, stderr) = demo(&["--format", "jsonl", "--config", config.to_str().unwrap()]);
+    assert!(
+        stderr.contains("matched events evicted"),
+        "no eviction reported: {stderr}"
+    );
+    let (all, _) = demo(&["--format", "jsonl"]);
+    assert!(
+        capped.len() >= all.len() / 2,
+        "{} alerts with the cap, {} without",
+        capped.len(),
+        all.len()
+    );
+    std::fs::write(&config, "[state]\nmax_retained_events = 1\n").unwrap();
+    let out = Command::cargo_bin("snapback")
+        .unwrap()
+        .args(["demo", "--config", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("state.max_retained_events"));
+}
