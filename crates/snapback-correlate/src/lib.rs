@@ -403,19 +403,19 @@ impl<'r> Detector<'r> {
         // Before the oldest go, the alerts they take part in are found from everything
         // retained now and kept: a chain whose events were all retained at once is not lost.
         // This pass counts nothing (the final one does).
-        let stats = self.stats.clone();
-        let now = self.alerts_now();
-        self.stats = stats;
+        self.matched
+            .sort_by(|a, b| Self::event_order(&a.event, &b.event));
         let excess = self.matched.len() - target;
-        let leaving: HashSet<(&str, u64)> = self.matched[..excess]
+        // By event id: ids of different accounts that collide only keep an alert more.
+        let leaving: HashSet<String> = self.matched[..excess]
             .iter()
-            .map(|m| (&*m.event.provenance.file, m.event.provenance.record))
+            .map(|m| m.event.event_id.clone())
             .collect();
+        let stats = self.stats.clone();
+        let now = self.alerts_now(Some(&leaving));
+        self.stats = stats;
         for a in now {
-            if a.evidence
-                .iter()
-                .any(|e| leaving.contains(&(e.file.as_str(), e.record)))
-            {
+            if a.evidence.iter().any(|e| leaving.contains(&e.event_id)) {
                 self.early.entry(a.alert_id.clone()).or_insert(a);
             }
         }
@@ -518,7 +518,7 @@ impl<'r> Detector<'r> {
 
     /// Correlate everything observed and build the report.
     pub fn finish(mut self) -> Report {
-        let mut alerts = self.alerts_now();
+        let mut alerts = self.alerts_now(None);
         if !self.early.is_empty() {
             let ids: HashSet<String> = alerts.iter().map(|a| a.alert_id.clone()).collect();
             let early = std::mem::take(&mut self.early);
@@ -556,14 +556,18 @@ impl<'r> Detector<'r> {
     }
 
     /// The alerts of the matched events retained now, each once (escalated, suppressed, with
-    /// its id), before ranking and merging.
-    fn alerts_now(&mut self) -> Vec<Alert> {
+    /// its id), before ranking and merging; with `only`, just those with a step whose event id
+    /// is in it.
+    fn alerts_now(&mut self, only: Option<&HashSet<String>>) -> Vec<Alert> {
         self.matched
             .sort_by(|a, b| Self::event_order(&a.event, &b.event));
         let mut drafts = Vec::new();
-        self.single_event_alerts(&mut drafts);
+        self.single_event_alerts(&mut drafts, only);
         for c in 0..self.rules.correlations.len() {
             self.correlate(c, &mut drafts);
+        }
+        if let Some(only) = only {
+            drafts.retain(|d| d.steps.iter().any(|s| only.contains(&s.m.event.event_id)));
         }
         let precursors = self.precursors();
         let mut alerts = Vec::with_capacity(drafts.len());
@@ -672,7 +676,7 @@ impl<'r> Detector<'r> {
 
     /// Alerts from rules that are a revert by themselves. The records of one multi-record
     /// operation make one alert.
-    fn single_event_alerts(&self, drafts: &mut Vec<Draft>) {
+    fn single_event_alerts(&self, drafts: &mut Vec<Draft>, only: Option<&HashSet<String>>) {
         let mut groups: BTreeMap<(usize, Cloud, String, String), Vec<Step>> = BTreeMap::new();
         for m in &self.matched {
             for &r in &m.rules {
@@ -695,6 +699,9 @@ impl<'r> Detector<'r> {
             }
         }
         for ((r, ..), steps) in groups {
+            if only.is_some_and(|o| !steps.iter().any(|s| o.contains(&s.m.event.event_id))) {
+                continue;
+            }
             let d = &self.rules.detections[r];
             let mut draft = self.draft(
                 RuleRef::Detection(r),
