@@ -50,7 +50,7 @@
 //!   evicted is not recognised as a duplicate. A count or sequence whose window spans an
 //!   eviction can also be reported twice, as found then and as found at the end (SigmaHQ's
 //!   rules on the 256 MiB bench tree with a cap of 1,000: 4,878 alerts instead of 4,856);
-//!   more alerts, never fewer, is the side to err on.
+//!   when in doubt, the detector errs towards reporting.
 
 #![forbid(unsafe_code)]
 
