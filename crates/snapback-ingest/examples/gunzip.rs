@@ -1,6 +1,8 @@
 //! Decompression alone, for `benches/`: every `.gz` file under the given paths through the same
-//! decoder `snapback scan` uses (flate2 `MultiGzDecoder`, zlib-rs backend, 256 KiB buffers), over
-//! files in parallel on rayon's pool (`RAYON_NUM_THREADS`), the output counted and dropped.
+//! decoders `snapback scan` uses (small files whole with libdeflate,
+//! `snapback_ingest::gzip::gunzip_whole`; the rest, and what that declines, streamed with flate2
+//! `MultiGzDecoder`, zlib-rs backend, 256 KiB buffers), over files in parallel on rayon's pool
+//! (`RAYON_NUM_THREADS`), the output counted and dropped.
 //!
 //! `cargo run --release -p snapback-ingest --example gunzip -- DIR…` prints
 //! `files compressed_bytes decompressed_bytes seconds`.
@@ -10,6 +12,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use rayon::prelude::*;
+
+thread_local! {
+    static OUT: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
 
 fn main() {
     let mut files: Vec<PathBuf> = Vec::new();
@@ -27,6 +33,14 @@ fn main() {
         .map(|p| {
             let f = std::fs::File::open(p).expect("readable file");
             let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+            // Small files as `snapback scan` reads them: whole, through libdeflate.
+            if len <= snapback_ingest::gzip::WHOLE_MAX_COMPRESSED {
+                let gz = std::fs::read(p).expect("readable file");
+                let n = OUT.with(|o| snapback_ingest::gzip::gunzip_whole(&gz, &mut o.borrow_mut()));
+                if let Some(n) = n {
+                    return (len, n as u64);
+                }
+            }
             let raw = BufReader::with_capacity(256 * 1024, f);
             let mut dec =
                 BufReader::with_capacity(256 * 1024, flate2::bufread::MultiGzDecoder::new(raw));

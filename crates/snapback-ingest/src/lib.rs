@@ -28,6 +28,7 @@ pub mod decode;
 pub mod event;
 pub mod frame;
 mod gcp;
+pub mod gzip;
 mod parallel;
 mod structural;
 
@@ -349,6 +350,12 @@ impl<'a> Reader<'a> {
 }
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+thread_local! {
+    /// Buffers of [`Reader::read_gzip_whole`], reused from one small gzip file to the next.
+    static WHOLE_IN: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+    static WHOLE_OUT: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
 const ZIP_MAGIC: [u8; 4] = [b'P', b'K', 3, 4];
 
 impl Reader<'_> {
@@ -402,11 +409,51 @@ impl Reader<'_> {
         // pieces itself, so a small buffer keeps them from being copied twice.
         let capacity = if n >= 2 && head[..2] == GZIP_MAGIC {
             let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+            if len <= gzip::WHOLE_MAX_COMPRESSED {
+                self.read_gzip_whole(name, file, len);
+                return;
+            }
             (len as usize).clamp(8 * 1024, 256 * 1024)
         } else {
             8 * 1024
         };
         self.read_stream_with(name, Box::new(file), capacity);
+    }
+
+    /// A small gzip file: read whole and inflated in one call ([`gzip::gunzip_whole`]), or,
+    /// when that does not apply (several members, broken input), streamed from the bytes read.
+    fn read_gzip_whole(&mut self, name: Arc<str>, mut file: File, len: u64) {
+        let mut compressed = WHOLE_IN.with(|c| c.take());
+        compressed.clear();
+        compressed.reserve(len as usize);
+        if let Err(e) = file.read_to_end(&mut compressed) {
+            self.summary.files_failed += 1;
+            self.diag(
+                Severity::Error,
+                &name,
+                None,
+                None,
+                "unreadable-file",
+                e.to_string(),
+            );
+            return;
+        }
+        let mut out = WHOLE_OUT.with(|c| c.take());
+        match gzip::gunzip_whole(&compressed, &mut out) {
+            // As the streaming decoder's output is: framed, not looked at for another magic.
+            Some(n) => self.read_records(name, &out[..n], "corrupt-gzip"),
+            None => {
+                let capacity = compressed.len().clamp(8 * 1024, 256 * 1024);
+                self.read_stream_with(name, Box::new(&compressed[..]), capacity);
+            }
+        }
+        // Kept for the next file on this thread, unless one large file grew them.
+        if compressed.capacity() <= 1 << 20 {
+            WHOLE_IN.with(|c| c.set(compressed));
+        }
+        if out.len() <= 8 << 20 {
+            WHOLE_OUT.with(|c| c.set(out));
+        }
     }
 
     fn read_zip(&mut self, name: &Arc<str>, file: File) {
