@@ -71,6 +71,29 @@ pub(crate) fn classify_portable<const TOP: bool>(block: &[u8; 64]) -> Masks {
     m
 }
 
+/// Add one lane (16 or 32 bytes, starting at bit `shift` of the block) to `m`. `eq(set, c)` is
+/// the lane's bitmask of the bytes `b` with `b | set == c` (`set` 0: the bytes equal to `c`).
+///
+/// `[` is 0x5b and `{` 0x7b, `]` 0x5d and `}` 0x7d: setting bit 5 folds each pair, and no
+/// other byte folds onto 0x7b or 0x7d. Likewise bit 0 folds `d` onto `e`, and bit 4 folds `d`
+/// onto `t`, `c` onto `s` and `e` onto `u`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn add_lane<const TOP: bool>(m: &mut Masks, shift: u32, eq: impl Fn(u8, u8) -> u64) {
+    m.quote |= eq(0, b'"') << shift;
+    m.backslash |= eq(0, b'\\') << shift;
+    m.open |= eq(0x20, b'{') << shift;
+    m.close |= eq(0x20, b'}') << shift;
+    m.newline |= (eq(0, b'\n') | eq(0, b'\r')) << shift;
+    m.colon |= eq(0, b':') << shift;
+    m.de |= eq(1, b'e') << shift;
+    if TOP {
+        m.dt |= eq(0x10, b't') << shift;
+        m.cs |= eq(0x10, b's') << shift;
+        m.eu |= eq(0x10, b'u') << shift;
+    }
+}
+
 /// The masks of one 64-byte block, with SSE2.
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
@@ -84,30 +107,17 @@ pub(crate) fn classify<const TOP: bool>(block: &[u8; 64]) -> Masks {
     // `block` is 64 bytes long, so the 16 bytes loaded at `16 * k` (k < 4) are in bounds, and
     // `_mm_loadu_si128` has no alignment requirement.
     unsafe {
-        let eq = |w: __m128i, c: u8| -> u64 {
-            (_mm_movemask_epi8(_mm_cmpeq_epi8(w, _mm_set1_epi8(c as i8))) as u32 & 0xffff) as u64
-        };
         for k in 0..4 {
             let v = _mm_loadu_si128(block.as_ptr().add(16 * k).cast::<__m128i>());
-            // `[` is 0x5b and `{` 0x7b; `]` 0x5d and `}` 0x7d: setting bit 5 folds each pair,
-            // and no other byte folds onto 0x7b or 0x7d.
-            let folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
-            let s = 16 * k as u32;
-            m.quote |= eq(v, b'"') << s;
-            m.backslash |= eq(v, b'\\') << s;
-            m.open |= eq(folded, b'{') << s;
-            m.close |= eq(folded, b'}') << s;
-            m.newline |= (eq(v, b'\n') | eq(v, b'\r')) << s;
-            m.colon |= eq(v, b':') << s;
-            m.de |= eq(_mm_or_si128(v, _mm_set1_epi8(1)), b'e') << s;
-            if TOP {
-                // `d` 0x64 and `t` 0x74, `c` 0x63 and `s` 0x73, `e` 0x65 and `u` 0x75 differ
-                // in bit 4 only.
-                let folded = _mm_or_si128(v, _mm_set1_epi8(0x10));
-                m.dt |= eq(folded, b't') << s;
-                m.cs |= eq(folded, b's') << s;
-                m.eu |= eq(folded, b'u') << s;
-            }
+            add_lane::<TOP>(&mut m, 16 * k as u32, |set, c| {
+                let w = if set == 0 {
+                    v
+                } else {
+                    _mm_or_si128(v, _mm_set1_epi8(set as i8))
+                };
+                (_mm_movemask_epi8(_mm_cmpeq_epi8(w, _mm_set1_epi8(c as i8))) as u32 & 0xffff)
+                    as u64
+            });
         }
     }
     m
@@ -126,29 +136,19 @@ unsafe fn classify_avx2<const TOP: bool>(block: &[u8; 64]) -> Masks {
         __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_or_si256,
         _mm256_set1_epi8,
     };
-    let eq = |w: __m256i, c: u8| -> u64 {
-        _mm256_movemask_epi8(_mm256_cmpeq_epi8(w, _mm256_set1_epi8(c as i8))) as u32 as u64
-    };
     let mut m = Masks::default();
     for k in 0..2 {
         // SAFETY: `block` is 64 bytes long, so the 32 bytes at `32 * k` (k < 2) are in bounds,
         // and `_mm256_loadu_si256` has no alignment requirement.
         let v = unsafe { _mm256_loadu_si256(block.as_ptr().add(32 * k).cast::<__m256i>()) };
-        let folded = _mm256_or_si256(v, _mm256_set1_epi8(0x20));
-        let s = 32 * k as u32;
-        m.quote |= eq(v, b'"') << s;
-        m.backslash |= eq(v, b'\\') << s;
-        m.open |= eq(folded, b'{') << s;
-        m.close |= eq(folded, b'}') << s;
-        m.newline |= (eq(v, b'\n') | eq(v, b'\r')) << s;
-        m.colon |= eq(v, b':') << s;
-        m.de |= eq(_mm256_or_si256(v, _mm256_set1_epi8(1)), b'e') << s;
-        if TOP {
-            let folded = _mm256_or_si256(v, _mm256_set1_epi8(0x10));
-            m.dt |= eq(folded, b't') << s;
-            m.cs |= eq(folded, b's') << s;
-            m.eu |= eq(folded, b'u') << s;
-        }
+        add_lane::<TOP>(&mut m, 32 * k as u32, |set, c| {
+            let w = if set == 0 {
+                v
+            } else {
+                _mm256_or_si256(v, _mm256_set1_epi8(set as i8))
+            };
+            _mm256_movemask_epi8(_mm256_cmpeq_epi8(w, _mm256_set1_epi8(c as i8))) as u32 as u64
+        });
     }
     m
 }
