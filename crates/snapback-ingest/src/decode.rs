@@ -388,18 +388,24 @@ const CANONICAL_KEYS: &[&str] = &[
     "httpRequest",
 ];
 
+/// Top-level keys that show an export lower-cased the clouds' keys; the decoder then restores
+/// their spelling ([`CANONICAL_KEYS`]). The prefilter must let such records through.
+pub const LOWER_CASE_MARKERS: [&str; 6] = [
+    "eventname",
+    "eventsource",
+    "eventtime",
+    "protopayload",
+    "logname",
+    "insertid",
+];
+
 fn restore_key_case(raw: Value) -> Value {
     let Value::Object(map) = raw else {
         return raw;
     };
     // Only records that show a lower-cased marker key are touched: Azure's Log Analytics
     // columns (`Resource`, `HTTPRequest`) are spelt their own way on purpose.
-    let lowered = map.keys().any(|k| {
-        matches!(
-            k.as_str(),
-            "eventname" | "eventsource" | "eventtime" | "protopayload" | "logname" | "insertid"
-        )
-    });
+    let lowered = map.keys().any(|k| LOWER_CASE_MARKERS.contains(&k.as_str()));
     if !lowered {
         return Value::Object(map);
     }

@@ -36,6 +36,7 @@
 use std::collections::HashSet;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use snapback_ingest::decode::LOWER_CASE_MARKERS;
 
 use crate::{
     Condition, DetectionTree, Modifier, RuleSet, Selection, SelectionItem, SigmaValue, StrPart,
@@ -197,22 +198,23 @@ impl Wanted {
     }
 }
 
-/// Patterns searched in one pass; the first ones are operation keys, the rest force a pass.
-const NEEDLES: [&str; 11] = [
-    "eventName",
-    "operationName",
-    "OperationName",
-    "methodName",
-    // A key or value may be spelt with `\u` escapes.
-    "\\u",
-    // Lower-cased marker keys make the decoder restore key spelling (see decode.rs).
-    "\"eventname\"",
-    "\"eventsource\"",
-    "\"eventtime\"",
-    "\"protopayload\"",
-    "\"logname\"",
-    "\"insertid\"",
-];
+/// Patterns searched in one pass; the first four are operation keys, the rest force a pass:
+/// a key or value may be spelt with `\u` escapes, and a lower-cased marker key
+/// (`snapback_ingest::decode::LOWER_CASE_MARKERS`, quoted) makes the decoder restore key
+/// spelling.
+fn needles() -> Vec<String> {
+    [
+        "eventName",
+        "operationName",
+        "OperationName",
+        "methodName",
+        "\\u",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .chain(LOWER_CASE_MARKERS.iter().map(|m| format!("\"{m}\"")))
+    .collect()
+}
 
 /// The compiled prefilter. Cheap to share between threads.
 #[derive(Debug)]
@@ -270,7 +272,7 @@ impl Prefilter {
         }
         let searcher = AhoCorasickBuilder::new()
             .match_kind(MatchKind::LeftmostFirst)
-            .build(NEEDLES)
+            .build(needles())
             .ok();
         match searcher {
             Some(s) => Prefilter {
@@ -320,14 +322,8 @@ impl Prefilter {
             if m.pattern().as_usize() == 2 && record[at..].starts_with(b"Value") {
                 at += 5;
             }
-            match self.occurrence(key, &record[at..]) {
-                Occurrence::NotAKey => {}
-                Occurrence::Value(v) => {
-                    if self.pinned[slot(key)] && self.keys[slot(key)].matches(&lower(v)) {
-                        return true;
-                    }
-                }
-                Occurrence::Unsure => return true,
+            if self.passes(key, &record[at..]) {
+                return true;
             }
         }
         false
@@ -355,6 +351,11 @@ impl Prefilter {
             let is = |name: &[u8]| {
                 k.len() > name.len() && k.ends_with(name) && k[k.len() - name.len() - 1] == b'"'
             };
+            // Lower-cased marker keys make the decoder restore key spelling (all end in `d`
+            // or `e`, so the key list has them).
+            if LOWER_CASE_MARKERS.iter().any(|m| is(m.as_bytes())) {
+                return true;
+            }
             let key = match k.len().checked_sub(2).map(|i| &k[i..]) {
                 Some(b"me") => {
                     if is(b"eventName") {
@@ -363,30 +364,30 @@ impl Prefilter {
                         OpKey::Azure
                     } else if is(b"methodName") {
                         OpKey::Gcp
-                    } else if is(b"eventname") || is(b"eventtime") || is(b"logname") {
-                        // Lower-cased marker keys make the decoder restore key spelling.
-                        return true;
                     } else {
                         continue;
                     }
                 }
                 Some(b"ue") if is(b"OperationNameValue") => OpKey::Azure,
-                Some(b"ce") if is(b"eventsource") => return true,
-                Some(b"ad") if is(b"protopayload") => return true,
-                Some(b"id") if is(b"insertid") => return true,
                 _ => continue,
             };
-            match self.occurrence(key, &record[end..]) {
-                Occurrence::NotAKey => {}
-                Occurrence::Value(v) => {
-                    if self.pinned[slot(key)] && self.keys[slot(key)].matches(&lower(v)) {
-                        return true;
-                    }
-                }
-                Occurrence::Unsure => return true,
+            if self.passes(key, &record[end..]) {
+                return true;
             }
         }
         false
+    }
+
+    /// Whether the occurrence of `key` whose name ends just before `rest` lets the record
+    /// through: its value is one a rule may match, or it cannot be read.
+    fn passes(&self, key: OpKey, rest: &[u8]) -> bool {
+        match self.occurrence(key, rest) {
+            Occurrence::NotAKey => false,
+            Occurrence::Value(v) => {
+                self.pinned[slot(key)] && self.keys[slot(key)].matches(&lower(v))
+            }
+            Occurrence::Unsure => true,
+        }
     }
 
     /// What follows a key name: `rest` starts right after it.
@@ -608,6 +609,18 @@ mod tests {
             );
         }
         assert!(with_keys >= 12, "only {with_keys} cases had a key list");
+        // The framer lists only keys that end in `d` or `e`; the key path relies on it for
+        // the marker keys too.
+        for m in LOWER_CASE_MARKERS {
+            assert!(m.ends_with('d') || m.ends_with('e'), "{m}");
+            let record = format!(r#"{{"{m}":"x","eventName":"DescribeInstances"}}"#);
+            let ends = snapback_ingest::key_ends(record.as_bytes());
+            assert!(
+                p.may_match_keys(record.as_bytes(), ends.as_deref()),
+                "{record}"
+            );
+            assert!(p.may_match(record.as_bytes()), "{record}");
+        }
     }
 
     #[test]
