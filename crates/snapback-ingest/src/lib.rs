@@ -359,6 +359,12 @@ thread_local! {
 const ZIP_MAGIC: [u8; 4] = [b'P', b'K', 3, 4];
 
 impl Reader<'_> {
+    /// A file that could not be read at all: counted, and said why.
+    fn file_failed(&mut self, file: &Arc<str>, reason: &'static str, detail: String) {
+        self.summary.files_failed += 1;
+        self.diag(Severity::Error, file, None, None, reason, detail);
+    }
+
     fn diag(
         &mut self,
         severity: Severity,
@@ -386,15 +392,7 @@ impl Reader<'_> {
         let file = match File::open(path) {
             Ok(f) => f,
             Err(e) => {
-                self.summary.files_failed += 1;
-                self.diag(
-                    Severity::Error,
-                    &name,
-                    None,
-                    None,
-                    "unreadable-file",
-                    e.to_string(),
-                );
+                self.file_failed(&name, "unreadable-file", e.to_string());
                 return;
             }
         };
@@ -427,15 +425,7 @@ impl Reader<'_> {
         compressed.clear();
         compressed.reserve(len as usize);
         if let Err(e) = file.read_to_end(&mut compressed) {
-            self.summary.files_failed += 1;
-            self.diag(
-                Severity::Error,
-                &name,
-                None,
-                None,
-                "unreadable-file",
-                e.to_string(),
-            );
+            self.file_failed(&name, "unreadable-file", e.to_string());
             return;
         }
         let mut out = WHOLE_OUT.with(|c| c.take());
@@ -460,15 +450,7 @@ impl Reader<'_> {
         let mut archive = match zip::ZipArchive::new(BufReader::new(file)) {
             Ok(a) => a,
             Err(e) => {
-                self.summary.files_failed += 1;
-                self.diag(
-                    Severity::Error,
-                    name,
-                    None,
-                    None,
-                    "corrupt-zip",
-                    e.to_string(),
-                );
+                self.file_failed(name, "corrupt-zip", e.to_string());
                 return;
             }
         };
@@ -476,15 +458,7 @@ impl Reader<'_> {
             let member = match archive.by_index(i) {
                 Ok(m) => m,
                 Err(e) => {
-                    self.summary.files_failed += 1;
-                    self.diag(
-                        Severity::Error,
-                        name,
-                        None,
-                        None,
-                        "corrupt-zip",
-                        format!("member {i}: {e}"),
-                    );
+                    self.file_failed(name, "corrupt-zip", format!("member {i}: {e}"));
                     continue;
                 }
             };
@@ -523,15 +497,7 @@ impl Reader<'_> {
         let is_gzip = match buffered.fill_buf() {
             Ok(b) => b.starts_with(&GZIP_MAGIC),
             Err(e) => {
-                self.summary.files_failed += 1;
-                self.diag(
-                    Severity::Error,
-                    &name,
-                    None,
-                    None,
-                    "unreadable-file",
-                    e.to_string(),
-                );
+                self.file_failed(&name, "unreadable-file", e.to_string());
                 return;
             }
         };

@@ -269,9 +269,10 @@ fn run_units<U: Send>(
     // Batches bound what is held at once: the events a batch keeps, until handed on in order.
     let threads = rayon::current_num_threads().max(1);
     let mut queue: VecDeque<Unit> = units.into();
-    // The chunked file being handed on: its path, the records handed on so far, and whether
-    // the rest of it was read again in one piece (its remaining chunks are then ignored).
-    let mut file: Option<(PathBuf, u64, bool)> = None;
+    // The chunked file being handed on (its chunks come in order, from the one at 0): the
+    // records handed on so far, and whether the rest of it was read again in one piece (its
+    // remaining chunks are then ignored).
+    let mut file: Option<(u64, bool)> = None;
     while !queue.is_empty() {
         let mut batch = Vec::new();
         let mut bytes = 0;
@@ -297,12 +298,12 @@ fn run_units<U: Send>(
                     path, start, last, ..
                 } => {
                     if *start == 0 {
-                        file = Some((path.clone(), 0, false));
+                        file = Some((0, false));
                     }
                     if *last {
                         progress.files_done += 1;
                     }
-                    let Some((_, base, reread)) = file.as_mut().filter(|f| !f.2) else {
+                    let Some((base, reread)) = file.as_mut().filter(|f| !f.1) else {
                         on_progress(progress);
                         continue;
                     };
@@ -310,35 +311,29 @@ fn run_units<U: Send>(
                     // in one piece gives: the file starts as JSON, every chunk before it ended
                     // in the framer's starting state (else it would have been read again), and
                     // so does this one, or it is the last.
-                    if *start == 0 && !d.started_json {
-                        *reread = true;
-                        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-                        let again = Unit::File {
-                            path: path.clone(),
-                            size,
-                        };
-                        hand_on(
-                            run_unit(&again, options, parallel, map),
-                            0,
-                            summary,
-                            on_item,
-                            on_diag,
-                        );
-                    } else if d.clean_end || *last {
+                    let starts_json = *start > 0 || d.started_json;
+                    if starts_json && (d.clean_end || *last) {
                         let framed = d.framed;
                         hand_on(d, *base, summary, on_item, on_diag);
                         *base += framed;
                     } else {
                         // Not JSON lines from here on (a record across the cut, pretty-printed
-                        // JSON): the rest of the file in one piece, from this chunk's start,
-                        // where the framer was still in its starting state.
+                        // JSON, not JSON at all): the rest of the file in one piece, from this
+                        // chunk's start, where the framer was still in its starting state (the
+                        // whole file, read as any file is, when this is the first chunk).
                         *reread = true;
                         let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-                        let rest = Unit::Chunk {
-                            path: path.clone(),
-                            start: *start,
-                            len: size.saturating_sub(*start),
-                            last: true,
+                        let rest = match *start {
+                            0 => Unit::File {
+                                path: path.clone(),
+                                size,
+                            },
+                            _ => Unit::Chunk {
+                                path: path.clone(),
+                                start: *start,
+                                len: size.saturating_sub(*start),
+                                last: true,
+                            },
                         };
                         hand_on(
                             run_unit(&rest, options, parallel, map),
