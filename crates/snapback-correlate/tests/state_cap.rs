@@ -24,8 +24,13 @@ fn stop_or_start(name: &str, second: u64, instance: &str, id: u64) -> Event {
         "requestParameters": {"instancesSet": {"items": [{"instanceId": instance}]}},
         "eventID": format!("id-{id}"),
     });
+    decoded(v, "state.json", id)
+}
+
+/// The event of one raw record, as record `id` of `file`.
+fn decoded(v: Value, file: &str, id: u64) -> Event {
     let prov = Provenance {
-        file: "state.json".into(),
+        file: file.into(),
         record: id,
         offset: 0,
     };
@@ -234,15 +239,7 @@ fn azure(op: &str, status: &str, second: u64, correlation: &str, id: u64) -> Eve
         "identity": {"claims": {"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn": "eve@example.com"}},
         "properties": {"eventCategory": "Administrative", "entity": vm},
     });
-    let prov = Provenance {
-        file: "azure.json".into(),
-        record: id,
-        offset: 0,
-    };
-    match decode_record(v, &prov).pop() {
-        Some(Decoded::Event(e)) => *e,
-        other => panic!("did not decode: {other:?}"),
-    }
+    decoded(v, "azure.json", id)
 }
 
 /// Operations beyond `max_operations` are forgotten, oldest first, and counted; the number
