@@ -131,29 +131,37 @@ struct Matched {
     rules: Vec<usize>,
     /// Digest of (cloud, account, event id): its entry in `Detector::seen`.
     id: u128,
-    /// Group keys ([`Detector::keys`]) by correlation and rule, for every correlation that
-    /// includes one of `rules`: an index into `key_sets` (correlations that group by the same
-    /// fields share one set).
+    derived: Derived,
+}
+
+/// What correlation and suppression need from a matched event's raw record
+/// ([`Detector::derive`]).
+struct Derived {
+    /// Group keys ([`Detector::group_keys`]) by correlation and rule, for every correlation
+    /// that includes one of the event's rules: an index into `key_sets` (correlations that
+    /// group by the same fields share one set).
     keys: Vec<(usize, usize, usize)>,
     key_sets: Vec<Vec<String>>,
     /// The values of a `value_count` correlation's field, by correlation.
     values: Vec<(usize, Vec<String>)>,
-    /// The first filter that suppresses the event for a rule (detections in `rules`,
-    /// correlations that include them); a rule that is absent has none.
+    /// The first filter that suppresses the event for a rule (its detections, correlations
+    /// that include them); a rule that is absent has none.
     filters: Vec<(RuleRef, usize)>,
 }
 
 impl Matched {
     fn keys(&self, c: usize, rule: usize) -> &[String] {
-        self.keys
+        let d = &self.derived;
+        d.keys
             .iter()
             .find(|(kc, kr, _)| *kc == c && *kr == rule)
-            .map(|&(_, _, k)| self.key_sets[k].as_slice())
+            .map(|&(_, _, k)| d.key_sets[k].as_slice())
             .unwrap_or(&[])
     }
 
     fn values(&self, c: usize) -> &[String] {
-        self.values
+        self.derived
+            .values
             .iter()
             .find(|(vc, _)| *vc == c)
             .map(|(_, v)| v.as_slice())
@@ -161,7 +169,8 @@ impl Matched {
     }
 
     fn filter(&self, rule_ref: RuleRef) -> Option<usize> {
-        self.filters
+        self.derived
+            .filters
             .iter()
             .find(|(r, _)| *r == rule_ref)
             .map(|&(_, f)| f)
@@ -180,14 +189,6 @@ struct OperationResult {
     /// Digests (`Detector::seen`) of its records that no rule matched: forgotten with it.
     ids: Vec<u128>,
 }
-
-/// What [`Detector::derive`] computes from a matched event's raw record.
-type Derived = (
-    Vec<(usize, usize, usize)>,
-    Vec<Vec<String>>,
-    Vec<(usize, Vec<String>)>,
-    Vec<(RuleRef, usize)>,
-);
 
 /// An event's matches and what correlation needs from its raw record: see
 /// [`Detector::prepare`].
@@ -328,16 +329,13 @@ impl<'r> Detector<'r> {
         if needs_operation {
             self.record_operation(&event, rules.is_empty().then_some(id));
         }
-        if let Some((keys, key_sets, values, filters)) = derived {
+        if let Some(derived) = derived {
             self.stats.events_matched += 1;
             self.matched.push(Arc::new(Matched {
                 event,
                 rules,
                 id,
-                keys,
-                key_sets,
-                values,
-                filters,
+                derived,
             }));
             if self.matched.len() > self.options.max_retained_events {
                 self.evict_events();
@@ -347,17 +345,7 @@ impl<'r> Detector<'r> {
 
     /// What correlation and suppression need from an event's raw record: group keys, value
     /// counts' values, suppressing filters.
-    #[allow(clippy::type_complexity)]
-    fn derive(
-        set: &RuleSet,
-        e: &Event,
-        rules: &[usize],
-    ) -> (
-        Vec<(usize, usize, usize)>,
-        Vec<Vec<String>>,
-        Vec<(usize, Vec<String>)>,
-        Vec<(RuleRef, usize)>,
-    ) {
+    fn derive(set: &RuleSet, e: &Event, rules: &[usize]) -> Derived {
         let mut keys = Vec::new();
         let mut key_sets: Vec<Vec<String>> = Vec::new();
         let mut values = Vec::new();
@@ -392,7 +380,12 @@ impl<'r> Detector<'r> {
             }
             filter(RuleRef::Correlation(c));
         }
-        (keys, key_sets, values, filters)
+        Derived {
+            keys,
+            key_sets,
+            values,
+            filters,
+        }
     }
 
     /// Beyond the cap, drop the matched events with the oldest event time, down to 90% of the
