@@ -14,16 +14,14 @@
 
 use std::io::{self, BufRead};
 
-/// A test on a record's bytes: false to leave it out ([`Frame::Filtered`]). The second
-/// argument, when given, is where every key of the record ends (see [`key_ends`]).
-pub type Keep<'a> = dyn Fn(&[u8], Option<&[u32]>) -> bool + 'a;
+use crate::RecordFilter;
 
 /// Where the keys of one whole record (an object or array, nothing around it) end: the offset
 /// of the closing quote of every object key that ends in `d` or `e` (and perhaps of some
-/// others), at any depth, in order. `None` when the record
-/// has a backslash, a colon outside strings that does not follow a closing quote, a line
-/// break, or does not end at its last byte: then the list might not name every key as
-/// written. Records cut on the framer's fast path come with this list at no extra cost.
+/// others), at any depth, in order. `None` when the record has a backslash, a colon outside
+/// strings that does not follow a closing quote, a line break, or does not end at its last
+/// byte: then the list might not name every key as written. Records cut on the framer's fast
+/// path come with this list at no extra cost.
 pub fn key_ends(record: &[u8]) -> Option<Vec<u32>> {
     if !matches!(record.first(), Some(b'{' | b'[')) {
         return None;
@@ -288,7 +286,10 @@ impl<R: BufRead> Framer<R> {
     /// [`next_frame`](Self::next_frame), where records that `filter` rejects may come as
     /// [`Frame::Filtered`] without their bytes (records cut on the fast path; others come
     /// whole, for the caller to test).
-    pub fn next_frame_filtered(&mut self, filter: Option<&Keep<'_>>) -> Option<io::Result<Frame>> {
+    pub fn next_frame_filtered(
+        &mut self,
+        filter: Option<&RecordFilter<'_>>,
+    ) -> Option<io::Result<Frame>> {
         if !self.started {
             if let Err(e) = self.start() {
                 self.done = true;
@@ -443,7 +444,7 @@ impl<R: BufRead> Framer<R> {
         self.skip_line = true;
     }
 
-    fn feed(&mut self, chunk: &[u8], filter: Option<&Keep<'_>>) {
+    fn feed(&mut self, chunk: &[u8], filter: Option<&RecordFilter<'_>>) {
         let mut i = 0;
         while i < chunk.len() {
             let b = chunk[i];

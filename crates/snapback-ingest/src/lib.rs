@@ -571,7 +571,7 @@ impl Reader<'_> {
             );
         }
         let mut index: u64 = 0;
-        let filter = self.filter.map(|f| f as &frame::Keep<'_>);
+        let filter = self.filter;
         while let Some(item) = framer.next_frame_filtered(filter) {
             let frame = match item {
                 Ok(f) => f,
