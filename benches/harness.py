@@ -34,6 +34,19 @@ SNAPBACK = f"{ROOT}/target/release/snapback"
 
 # ---- a million distinct instances (issue 6: the correlation state is capped, evictions are
 # counted and reported). Self-contained: one function, called once below and by `--only million`.
+def timed(cmd, timing, stdout, stderr, stdin=None, env=None):
+    """Run `cmd` once under /usr/bin/time -v (its report to `timing`): (exit code, wall
+    seconds, peak RSS MB). `stdin`, `stdout`, `stderr` are paths (None: /dev/null for stdin)."""
+    e = dict(os.environ)
+    e.update(env or {})
+    with open(stdout, "wb") as so, open(stderr, "wb") as se, open(stdin or os.devnull, "rb") as si:
+        t = time.perf_counter()
+        rc = subprocess.call(["/usr/bin/time", "-v", "-o", timing] + cmd, stdin=si, stdout=so, stderr=se, env=e)
+        wall = time.perf_counter() - t
+    rss = next((int(l.split(":")[1]) / 1024 for l in open(timing) if "Maximum resident set size" in l), 0)
+    return rc, wall, rss
+
+
 def million_instances():
     """Generate (once) a CloudTrail JSON-lines file of 1,000,000 StopInstances, each on a distinct
     instance, over 4 accounts x 3 regions and 4 hours, plus planted StopInstances->StartInstances
@@ -122,11 +135,7 @@ def million_instances():
     rows = []
     for label, cmd, stdin in forms:
         timing, alerts, err = (f"{DATA}/million/{label}-{x}" for x in ("time.txt", "alerts.jsonl", "stderr.txt"))
-        with open(alerts, "wb") as so, open(err, "wb") as se, open(stdin or os.devnull, "rb") as si:
-            t = time.perf_counter()
-            rc = subprocess.call(["/usr/bin/time", "-v", "-o", timing] + cmd, stdin=si, stdout=so, stderr=se)
-            wall = time.perf_counter() - t
-        rss = next((int(l.split(":")[1]) / 1024 for l in open(timing) if "Maximum resident set size" in l), 0)
+        rc, wall, rss = timed(cmd, timing, alerts, err, stdin)
         summary = [l.strip() for l in open(err) if l.startswith("snapback:")]
         evictions = [l.removeprefix("snapback: ") for l in summary if "evicted" in l] or ["none"]
         found = set()
@@ -188,20 +197,10 @@ def tree_bytes(path):
 
 
 def run(cmd, env=None, out=None):
-    """Run once under /usr/bin/time -v: (wall seconds, peak RSS MB, stdout bytes)."""
-    timing = f"{tmp}/time.txt"
-    e = dict(os.environ)
-    e.update(env or {})
-    with open(out or os.devnull, "wb") as so, open(f"{tmp}/stderr.txt", "wb") as se:
-        t = time.perf_counter()
-        rc = subprocess.call(["/usr/bin/time", "-v", "-o", timing] + cmd, stdout=so, stderr=se, env=e)
-        wall = time.perf_counter() - t
+    """Run once under /usr/bin/time -v: (wall seconds, peak RSS MB); exits if it fails."""
+    rc, wall, rss = timed(cmd, f"{tmp}/time.txt", out or os.devnull, f"{tmp}/stderr.txt", env=env)
     if rc != 0:
         sys.exit(f"failed ({rc}): {' '.join(cmd)}\n{open(f'{tmp}/stderr.txt').read()[-2000:]}")
-    rss = 0
-    for line in open(timing):
-        if "Maximum resident set size" in line:
-            rss = int(line.split(":")[1]) / 1024
     return wall, rss
 
 
