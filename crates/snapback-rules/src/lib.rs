@@ -640,6 +640,8 @@ impl RuleSet {
             }
         }
         set.problems = problems;
+        set.detection_matcher.seal();
+        set.filter_matcher.seal();
         set
     }
 
