@@ -390,6 +390,8 @@ impl<R: BufRead> Framer<R> {
         self.overflow_size = 0;
         self.key_capture = false;
         self.expect_container_array = false;
+        // A scalar array element cut off by a line break must not make the next record one.
+        self.scalar_record = false;
     }
 
     fn push_byte(&mut self, b: u8) {

@@ -71,6 +71,8 @@ fn edge_cases() {
         "{\"a\":1}}\n{\"b\":2}\n",
         "{\"Records\":[{\"a\":1}]} {\"b\":1}",
         "{\"xRecords\":[1],\"Records\" :\n [ {\"a\":1} ]}",
+        // A string element cut off by a line break, then an array element.
+        "{]\n[\"\n[[]",
     ];
     for c in cases {
         same(c.as_bytes());
@@ -146,3 +148,4 @@ proptest! {
         same(s.as_bytes());
     }
 }
+
