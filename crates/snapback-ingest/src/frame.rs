@@ -23,10 +23,23 @@ use crate::RecordFilter;
 /// byte: then the list might not name every key as written. Records cut on the framer's fast
 /// path come with this list at no extra cost.
 pub fn key_ends(record: &[u8]) -> Option<Vec<u32>> {
+    ends_of_keys(record, false)
+}
+
+/// [`key_ends`] of every key, whatever its last letter (what the framer lists when
+/// [`Framer::set_all_keys`] asks it to).
+pub fn all_key_ends(record: &[u8]) -> Option<Vec<u32>> {
+    ends_of_keys(record, true)
+}
+
+fn ends_of_keys(record: &[u8], all: bool) -> Option<Vec<u32>> {
     if !matches!(record.first(), Some(b'{' | b'[')) {
         return None;
     }
-    let mut keys = crate::structural::Keys::default();
+    let mut keys = crate::structural::Keys {
+        all,
+        ..Default::default()
+    };
     let end = crate::structural::scan_value(record, 0, false, |_| false, Some(&mut keys))?;
     (end + 1 == record.len() && keys.plain).then_some(keys.ends)
 }
@@ -179,6 +192,12 @@ impl<R: BufRead> Framer<R> {
             keys: Default::default(),
             eof_clean: false,
         }
+    }
+
+    /// List every key of a record for the filter ([`all_key_ends`]), not only those that end
+    /// in `d` or `e` ([`key_ends`]).
+    pub fn set_all_keys(&mut self, all: bool) {
+        self.keys.all = all;
     }
 
     /// Turn the fast path off (or on): the frames are the same either way, which tests and
@@ -475,7 +494,10 @@ impl<R: BufRead> Framer<R> {
                                 size: len as u64,
                             }
                         } else if filter.is_some_and(|f| {
-                            let keys = self.keys.plain.then_some(&self.keys.ends[..]);
+                            let keys = self.keys.plain.then_some(crate::KeyList {
+                                ends: &self.keys.ends,
+                                all: self.keys.all,
+                            });
                             !f(&chunk[i..=end], keys)
                         }) {
                             Frame::Filtered { offset: at }

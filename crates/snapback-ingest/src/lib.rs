@@ -42,7 +42,7 @@ use std::sync::Arc;
 pub use azure::arm_segment;
 pub use decode::{decode_record, decode_record_checked, Decoded};
 pub use event::*;
-pub use frame::key_ends;
+pub use frame::{all_key_ends, key_ends};
 pub use gcp::{normalise_method, normalise_ref};
 pub use parallel::{read_inputs_parallel, ParallelOptions, Progress};
 
@@ -313,6 +313,8 @@ struct Reader<'a> {
     filter: Option<&'a RecordFilter<'a>>,
     /// The framer's fast path.
     fast: bool,
+    /// The filter wants every key listed (`KeyList::all`).
+    all_keys: bool,
     /// Reading a chunk of a JSON lines file that starts at this offset (not the file's start).
     continuing: Option<u64>,
     /// Set by `read_records`: records framed, how the stream started, and whether the framer
@@ -325,7 +327,16 @@ struct Reader<'a> {
 /// A test on one record's raw bytes; `false` means no rule can match it (see
 /// `snapback_rules::Prefilter`), so it is counted and never parsed. The second argument, when
 /// given, lists where the record's keys end ([`frame::key_ends`]).
-pub type RecordFilter<'a> = dyn Fn(&[u8], Option<&[u32]>) -> bool + Sync + 'a;
+pub type RecordFilter<'a> = dyn Fn(&[u8], Option<KeyList<'_>>) -> bool + Sync + 'a;
+
+/// Where a record's keys end ([`frame::key_ends`]), as the framer's fast path hands them to a
+/// [`RecordFilter`]: every key when `all` ([`frame::all_key_ends`], asked for with
+/// `ParallelOptions::all_keys`), else those that end in `d` or `e` and perhaps a few others.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyList<'a> {
+    pub ends: &'a [u32],
+    pub all: bool,
+}
 
 impl<'a> Reader<'a> {
     fn new(
@@ -341,6 +352,7 @@ impl<'a> Reader<'a> {
             on_diag,
             filter: None,
             fast: true,
+            all_keys: false,
             continuing: None,
             framed: 0,
             started_json: false,
@@ -525,6 +537,7 @@ impl Reader<'_> {
             }
         };
         framer.set_fast(self.fast);
+        framer.set_all_keys(self.all_keys);
         let start = match self.continuing {
             Some(_) => Ok(Start::Json),
             None => framer.start(),

@@ -32,6 +32,8 @@ pub struct ParallelOptions<'a> {
     /// Records for which this returns false are counted (`Summary::prefiltered`) and not
     /// parsed: no diagnostic, no event.
     pub filter: Option<&'a RecordFilter<'a>>,
+    /// List every key of a record for `filter`, not only those that end in `d` or `e`.
+    pub all_keys: bool,
     /// The framer's fast path (off only to compare).
     pub fast_framer: bool,
     /// Plain files larger than this are read in chunks of about this size.
@@ -42,6 +44,7 @@ impl Default for ParallelOptions<'_> {
     fn default() -> Self {
         ParallelOptions {
             filter: None,
+            all_keys: false,
             fast_framer: true,
             chunk_bytes: 32 << 20,
         }
@@ -115,6 +118,7 @@ pub fn read_inputs_parallel<U: Send>(
                 };
                 let mut reader = Reader::new(options, &mut summary, &mut on_event, on_diag);
                 reader.filter = parallel.filter;
+                reader.all_keys = parallel.all_keys;
                 reader.fast = parallel.fast_framer;
                 reader.read_stream("-".into(), Box::new(lock));
             }
@@ -233,6 +237,7 @@ fn run_unit<U: Send>(
         let mut on_diag = |d: &Diagnostic| diags.push(d.clone());
         let mut reader = Reader::new(options, &mut summary, &mut on_event, &mut on_diag);
         reader.filter = parallel.filter;
+        reader.all_keys = parallel.all_keys;
         reader.fast = parallel.fast_framer;
         match unit {
             Unit::File { path, .. } => reader.read_file(path),

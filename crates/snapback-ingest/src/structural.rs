@@ -219,6 +219,7 @@ pub(crate) fn scan_value(
 /// ask about: the operation keys (`eventName`, `operationName`, `OperationNameValue`,
 /// `methodName`) and the lower-cased marker keys (`protopayload`, `insertid`, …); taking
 /// only them keeps the list short.
+/// With `all` set (by whoever asks), every key is listed, whatever its last letter.
 /// `plain` says whether the list can be trusted to name every key as written: the record has
 /// no backslash (so no escaped quote, `\u` escape or JSON text inside a string) and every colon
 /// outside strings comes right after a closing quote.
@@ -226,6 +227,7 @@ pub(crate) fn scan_value(
 pub struct Keys {
     pub ends: Vec<u32>,
     pub plain: bool,
+    pub all: bool,
 }
 
 impl Keys {
@@ -298,7 +300,8 @@ fn scan<const TOP: bool>(
             }
             // The key's last letter is two bytes before the colon; near the start of a block
             // it is in the previous one, so those colons are taken whatever the letter.
-            let mut ends = colons & after_closing & (m.de << 2 | 0b11);
+            let letters = if k.all { u64::MAX } else { m.de << 2 | 0b11 };
+            let mut ends = colons & after_closing & letters;
             while ends != 0 {
                 let p = ends.trailing_zeros() as usize;
                 ends &= ends - 1;

@@ -148,4 +148,3 @@ proptest! {
         same(s.as_bytes());
     }
 }
-

@@ -26,6 +26,7 @@ fn parallel(inputs: &[Input], chunk_bytes: u64, fast: bool) -> (Vec<String>, Vec
     let mut last = Progress::default();
     let options = ParallelOptions {
         filter: None,
+        all_keys: false,
         fast_framer: fast,
         chunk_bytes,
     };

@@ -2,41 +2,53 @@
 //! bytes, so that they are never parsed.
 //!
 //! Most records of a busy trail are calls no rule is about (`Describe*`, S3 `GetObject`, KMS
-//! `Decrypt`). A rule that pins the operation field (`eventName`, Azure `operationName`, GCP
-//! `protoPayload.methodName`) to literal values can only match a record holding one of them,
-//! so a record whose operation names are all outside the union of those values is skipped.
+//! `Decrypt`). Each detection's condition is reduced to a necessary condition on literal
+//! values ([`necessary`]), and a record none of whose rules' conditions can hold is skipped.
 //!
 //! **Conservative by construction.** The prefilter says *skip* only when it is sure:
 //!
-//! - Compiling: a rule's condition is reduced to a necessary condition on the operation keys
-//!   ([`necessary`]): `and` keeps any pinned side, `or` needs every side pinned, `not`, keywords,
-//!   regular expressions, wildcards, other fields and other modifiers pin nothing. One detection
-//!   that pins nothing (a user rule on `userAgent`, say) turns the prefilter off altogether.
-//!   Values are compared ASCII-case-insensitively (Sigma's default; `|cased` only narrows).
-//! - Testing bytes ([`Prefilter::may_match`]): every occurrence of an operation key's name in the
-//!   record is examined, at any depth. A record passes when one holds a matching value, and also
-//!   whenever the bytes could hide a key the scan cannot read: a `\u` escape anywhere (a key can
-//!   be spelt with escapes), a key inside a JSON-encoded string (`\"eventName\"`, as in
-//!   CloudTrail Event history), a value that is not a plain string (a number, an object such as
-//!   Azure REST's `operationName.value`, a string with escapes), or a lower-cased marker key that
-//!   makes the decoder restore key spelling (`eventname`, Panther exports).
-//!
+//! - Compiling: a rule's condition becomes a conjunction of clauses, each a disjunction of
+//!   atoms, every clause necessary for a match. An atom is a key and a value pattern: the
+//!   operation key (`eventName`, Azure `operationName`, GCP `protoPayload.methodName`), another
+//!   field (by the last segment of its path, the key that holds the value wherever the path
+//!   leads), or anywhere in the record (keywords). `and` keeps its sides' clauses (only the
+//!   narrowest when one side pins an operation name, as the pack's rules do), `or` needs every
+//!   side pinned and joins one clause of each, `not`, `exists`, CIDR ranges, numeric
+//!   comparisons, other modifiers, floats, nulls and virtual fields (`snapback.`, Azure's
+//!   `resultType`, answered from other keys) pin nothing. A regular expression pins the
+//!   longest literal every match of it contains. One detection that pins nothing turns the
+//!   prefilter off. Values are compared ASCII-case-insensitively (Sigma's default; `cased`
+//!   only narrows); a pattern may be looser than the rule's (a wildcard value becomes a
+//!   substring), never stricter.
+//! - Testing bytes ([`Prefilter::may_match`]): every occurrence of a key's name in the record
+//!   is examined, at any depth, overlapping ones too, and every literal searched anywhere. An
+//!   atom holds when an occurrence's value matches it, and also whenever the bytes could hide
+//!   one the scan cannot read: a value that is not a plain string (a number, an object such as
+//!   Azure REST's `operationName.value`, a string with escapes), a key inside a JSON-encoded
+//!   string (`\"eventName\"`, as in CloudTrail Event history), a backslash anywhere (for
+//!   literals searched anywhere). A `\u` escape anywhere (a key can be spelt with escapes) or
+//!   a lower-cased marker key that makes the decoder restore key spelling (`eventname`,
+//!   Panther exports) lets the record through outright.
 //! - Testing keys ([`Prefilter::may_match_keys`]): records cut on the framer's fast path come
 //!   with the list of where their keys end (`snapback_ingest::key_ends`, gathered from the same
 //!   bit masks that find the record's end), but only when the record has no backslash and every
-//!   colon follows a key's closing quote, so that the list names every key as written. Then
-//!   only the listed keys are examined, with the same rules as above; otherwise the byte
-//!   search decides. Both paths give the same answer on every record of the corpus.
+//!   colon follows a key's closing quote, so that the list names every key as written. The
+//!   list holds the keys that end in `d` or `e` (the operation keys and the markers), so it is
+//!   used only when the rules pin operation names alone; otherwise, or without a list, the
+//!   byte search decides. Both paths give the same answer on every record of the corpus.
 //!
 //! The records of one Azure or Google Cloud operation (Start, Accept, Success; first and last
 //! entry) share its operation name, so the record that confirms an accepted call passes
 //! whenever the call itself does. `tests/prefilter.rs` feeds every record of the corpus and the
-//! examples through both paths and compares.
+//! examples through both paths, with the pack and with SigmaHQ's cloud rules, and checks that
+//! no record a rule matches is skipped.
 
-use std::collections::HashSet;
+use std::cell::RefCell;
+use std::collections::HashMap;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use snapback_ingest::decode::LOWER_CASE_MARKERS;
+use snapback_ingest::KeyList;
 
 use crate::{
     Condition, DetectionTree, Modifier, RuleSet, Selection, SelectionItem, SigmaValue, StrPart,
@@ -66,6 +78,18 @@ impl OpKey {
     }
 }
 
+/// Where an atom's value is looked for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Key {
+    Op(OpKey),
+    /// Another field, by the last segment of its path: the value is held by a key of that
+    /// name, or (a flattened record) a key whose name ends with `.` and it. Field paths are
+    /// matched case-sensitively (`snapback_ingest::walk_path`).
+    Field(String),
+    /// Anywhere in the record: a keyword.
+    Anywhere,
+}
+
 /// How a literal is compared with a value (lower-cased both).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum Pattern {
@@ -75,50 +99,161 @@ pub(crate) enum Pattern {
     Contains(String),
 }
 
-/// A necessary condition for a detection to match, from its [`DetectionTree`]: one of these
-/// (key, pattern) pairs must be in the record. `None` when nothing the prefilter can test is
-/// necessary.
-pub(crate) fn necessary(tree: &DetectionTree) -> Option<Vec<(OpKey, Pattern)>> {
+/// One of these holds.
+pub(crate) type Clause = Vec<(Key, Pattern)>;
+
+/// A necessary condition for a detection to match, from its [`DetectionTree`]: every clause
+/// holds. `None` when nothing the prefilter can test is necessary.
+pub(crate) fn necessary(tree: &DetectionTree) -> Option<Vec<Clause>> {
     condition(tree, &tree.condition)
 }
 
-fn condition(tree: &DetectionTree, c: &Condition) -> Option<Vec<(OpKey, Pattern)>> {
-    match c {
-        // Every side must hold: the narrowest pinned side is necessary.
-        Condition::And(cs) => cs
+fn only_op(cnf: &[Clause]) -> bool {
+    cnf.iter().flatten().all(|(k, _)| matches!(k, Key::Op(_)))
+}
+
+/// Every side holds: all their clauses are necessary. When a side pins an operation name,
+/// the narrowest such side alone (the operation is the rarest thing in a record, and the
+/// framer's key list then suffices).
+fn all_of(sides: Vec<Vec<Clause>>) -> Option<Vec<Clause>> {
+    let width = |c: &Vec<Clause>| c.iter().map(Vec::len).sum::<usize>();
+    if let Some(op) = sides.iter().filter(|s| only_op(s)).min_by_key(|s| width(s)) {
+        return Some(op.clone());
+    }
+    let all: Vec<Clause> = sides.into_iter().flatten().collect();
+    (!all.is_empty()).then_some(all)
+}
+
+/// One side holds: every side must be pinned, and one necessary clause of each, joined, is
+/// necessary (operation clauses preferred, then the narrowest).
+fn any_of(sides: impl Iterator<Item = Option<Vec<Clause>>>) -> Option<Vec<Clause>> {
+    let mut out = Vec::new();
+    let mut seen = false;
+    for s in sides {
+        let s = s?;
+        let best = s
             .iter()
-            .filter_map(|c| condition(tree, c))
-            .min_by_key(Vec::len),
-        // One side holds: every side must be pinned, and their union is necessary.
-        Condition::Or(cs) => any(cs.iter().map(|c| condition(tree, c))),
+            .min_by_key(|c| (!only_op(std::slice::from_ref(*c)), c.len()))?;
+        out.extend(best.iter().cloned());
+        seen = true;
+    }
+    seen.then(|| vec![out])
+}
+
+fn condition(tree: &DetectionTree, c: &Condition) -> Option<Vec<Clause>> {
+    match c {
+        Condition::And(cs) => all_of(cs.iter().filter_map(|c| condition(tree, c)).collect()),
+        Condition::Or(cs) => any_of(cs.iter().map(|c| condition(tree, c))),
         Condition::Not(_) => None,
         Condition::Selection(name) => selection(tree.selections.get(name)?),
     }
 }
 
-fn any(
-    sides: impl Iterator<Item = Option<Vec<(OpKey, Pattern)>>>,
-) -> Option<Vec<(OpKey, Pattern)>> {
-    let mut out = Vec::new();
-    let mut seen = false;
-    for s in sides {
-        out.extend(s?);
-        seen = true;
-    }
-    seen.then_some(out)
-}
-
-fn selection(s: &Selection) -> Option<Vec<(OpKey, Pattern)>> {
+fn selection(s: &Selection) -> Option<Vec<Clause>> {
     match s {
-        Selection::AllOf(items) => items.iter().filter_map(item).min_by_key(Vec::len),
-        Selection::AnyOf(subs) => any(subs.iter().map(selection)),
-        Selection::Keywords(_) => None,
+        Selection::AllOf(items) => all_of(items.iter().filter_map(item).map(|c| vec![c]).collect()),
+        Selection::AnyOf(subs) => any_of(subs.iter().map(selection)),
+        Selection::Keywords(values) => {
+            let clause: Option<Clause> = values
+                .iter()
+                .map(|v| Some((Key::Anywhere, Pattern::Contains(loose(v)?))))
+                .collect();
+            clause.filter(|c| !c.is_empty()).map(|c| vec![c])
+        }
     }
 }
 
-fn item(i: &SelectionItem) -> Option<Vec<(OpKey, Pattern)>> {
-    let key = OpKey::for_field(i.field.as_deref()?)?;
+/// The key of a rule's field: `None` for fields not read from one key of the raw record.
+fn key_of(field: &str) -> Option<Key> {
+    if let Some(op) = OpKey::for_field(field) {
+        return Some(Key::Op(op));
+    }
+    // Virtual fields, and Azure's `resultType` (answered from `status.value` and others; see
+    // `path::resolve`).
+    if field.starts_with("snapback.") || field == "resultType" {
+        return None;
+    }
+    let last = field.rsplit('.').next()?;
+    // A numeric segment indexes an array: no key holds the value.
+    if last.is_empty() || last.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(Key::Field(last.to_owned()))
+}
+
+/// A literal every value a Sigma value matches contains (the longest run of text).
+fn loose(v: &SigmaValue) -> Option<String> {
+    match v {
+        SigmaValue::Str(parts) => parts
+            .iter()
+            .filter_map(|p| match p {
+                StrPart::Text(t) if !t.is_empty() => Some(t),
+                _ => None,
+            })
+            .max_by_key(|t| t.len())
+            .cloned(),
+        SigmaValue::Int(i) => Some(i.to_string()),
+        SigmaValue::Bool(b) => Some(b.to_string()),
+        SigmaValue::Float(_) | SigmaValue::Null => None,
+    }
+}
+
+/// The text of a value written as a regular expression (wildcards were split out of it).
+fn regex_text(v: &SigmaValue) -> Option<String> {
+    let SigmaValue::Str(parts) = v else {
+        return None;
+    };
+    Some(
+        parts
+            .iter()
+            .map(|p| match p {
+                StrPart::Text(t) => t.as_str(),
+                StrPart::AnyRun => "*",
+                StrPart::AnyChar => "?",
+            })
+            .collect(),
+    )
+}
+
+/// The longest literal that every match of `hir` contains, if any.
+fn required_literal(hir: &regex_syntax::hir::Hir) -> Option<String> {
+    use regex_syntax::hir::HirKind;
+    let text = |b: &[u8]| String::from_utf8(b.to_vec()).ok();
+    match hir.kind() {
+        HirKind::Literal(l) => text(&l.0),
+        HirKind::Capture(c) => required_literal(&c.sub),
+        HirKind::Repetition(r) if r.min >= 1 => required_literal(&r.sub),
+        HirKind::Concat(parts) => {
+            let mut best: Option<String> = None;
+            let mut run = String::new();
+            let keep = |c: Option<String>, best: &mut Option<String>| {
+                if let Some(c) = c.filter(|c| best.as_ref().is_none_or(|b| c.len() > b.len())) {
+                    *best = Some(c);
+                }
+            };
+            for p in parts {
+                match p.kind() {
+                    HirKind::Literal(l) => match text(&l.0) {
+                        Some(t) => run.push_str(&t),
+                        None => keep(Some(std::mem::take(&mut run)), &mut best),
+                    },
+                    _ => {
+                        keep(Some(std::mem::take(&mut run)), &mut best);
+                        keep(required_literal(p), &mut best);
+                    }
+                }
+            }
+            keep(Some(run), &mut best);
+            best.filter(|b| !b.is_empty())
+        }
+        _ => None,
+    }
+}
+
+fn item(i: &SelectionItem) -> Option<Clause> {
+    let key = key_of(i.field.as_deref()?)?;
     let mut kind = None;
+    let mut regex = false;
     for m in &i.modifiers {
         match m {
             // `cased` only narrows a case-insensitive comparison; `all` of the values must
@@ -127,108 +262,145 @@ fn item(i: &SelectionItem) -> Option<Vec<(OpKey, Pattern)>> {
             Modifier::Contains | Modifier::StartsWith | Modifier::EndsWith if kind.is_none() => {
                 kind = Some(m.clone())
             }
+            Modifier::Re if !regex => regex = true,
             _ => return None,
         }
     }
-    if i.values.is_empty() {
+    if i.values.is_empty() || (regex && kind.is_some()) {
         return None;
     }
     i.values
         .iter()
         .map(|v| {
-            let SigmaValue::Str(parts) = v else {
-                return None;
-            };
-            let (lead, text, trail) = match parts.as_slice() {
-                [StrPart::Text(t)] => (false, t, false),
-                [StrPart::AnyRun, StrPart::Text(t)] => (true, t, false),
-                [StrPart::Text(t), StrPart::AnyRun] => (false, t, true),
-                [StrPart::AnyRun, StrPart::Text(t), StrPart::AnyRun] => (true, t, true),
-                _ => return None,
-            };
-            let t = text.clone();
-            Some((
-                key,
-                match (kind.as_ref(), lead, trail) {
-                    (None, false, false) => Pattern::Exact(t),
-                    (None, false, true) | (Some(Modifier::StartsWith), false, _) => {
-                        Pattern::Prefix(t)
-                    }
-                    (None, true, false) | (Some(Modifier::EndsWith), _, false) => {
-                        Pattern::Suffix(t)
-                    }
-                    _ => Pattern::Contains(t),
+            if regex {
+                let hir = regex_syntax::parse(&regex_text(v)?).ok()?;
+                return Some((key.clone(), Pattern::Contains(required_literal(&hir)?)));
+            }
+            let precise = match v {
+                SigmaValue::Str(parts) => match parts.as_slice() {
+                    [StrPart::Text(t)] => Some((false, t, false)),
+                    [StrPart::AnyRun, StrPart::Text(t)] => Some((true, t, false)),
+                    [StrPart::Text(t), StrPart::AnyRun] => Some((false, t, true)),
+                    [StrPart::AnyRun, StrPart::Text(t), StrPart::AnyRun] => Some((true, t, true)),
+                    _ => None,
                 },
-            ))
+                _ => None,
+            };
+            let pattern = match precise {
+                Some((lead, t, trail)) => {
+                    let t = t.clone();
+                    match (kind.as_ref(), lead, trail) {
+                        (None, false, false) => Pattern::Exact(t),
+                        (None, false, true) | (Some(Modifier::StartsWith), false, _) => {
+                            Pattern::Prefix(t)
+                        }
+                        (None, true, false) | (Some(Modifier::EndsWith), _, false) => {
+                            Pattern::Suffix(t)
+                        }
+                        _ => Pattern::Contains(t),
+                    }
+                }
+                // Any other value: a literal it must contain. Operation keys keep to the
+                // precise shapes, so that their rules stay as narrow as before.
+                None if matches!(key, Key::Op(_)) => return None,
+                None => Pattern::Contains(loose(v)?),
+            };
+            Some((key.clone(), pattern))
         })
         .collect()
 }
 
-/// Values of one key that some rule may match.
-#[derive(Debug, Default)]
-struct Wanted {
-    exact: HashSet<Box<[u8]>>,
-    prefix: Vec<Box<[u8]>>,
-    suffix: Vec<Box<[u8]>>,
-    contains: Vec<Box<[u8]>>,
-}
+/// A fast hasher for short keys and values (names of a few dozen bytes): multiply and rotate
+/// a word at a time. Not for untrusted keys in a long-lived map; here the keys come from the
+/// rules.
+#[derive(Default, Clone, Copy)]
+struct ShortHasher(u64);
 
-impl Wanted {
-    fn add(&mut self, p: &Pattern) {
-        let b = |s: &str| s.to_ascii_lowercase().into_bytes().into_boxed_slice();
-        match p {
-            Pattern::Exact(s) => {
-                self.exact.insert(b(s));
-            }
-            Pattern::Prefix(s) => self.prefix.push(b(s)),
-            Pattern::Suffix(s) => self.suffix.push(b(s)),
-            Pattern::Contains(s) => self.contains.push(b(s)),
+impl std::hash::Hasher for ShortHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes(c.try_into().unwrap_or_default());
+            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
         }
     }
 
-    /// `value` must be lower-cased already.
-    fn matches(&self, value: &[u8]) -> bool {
-        self.exact.contains(value)
-            || self.prefix.iter().any(|p| value.starts_with(p))
-            || self.suffix.iter().any(|p| value.ends_with(p))
-            || self
-                .contains
-                .iter()
-                .any(|p| memchr::memmem::find(value, p).is_some())
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 
-/// Patterns searched in one pass; the first four are operation keys, the rest force a pass:
-/// a key or value may be spelt with `\u` escapes, and a lower-cased marker key
-/// (`snapback_ingest::decode::LOWER_CASE_MARKERS`, quoted) makes the decoder restore key
-/// spelling.
-fn needles() -> Vec<String> {
-    [
-        "eventName",
-        "operationName",
-        "OperationName",
-        "methodName",
-        "\\u",
-    ]
-    .into_iter()
-    .map(str::to_owned)
-    .chain(LOWER_CASE_MARKERS.iter().map(|m| format!("\"{m}\"")))
-    .collect()
+type ShortMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<ShortHasher>>;
+
+/// Which atoms' values some rule may match, for one key: value patterns → atom numbers.
+#[derive(Debug, Default)]
+struct Wanted {
+    exact: ShortMap<Box<[u8]>, Vec<usize>>,
+    prefix: Vec<(Box<[u8]>, usize)>,
+    suffix: Vec<(Box<[u8]>, usize)>,
+    contains: Vec<(memchr::memmem::Finder<'static>, usize)>,
+    /// Every atom of this key (an occurrence that cannot be read satisfies them all).
+    all: Vec<usize>,
 }
 
-/// The compiled prefilter. Cheap to share between threads.
-#[derive(Debug)]
-pub struct Prefilter {
-    /// `None`: some rule pins nothing, every record passes.
-    searcher: Option<AhoCorasick>,
-    keys: [Wanted; 3],
-    /// Which keys any rule pins: a record is tested on these only.
-    pinned: [bool; 3],
-    /// Why the prefilter is off, when it is.
-    pub(crate) disabled_by: Option<String>,
+fn lowered(s: &str) -> Box<[u8]> {
+    s.to_ascii_lowercase().into_bytes().into_boxed_slice()
 }
 
-fn slot(k: OpKey) -> usize {
+impl Wanted {
+    fn add(&mut self, p: &Pattern, atom: usize) {
+        match p {
+            Pattern::Exact(s) => self.exact.entry(lowered(s)).or_default().push(atom),
+            Pattern::Prefix(s) => self.prefix.push((lowered(s), atom)),
+            Pattern::Suffix(s) => self.suffix.push((lowered(s), atom)),
+            Pattern::Contains(s) => {
+                let finder = memchr::memmem::Finder::new(&lowered(s)).into_owned();
+                self.contains.push((finder, atom))
+            }
+        }
+        self.all.push(atom);
+    }
+
+    /// The atoms `value` (lower-cased already) satisfies.
+    fn matching(&self, value: &[u8], mut hit: impl FnMut(usize)) {
+        if let Some(atoms) = self.exact.get(value) {
+            atoms.iter().copied().for_each(&mut hit);
+        }
+        for (p, a) in &self.prefix {
+            if value.starts_with(p) {
+                hit(*a);
+            }
+        }
+        for (p, a) in &self.suffix {
+            if value.ends_with(p) {
+                hit(*a);
+            }
+        }
+        for (finder, a) in &self.contains {
+            if finder.find(value).is_some() {
+                hit(*a);
+            }
+        }
+    }
+}
+
+/// The names searched for operation keys, in slot order of [`OpKey`] (Azure has two).
+const OP_NEEDLES: [&str; 4] = ["eventName", "operationName", "OperationName", "methodName"];
+
+/// Patterns that force a pass: a key or value may be spelt with `\u` escapes, and a
+/// lower-cased marker key (`snapback_ingest::decode::LOWER_CASE_MARKERS`, quoted) makes the
+/// decoder restore key spelling.
+fn forcing() -> Vec<String> {
+    std::iter::once("\\u".to_owned())
+        .chain(LOWER_CASE_MARKERS.iter().map(|m| format!("\"{m}\"")))
+        .collect()
+}
+
+fn op_slot(k: OpKey) -> usize {
     match k {
         OpKey::CloudTrail => 0,
         OpKey::Azure => 1,
@@ -236,11 +408,142 @@ fn slot(k: OpKey) -> usize {
     }
 }
 
+/// A searcher for literals in lower-cased text: the vectorised one (Teddy) where it builds.
+#[derive(Debug)]
+enum AnySearcher {
+    Packed(aho_corasick::packed::Searcher),
+    Automaton(AhoCorasick),
+}
+
+impl AnySearcher {
+    fn is_match(&self, text: &[u8]) -> bool {
+        match self {
+            AnySearcher::Packed(s) => s.find(text).is_some(),
+            AnySearcher::Automaton(a) => a.is_match(text),
+        }
+    }
+}
+
+/// What a pattern of the key searcher found.
+#[derive(Debug, Clone, Copy)]
+enum Found {
+    /// The name of the key in this slot of [`Compiled::slots`].
+    Key(usize),
+    Force,
+}
+
+/// The compiled prefilter. Cheap to share between threads.
+#[derive(Debug)]
+struct Compiled {
+    /// Key names (operation keys first, then fields) and forcing patterns, case-sensitive,
+    /// reporting overlapping matches.
+    keys: AhoCorasick,
+    /// What each pattern of `keys` is.
+    found: Vec<Found>,
+    /// Value patterns per key: the three operation keys, then the fields of `keys`.
+    slots: Vec<Wanted>,
+    /// Literals searched anywhere, case-insensitively: a searcher for any of them (over the
+    /// record lower-cased; a case-insensitive searcher cannot use the fast vectorised one),
+    /// and each (lower-cased) with the atom it stands for.
+    anywhere: Option<(AnySearcher, Vec<(memchr::memmem::Finder<'static>, usize)>)>,
+    /// Each rule with more than one clause: its clauses, as atom numbers.
+    multi: Vec<Vec<Vec<usize>>>,
+    /// Atoms that satisfy a rule alone (it has one clause, which holds them).
+    lone: Vec<bool>,
+    atoms: usize,
+    /// The slot of each field key, by name.
+    field_slots: ShortMap<Box<[u8]>, usize>,
+    /// A quick no for most keys: bit `min(length, 63)` of entry `last byte` is set for each
+    /// key name that means something (operation keys, markers, fields).
+    shapes: Box<[u64; 256]>,
+}
+
+thread_local! {
+    /// The atoms satisfied so far in the record being tested.
+    static SATISFIED: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
+    /// The record being tested, lower-cased, for the literals searched anywhere.
+    static LOWERED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Atoms satisfied in one record; `done` once some rule may match.
+struct Tally<'a> {
+    c: &'a Compiled,
+    /// Empty when every rule has one clause (then any atom satisfied settles it).
+    bits: &'a mut [u64],
+    done: bool,
+}
+
+impl Tally<'_> {
+    fn hit(&mut self, atom: usize) {
+        if let Some(w) = self.bits.get_mut(atom / 64) {
+            *w |= 1 << (atom % 64);
+        }
+        self.done |= self.c.lone[atom];
+    }
+
+    /// An occurrence of the key in `slot` whose name ends just before `rest`.
+    fn occurrence(&mut self, slot: usize, rest: &[u8]) {
+        let c = self.c;
+        let wanted = &c.slots[slot];
+        match occurrence(rest) {
+            Occurrence::NotAKey => {}
+            Occurrence::Value(v) => wanted.matching(&lower(v), |a| self.hit(a)),
+            Occurrence::Unsure => wanted.all.iter().for_each(|&a| self.hit(a)),
+        }
+    }
+
+    /// The literals searched anywhere in `record`.
+    fn anywhere(&mut self, record: &[u8]) {
+        let c = self.c;
+        let Some((search, literals)) = &c.anywhere else {
+            return;
+        };
+        if memchr::memchr(b'\\', record).is_some() {
+            // A literal may be spelt with escapes.
+            literals.iter().for_each(|(_, a)| self.hit(*a));
+            return;
+        }
+        LOWERED.with_borrow_mut(|lowered| {
+            lowered.clear();
+            lowered.extend(record.iter().map(u8::to_ascii_lowercase));
+            if search.is_match(&lowered[..]) {
+                // Matches that do not overlap can hide one that does: with any match at all,
+                // each literal is looked for on its own (rare: few records hold a keyword).
+                for (finder, a) in literals {
+                    if finder.find(lowered).is_some() {
+                        self.hit(*a);
+                    }
+                }
+            }
+        });
+    }
+
+    fn any_rule(&self) -> bool {
+        self.done
+            || self.c.multi.iter().any(|clauses| {
+                clauses.iter().all(|clause| {
+                    clause
+                        .iter()
+                        .any(|&a| self.bits[a / 64] >> (a % 64) & 1 != 0)
+                })
+            })
+    }
+}
+
+/// The compiled prefilter. Cheap to share between threads.
+#[derive(Debug)]
+pub struct Prefilter {
+    /// `None`: some rule pins nothing, every record passes.
+    compiled: Option<Compiled>,
+    /// Why the prefilter is off, when it is.
+    pub(crate) disabled_by: Option<String>,
+}
+
 impl Prefilter {
-    /// The prefilter of a rule set: off when a detection pins no operation name (or its logic
-    /// cannot be read as a tree).
+    /// The prefilter of a rule set: off when a detection pins nothing (or its logic cannot be
+    /// read as a tree).
     pub fn for_rules(rules: &RuleSet) -> Prefilter {
-        let pins: Vec<Result<Vec<(OpKey, Pattern)>, String>> = (0..rules.detections.len())
+        let pins: Vec<Result<Vec<Clause>, String>> = (0..rules.detections.len())
             .map(|i| {
                 let label = || rules.detections[i].id.clone();
                 match rules.detection_tree(i) {
@@ -254,50 +557,163 @@ impl Prefilter {
 
     /// A prefilter from each detection's necessary condition (`Err(rule label)` for a rule that
     /// pins nothing).
-    pub(crate) fn new(rules: &[Result<Vec<(OpKey, Pattern)>, String>]) -> Prefilter {
-        let mut keys: [Wanted; 3] = Default::default();
-        let mut pinned = [false; 3];
+    pub(crate) fn new(rules: &[Result<Vec<Clause>, String>]) -> Prefilter {
+        let mut slots: Vec<Wanted> = (0..3).map(|_| Wanted::default()).collect();
+        let mut field_slot: ShortMap<String, usize> = ShortMap::default();
+        let mut fields: Vec<String> = Vec::new();
+        let mut anywhere: Vec<(String, usize)> = Vec::new();
+        let mut atom_of: HashMap<(Key, Pattern), usize> = HashMap::new();
+        let mut multi = Vec::new();
+        let mut lone = Vec::new();
         for r in rules {
-            match r {
-                Ok(pairs) => {
-                    for (k, p) in pairs {
-                        keys[slot(*k)].add(p);
-                        pinned[slot(*k)] = true;
+            let cnf = match r {
+                Ok(cnf) if !cnf.is_empty() && cnf.iter().all(|c| !c.is_empty()) => cnf,
+                Ok(_) => return Prefilter::off("a rule reduced to no condition".into()),
+                Err(label) => return Prefilter::off(format!("rule {label} pins nothing")),
+            };
+            let mut clauses = Vec::new();
+            for clause in cnf {
+                let mut atoms = Vec::new();
+                for (key, pattern) in clause {
+                    let next = atom_of.len();
+                    let atom = *atom_of
+                        .entry((key.clone(), pattern.clone()))
+                        .or_insert(next);
+                    if atom == next {
+                        lone.push(false);
+                        match key {
+                            Key::Op(k) => slots[op_slot(*k)].add(pattern, atom),
+                            Key::Field(name) => {
+                                let slot = *field_slot.entry(name.clone()).or_insert_with(|| {
+                                    fields.push(name.clone());
+                                    slots.push(Wanted::default());
+                                    slots.len() - 1
+                                });
+                                slots[slot].add(pattern, atom);
+                            }
+                            Key::Anywhere => {
+                                let Pattern::Contains(lit) = pattern else {
+                                    return Prefilter::off("a keyword is not a substring".into());
+                                };
+                                anywhere.push((lit.to_ascii_lowercase(), atom));
+                            }
+                        }
                     }
+                    atoms.push(atom);
                 }
-                Err(label) => {
-                    return Prefilter::off(format!("rule {label} pins no operation name"))
-                }
+                clauses.push(atoms);
+            }
+            if let [only] = clauses.as_slice() {
+                only.iter().for_each(|&a| lone[a] = true);
+            } else {
+                multi.push(clauses);
             }
         }
-        let searcher = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::LeftmostFirst)
-            .build(needles())
+        let mut shapes = Box::new([0u64; 256]);
+        for name in OP_NEEDLES
+            .iter()
+            .chain(&["OperationNameValue"])
+            .copied()
+            .chain(LOWER_CASE_MARKERS.iter().copied())
+            .chain(fields.iter().map(String::as_str))
+        {
+            if let Some(&b) = name.as_bytes().last() {
+                shapes[b as usize] |= 1 << name.len().min(63);
+            }
+        }
+        let field_slots = field_slot
+            .into_iter()
+            .map(|(name, slot)| (name.into_bytes().into_boxed_slice(), slot))
+            .collect();
+        let mut patterns: Vec<String> = Vec::new();
+        let mut found = Vec::new();
+        for (i, n) in OP_NEEDLES.iter().enumerate() {
+            patterns.push((*n).to_owned());
+            found.push(Found::Key(if i == 0 {
+                0
+            } else if i < 3 {
+                1
+            } else {
+                2
+            }));
+        }
+        for (i, f) in fields.iter().enumerate() {
+            patterns.push(f.clone());
+            found.push(Found::Key(3 + i));
+        }
+        for f in forcing() {
+            patterns.push(f);
+            found.push(Found::Force);
+        }
+        // Leftmost-longest: of key names starting at one place the longest is the key there
+        // (`types`, not `type`); a name starting earlier hides a later key only if it holds
+        // the quote or dot before that key, and only the forcing markers hold a quote.
+        let keys = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&patterns)
             .ok();
-        match searcher {
-            Some(s) => Prefilter {
-                searcher: Some(s),
-                keys,
-                pinned,
+        let anywhere = if anywhere.is_empty() {
+            Some(None)
+        } else {
+            let literals = || anywhere.iter().map(|(l, _)| l);
+            aho_corasick::packed::Config::new()
+                .builder()
+                .extend(literals())
+                .build()
+                .map(AnySearcher::Packed)
+                .or_else(|| {
+                    AhoCorasickBuilder::new()
+                        .match_kind(MatchKind::LeftmostFirst)
+                        .build(literals())
+                        .ok()
+                        .map(AnySearcher::Automaton)
+                })
+                .map(|a| {
+                    let literals = anywhere
+                        .iter()
+                        .map(|(l, atom)| (memchr::memmem::Finder::new(l).into_owned(), *atom))
+                        .collect();
+                    Some((a, literals))
+                })
+        };
+        match (keys, anywhere) {
+            (Some(keys), Some(anywhere)) => Prefilter {
+                compiled: Some(Compiled {
+                    keys,
+                    found,
+                    field_slots,
+                    shapes,
+                    slots,
+                    anywhere,
+                    multi,
+                    atoms: lone.len(),
+                    lone,
+                }),
                 disabled_by: None,
             },
-            None => Prefilter::off("the searcher did not build".into()),
+            _ => Prefilter::off("the searcher did not build".into()),
         }
     }
 
     /// A prefilter that lets everything through.
     pub fn off(reason: String) -> Prefilter {
         Prefilter {
-            searcher: None,
-            keys: Default::default(),
-            pinned: [false; 3],
+            compiled: None,
             disabled_by: Some(reason),
         }
     }
 
     /// Whether every record passes (some rule pins nothing, or the prefilter was turned off).
     pub fn is_off(&self) -> bool {
-        self.searcher.is_none()
+        self.compiled.is_none()
+    }
+
+    /// Whether [`may_match_keys`](Self::may_match_keys) needs every key listed
+    /// (`snapback_ingest::all_key_ends`): the rules pin fields other than operation names.
+    pub fn wants_all_keys(&self) -> bool {
+        self.compiled
+            .as_ref()
+            .is_some_and(|c| !c.field_slots.is_empty())
     }
 
     /// Why every record passes, when it does.
@@ -305,121 +721,153 @@ impl Prefilter {
         self.disabled_by.as_deref()
     }
 
+    /// Run `test` with a cleared tally of the compiled prefilter.
+    fn tally(c: &Compiled, test: impl FnOnce(&mut Tally<'_>) -> bool) -> bool {
+        if c.multi.is_empty() {
+            return test(&mut Tally {
+                c,
+                bits: &mut [],
+                done: false,
+            });
+        }
+        SATISFIED.with_borrow_mut(|bits| {
+            bits.clear();
+            bits.resize(c.atoms.div_ceil(64), 0);
+            let mut t = Tally {
+                c,
+                bits,
+                done: false,
+            };
+            test(&mut t)
+        })
+    }
+
     /// `false` only when no detection rule can match any event decoded from `record` (the raw
     /// bytes of one framed record).
     pub fn may_match(&self, record: &[u8]) -> bool {
-        let Some(searcher) = &self.searcher else {
+        let Some(c) = &self.compiled else {
             return true;
         };
-        for m in searcher.find_iter(record) {
-            let key = match m.pattern().as_usize() {
-                0 => OpKey::CloudTrail,
-                1 | 2 => OpKey::Azure,
-                3 => OpKey::Gcp,
-                _ => return true,
-            };
-            let mut at = m.end();
-            if m.pattern().as_usize() == 2 && record[at..].starts_with(b"Value") {
-                at += 5;
+        Prefilter::tally(c, |t| {
+            for m in c.keys.find_iter(record) {
+                let slot = match c.found[m.pattern().as_usize()] {
+                    Found::Force => return true,
+                    Found::Key(slot) => slot,
+                };
+                let mut rest = &record[m.end()..];
+                if m.pattern().as_usize() == 2 && rest.starts_with(b"Value") {
+                    rest = &rest[5..];
+                }
+                t.occurrence(slot, rest);
+                if t.done {
+                    return true;
+                }
             }
-            if self.passes(key, &record[at..]) {
-                return true;
-            }
-        }
-        false
+            t.anywhere(record);
+            t.any_rule()
+        })
     }
 
     /// [`may_match`](Self::may_match), given where the record's keys end
     /// (`snapback_ingest::key_ends`, which the framer's fast path provides for free): only the
-    /// keys are looked at, not every byte. The list is only given for records without a
-    /// backslash, whose keys are all spelt plainly; without it, the byte search decides.
-    pub fn may_match_keys(&self, record: &[u8], key_ends: Option<&[u32]>) -> bool {
-        let Some(ends) = key_ends else {
+    /// keys are looked at, by name, not every byte (literals searched anywhere still are).
+    /// The list is only given for records without a backslash, whose keys are all spelt
+    /// plainly; without it, the byte search decides.
+    pub fn may_match_keys(&self, record: &[u8], keys: Option<KeyList<'_>>) -> bool {
+        let Some(c) = &self.compiled else {
+            return true;
+        };
+        // The list names the keys asked about: every key, or (for operation names and
+        // markers alone) those that end in `d` or `e`.
+        let Some(ends) = keys
+            .filter(|k| k.all || c.field_slots.is_empty())
+            .map(|k| k.ends)
+        else {
             return self.may_match(record);
         };
-        if self.searcher.is_none() {
-            return true;
-        }
-        for &end in ends {
-            let end = end as usize;
-            if end >= record.len() || record[end] != b'"' {
-                return true;
-            }
-            // A plain record has no escaped quote: a key is the bytes between the quote
-            // before it and `end`. Dispatch on the last two letters, then check the whole.
-            let k = &record[..end];
-            let is = |name: &[u8]| {
-                k.len() > name.len() && k.ends_with(name) && k[k.len() - name.len() - 1] == b'"'
-            };
-            // Lower-cased marker keys make the decoder restore key spelling (all end in `d`
-            // or `e`, so the key list has them).
-            if LOWER_CASE_MARKERS.iter().any(|m| is(m.as_bytes())) {
-                return true;
-            }
-            let key = match k.len().checked_sub(2).map(|i| &k[i..]) {
-                Some(b"me") => {
-                    if is(b"eventName") {
-                        OpKey::CloudTrail
-                    } else if is(b"operationName") || is(b"OperationName") {
-                        OpKey::Azure
-                    } else if is(b"methodName") {
-                        OpKey::Gcp
-                    } else {
-                        continue;
-                    }
+        Prefilter::tally(c, |t| {
+            for &end in ends {
+                let end = end as usize;
+                if end >= record.len() || record[end] != b'"' {
+                    return true;
                 }
-                Some(b"ue") if is(b"OperationNameValue") => OpKey::Azure,
-                _ => continue,
-            };
-            if self.passes(key, &record[end..]) {
-                return true;
+                let Some(slot) = c.slot_of_key(&record[..end]) else {
+                    continue;
+                };
+                let Some(slot) = slot else {
+                    return true;
+                };
+                t.occurrence(slot, &record[end..]);
+                if t.done {
+                    return true;
+                }
             }
-        }
-        false
+            t.anywhere(record);
+            t.any_rule()
+        })
     }
+}
 
-    /// Whether the occurrence of `key` whose name ends just before `rest` lets the record
-    /// through: its value is one a rule may match, or it cannot be read.
-    fn passes(&self, key: OpKey, rest: &[u8]) -> bool {
-        match self.occurrence(key, rest) {
-            Occurrence::NotAKey => false,
-            Occurrence::Value(v) => {
-                self.pinned[slot(key)] && self.keys[slot(key)].matches(&lower(v))
-            }
-            Occurrence::Unsure => true,
+impl Compiled {
+    /// What the key whose name ends where `k` ends is to the prefilter (in a plain record,
+    /// whose keys hold no escaped quote): `None`, nothing; `Some(None)`, a marker that forces
+    /// a pass; `Some(Some(slot))`, a searched key. A key also answers for its last dotted
+    /// segment (a flattened record's `protoPayload.methodName`). Names are compared from
+    /// their end, so that most keys are dismissed by their last byte.
+    fn slot_of_key(&self, k: &[u8]) -> Option<Option<usize>> {
+        let &last = k.last()?;
+        if self.shapes[last as usize] == 0 {
+            return None;
+        }
+        // The last segment: back to the quote or dot before it (keys are short, so a plain
+        // loop beats a vectorised search's setup).
+        let start = k.iter().rposition(|&b| b == b'"' || b == b'.')? + 1;
+        let name = &k[start..];
+        if self.shapes[last as usize] >> name.len().min(63) & 1 == 0 {
+            return None;
+        }
+        // Lower-cased marker keys (whole keys) make the decoder restore key spelling.
+        if k[start - 1] == b'"' && LOWER_CASE_MARKERS.iter().any(|m| name == m.as_bytes()) {
+            return Some(None);
+        }
+        match name {
+            b"eventName" => Some(Some(0)),
+            b"operationName" | b"OperationName" | b"OperationNameValue" => Some(Some(1)),
+            b"methodName" => Some(Some(2)),
+            _ => self.field_slots.get(name).map(|&slot| Some(slot)),
         }
     }
+}
 
-    /// What follows a key name: `rest` starts right after it.
-    fn occurrence<'r>(&self, _key: OpKey, rest: &'r [u8]) -> Occurrence<'r> {
-        match rest.first() {
-            Some(b'"') => {}
-            // `\"eventName\"`: a key inside a JSON-encoded string; `\` anything else: unsure.
-            Some(b'\\') => return Occurrence::Unsure,
-            // A longer name (`eventNames`), or text: not this key.
-            _ => return Occurrence::NotAKey,
-        }
-        let mut i = 1;
-        while rest.get(i).is_some_and(u8::is_ascii_whitespace) {
-            i += 1;
-        }
-        if rest.get(i) != Some(&b':') {
-            // A string value that happens to read `eventName`, not a key.
-            return Occurrence::NotAKey;
-        }
+/// What follows a key name: `rest` starts right after it.
+fn occurrence(rest: &[u8]) -> Occurrence<'_> {
+    match rest.first() {
+        Some(b'"') => {}
+        // `\"eventName\"`: a key inside a JSON-encoded string; `\` anything else: unsure.
+        Some(b'\\') => return Occurrence::Unsure,
+        // A longer name (`eventNames`), or text: not this key.
+        _ => return Occurrence::NotAKey,
+    }
+    let mut i = 1;
+    while rest.get(i).is_some_and(u8::is_ascii_whitespace) {
         i += 1;
-        while rest.get(i).is_some_and(u8::is_ascii_whitespace) {
-            i += 1;
-        }
-        if rest.get(i) != Some(&b'"') {
-            // A number, an object (Azure REST), an array, null: let the parser decide.
-            return Occurrence::Unsure;
-        }
-        let value = &rest[i + 1..];
-        match memchr::memchr2(b'"', b'\\', value) {
-            Some(end) if value[end] == b'"' => Occurrence::Value(&value[..end]),
-            _ => Occurrence::Unsure,
-        }
+    }
+    if rest.get(i) != Some(&b':') {
+        // A string value that happens to read `eventName`, not a key.
+        return Occurrence::NotAKey;
+    }
+    i += 1;
+    while rest.get(i).is_some_and(u8::is_ascii_whitespace) {
+        i += 1;
+    }
+    if rest.get(i) != Some(&b'"') {
+        // A number, an object (Azure REST), an array, null: let the parser decide.
+        return Occurrence::Unsure;
+    }
+    let value = &rest[i + 1..];
+    match memchr::memchr2(b'"', b'\\', value) {
+        Some(end) if value[end] == b'"' => Occurrence::Value(&value[..end]),
+        _ => Occurrence::Unsure,
     }
 }
 
@@ -468,26 +916,44 @@ mod tests {
         Pattern::Exact(s.into())
     }
 
+    fn op(k: OpKey, p: Pattern) -> Vec<Clause> {
+        vec![vec![(Key::Op(k), p)]]
+    }
+    fn field(name: &str, p: Pattern) -> (Key, Pattern) {
+        (Key::Field(name.into()), p)
+    }
+    fn contains(s: &str) -> Pattern {
+        Pattern::Contains(s.into())
+    }
+
     #[test]
     fn necessary_conditions() {
         let stop = item("eventName", vec![], &[&[text("StopInstances")]]);
         let agent = item("userAgent", vec![Modifier::Contains], &[&[text("curl")]]);
         let sels = [("stop", stop), ("agent", agent)];
         let n = |c: Condition| necessary(&tree(&sels, c));
+        let curl = field("userAgent", contains("curl"));
+        // An operation name is preferred to other fields.
         assert_eq!(
             n(Condition::And(vec![sel("agent"), sel("stop")])),
-            Some(vec![(OpKey::CloudTrail, exact("StopInstances"))])
+            Some(op(OpKey::CloudTrail, exact("StopInstances")))
         );
-        assert_eq!(n(Condition::Or(vec![sel("agent"), sel("stop")])), None);
+        assert_eq!(
+            n(Condition::Or(vec![sel("agent"), sel("stop")])),
+            Some(vec![vec![
+                curl.clone(),
+                (Key::Op(OpKey::CloudTrail), exact("StopInstances"))
+            ]])
+        );
         assert_eq!(n(Condition::Not(Box::new(sel("stop")))), None);
         assert_eq!(
             n(Condition::And(vec![
                 Condition::Not(Box::new(sel("stop"))),
                 sel("agent")
             ])),
-            None
+            Some(vec![vec![curl.clone()]])
         );
-        assert_eq!(n(sel("agent")), None);
+        assert_eq!(n(sel("agent")), Some(vec![vec![curl]]));
         assert_eq!(n(sel("missing")), None);
         // modifiers and wildcards
         let one = |s: Selection| necessary(&tree(&[("s", s)], sel("s")));
@@ -497,7 +963,7 @@ mod tests {
                 vec![Modifier::EndsWith],
                 &[&[text(".stop")]]
             )),
-            Some(vec![(OpKey::Gcp, Pattern::Suffix(".stop".into()))])
+            Some(op(OpKey::Gcp, Pattern::Suffix(".stop".into())))
         );
         assert_eq!(
             one(item(
@@ -505,15 +971,33 @@ mod tests {
                 vec![],
                 &[&[text("Microsoft.Compute/"), StrPart::AnyRun]]
             )),
-            Some(vec![(
+            Some(op(
                 OpKey::Azure,
                 Pattern::Prefix("Microsoft.Compute/".into())
-            )])
+            ))
         );
+        // A regular expression pins the longest literal its matches contain.
         assert_eq!(
             one(item("eventName", vec![Modifier::Re], &[&[text("Stop.*")]])),
+            Some(op(OpKey::CloudTrail, contains("Stop")))
+        );
+        assert_eq!(
+            one(item(
+                "userIdentity.arn",
+                vec![Modifier::Re],
+                &[&[text(".+:assumed-role/aws:.+")]]
+            )),
+            Some(vec![vec![field("arn", contains(":assumed-role/aws:"))]])
+        );
+        assert_eq!(
+            one(item(
+                "userAgent",
+                vec![Modifier::Re],
+                &[&[text("(?i)curl|wget")]]
+            )),
             None
         );
+        // An operation key keeps to the precise shapes; other fields take a substring.
         assert_eq!(
             one(item(
                 "eventName",
@@ -523,24 +1007,91 @@ mod tests {
             None
         );
         assert_eq!(
+            one(item(
+                "userAgent",
+                vec![],
+                &[&[text("aws-cli/"), StrPart::AnyChar, text("x")]]
+            )),
+            Some(vec![vec![field("userAgent", contains("aws-cli/"))]])
+        );
+        assert_eq!(
             one(Selection::Keywords(vec![SigmaValue::Str(vec![text(
                 "StopInstances"
             )])])),
-            None
+            Some(vec![vec![(Key::Anywhere, contains("StopInstances"))]])
         );
+        // Every item of a mapping is necessary when none is an operation name.
+        assert_eq!(
+            one(Selection::AllOf(vec![
+                SelectionItem {
+                    field: Some("userIdentity.type".into()),
+                    modifiers: vec![],
+                    values: vec![SigmaValue::Str(vec![text("AssumedRole")])],
+                },
+                SelectionItem {
+                    field: Some("userIdentity.sessionContext.sessionIssuer.type".into()),
+                    modifiers: vec![],
+                    values: vec![SigmaValue::Str(vec![text("Role")])],
+                },
+            ])),
+            Some(vec![
+                vec![field("type", exact("AssumedRole"))],
+                vec![field("type", exact("Role"))]
+            ])
+        );
+        // What pins nothing: virtual fields, array indices, existence, nulls, floats.
+        for (f, m, v) in [
+            (
+                "snapback.actor.name",
+                vec![],
+                SigmaValue::Str(vec![text("x")]),
+            ),
+            ("resultType", vec![], SigmaValue::Str(vec![text("Failure")])),
+            ("items.0", vec![], SigmaValue::Str(vec![text("x")])),
+            ("userAgent", vec![Modifier::Exists], SigmaValue::Bool(true)),
+            ("userAgent", vec![], SigmaValue::Null),
+            ("score", vec![], SigmaValue::Float(0.5)),
+            (
+                "sourceIPAddress",
+                vec![Modifier::Cidr],
+                SigmaValue::Str(vec![text("10.0.0.0/8")]),
+            ),
+        ] {
+            let s = Selection::AllOf(vec![SelectionItem {
+                field: Some(f.into()),
+                modifiers: m,
+                values: vec![v],
+            }]);
+            assert_eq!(one(s), None, "{f}");
+        }
+    }
+
+    /// The key list the framer would give `p` for `record`.
+    fn listed(p: &Prefilter, record: &[u8]) -> Option<Vec<u32>> {
+        if p.wants_all_keys() {
+            snapback_ingest::all_key_ends(record)
+        } else {
+            snapback_ingest::key_ends(record)
+        }
+    }
+    fn keys<'a>(p: &Prefilter, ends: &'a Option<Vec<u32>>) -> Option<KeyList<'a>> {
+        ends.as_deref().map(|ends| KeyList {
+            ends,
+            all: p.wants_all_keys(),
+        })
     }
 
     fn pack() -> Prefilter {
         Prefilter::new(&[
-            Ok(vec![(OpKey::CloudTrail, exact("StopInstances"))]),
-            Ok(vec![(
+            Ok(op(OpKey::CloudTrail, exact("StopInstances"))),
+            Ok(op(
                 OpKey::Azure,
                 exact("Microsoft.Compute/virtualMachines/start/action"),
-            )]),
-            Ok(vec![(
+            )),
+            Ok(op(
                 OpKey::Gcp,
                 Pattern::Suffix("compute.instances.stop".into()),
-            )]),
+            )),
         ])
     }
 
@@ -600,23 +1151,21 @@ mod tests {
         for (record, want) in cases {
             assert_eq!(p.may_match(record.as_bytes()), *want, "{record}");
             // The same answer from the key list, where the record has one.
-            let ends = snapback_ingest::key_ends(record.as_bytes());
+            let ends = listed(&p, record.as_bytes());
             with_keys += usize::from(ends.is_some());
             assert_eq!(
-                p.may_match_keys(record.as_bytes(), ends.as_deref()),
+                p.may_match_keys(record.as_bytes(), keys(&p, &ends)),
                 *want,
                 "{record} with key ends {ends:?}"
             );
         }
         assert!(with_keys >= 12, "only {with_keys} cases had a key list");
-        // The framer lists only keys that end in `d` or `e`; the key path relies on it for
-        // the marker keys too.
+        // Every marker key gets a record through on both paths.
         for m in LOWER_CASE_MARKERS {
-            assert!(m.ends_with('d') || m.ends_with('e'), "{m}");
             let record = format!(r#"{{"{m}":"x","eventName":"DescribeInstances"}}"#);
-            let ends = snapback_ingest::key_ends(record.as_bytes());
+            let ends = listed(&p, record.as_bytes());
             assert!(
-                p.may_match_keys(record.as_bytes(), ends.as_deref()),
+                p.may_match_keys(record.as_bytes(), keys(&p, &ends)),
                 "{record}"
             );
             assert!(p.may_match(record.as_bytes()), "{record}");
@@ -626,11 +1175,66 @@ mod tests {
     #[test]
     fn an_unpinned_rule_turns_it_off() {
         let p = Prefilter::new(&[
-            Ok(vec![(OpKey::CloudTrail, exact("StopInstances"))]),
+            Ok(op(OpKey::CloudTrail, exact("StopInstances"))),
             Err("user-agent-rule".into()),
         ]);
         assert!(p.is_off());
         assert!(p.may_match(br#"{"eventName":"DescribeInstances"}"#));
         assert!(p.disabled_by().unwrap().contains("user-agent-rule"));
+    }
+
+    #[test]
+    fn fields_keywords_and_clauses() {
+        // The pack's rule, SigmaHQ's assumed-role rule (two clauses on `type`), a keyword, and
+        // a regular expression on `arn`.
+        let p = Prefilter::new(&[
+            Ok(op(OpKey::CloudTrail, exact("StopInstances"))),
+            Ok(vec![
+                vec![field("type", exact("AssumedRole"))],
+                vec![field("type", exact("Role"))],
+            ]),
+            Ok(vec![vec![(Key::Anywhere, contains("TruffleHog"))]]),
+            Ok(vec![vec![field("arn", contains(":assumed-role/aws:"))]]),
+        ]);
+        assert!(!p.is_off());
+        let cases: &[(&str, bool)] = &[
+            (
+                r#"{"eventName":"GetObject","userIdentity":{"type":"AssumedRole"}}"#,
+                false,
+            ),
+            (
+                r#"{"eventName":"GetObject","userIdentity":{"type":"AssumedRole","sessionContext":{"sessionIssuer":{"type":"Role"}}}}"#,
+                true,
+            ),
+            (
+                r#"{"userIdentity.type":"assumedrole","x.type":"ROLE"}"#,
+                true,
+            ),
+            (r#"{"type":"Role"}"#, false),
+            (r#"{"type":["AssumedRole"],"t":{"type":"Role"}}"#, true),
+            (
+                r#"{"eventName":"GetObject","userAgent":"trufflehog/3"}"#,
+                true,
+            ),
+            (r#"{"eventName":"GetObject","userAgent":"curl"}"#, false),
+            (r#"{"eventName":"GetObject","userAgent":"x\/y"}"#, true),
+            (
+                r#"{"arn":"arn:aws:sts::1:assumed-role/aws:ec2-instance/i-1"}"#,
+                true,
+            ),
+            (r#"{"arn":"arn:aws:sts::1:assumed-role/admin/i-1"}"#, false),
+            (r#"{"eventName":"StopInstances"}"#, true),
+            (r#"{"eventType":"AwsApiCall","subtype":"Role"}"#, false),
+        ];
+        for (record, want) in cases {
+            assert_eq!(p.may_match(record.as_bytes()), *want, "{record}");
+            // With more than operation names pinned, every key is listed.
+            let ends = listed(&p, record.as_bytes());
+            assert_eq!(
+                p.may_match_keys(record.as_bytes(), keys(&p, &ends)),
+                *want,
+                "{record}"
+            );
+        }
     }
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use snapback_ingest::frame::{Frame, Framer};
-use snapback_ingest::{decode_record, Cloud, Decoded, Provenance};
+use snapback_ingest::{decode_record, Cloud, Decoded, KeyList, Provenance};
 use snapback_rules::{Prefilter, RuleSet};
 
 fn root() -> PathBuf {
@@ -70,10 +70,16 @@ fn check(rules: &RuleSet, label: &str, recs: &[(Arc<str>, Vec<u8>)]) {
     for (i, (file, bytes)) in recs.iter().enumerate() {
         // Both paths: the byte search, and the key list the framer's fast path gives. A
         // record either one skips counts as skipped, so both must be conservative.
-        let ends = snapback_ingest::key_ends(bytes);
+        let all = prefilter.wants_all_keys();
+        let ends = if all {
+            snapback_ingest::all_key_ends(bytes)
+        } else {
+            snapback_ingest::key_ends(bytes)
+        };
         keyed += usize::from(ends.is_some());
         let by_bytes = prefilter.may_match(bytes);
-        let by_keys = prefilter.may_match_keys(bytes, ends.as_deref());
+        let listed = ends.as_deref().map(|ends| KeyList { ends, all });
+        let by_keys = prefilter.may_match_keys(bytes, listed);
         differ += usize::from(by_bytes != by_keys);
         let pass = by_bytes && by_keys;
         skipped += usize::from(!pass);

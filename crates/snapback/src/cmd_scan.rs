@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use snapback_correlate::{Alert, DetectOptions, Detector, Report, Severity, Tuning};
 use snapback_ingest::{
-    read_inputs_parallel, IngestOptions, Input, ParallelOptions, RecordFilter, Summary,
+    read_inputs_parallel, IngestOptions, Input, KeyList, ParallelOptions, RecordFilter, Summary,
 };
 use snapback_rules::RuleSet;
 
@@ -133,13 +133,14 @@ fn scan(inputs: &[Input], opts: &ScanOptions) -> anyhow::Result<ExitCode> {
         && opts.output.report.is_none())
     .then(|| snapback_rules::Prefilter::for_rules(&rules))
     .filter(|p| !p.is_off());
-    let may_match = |record: &[u8], keys: Option<&[u32]>| {
+    let may_match = |record: &[u8], keys: Option<KeyList<'_>>| {
         prefilter
             .as_ref()
             .is_none_or(|p| p.may_match_keys(record, keys))
     };
     let parallel = ParallelOptions {
         filter: prefilter.as_ref().map(|_| &may_match as &RecordFilter),
+        all_keys: prefilter.as_ref().is_some_and(|p| p.wants_all_keys()),
         fast_framer: std::env::var_os("SNAPBACK_NO_FAST_FRAMER").is_none(),
         ..ParallelOptions::default()
     };
