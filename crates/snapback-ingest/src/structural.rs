@@ -470,6 +470,19 @@ mod tests {
             })
             .collect();
         assert_eq!(keys, ["eventName", "principalId"]);
+        // Asked for all of them, every key, whatever its last letter.
+        let all = crate::frame::all_key_ends(r.as_bytes()).unwrap();
+        let named: Vec<&str> = all
+            .iter()
+            .map(|&e| {
+                let open = r[..e as usize].rfind('"').unwrap();
+                &r[open + 1..e as usize]
+            })
+            .collect();
+        assert_eq!(
+            named,
+            ["eventName", "pax", "userIdentity", "principalId", "v"]
+        );
         // No list where it could miss a key: a backslash, a colon after whitespace, a record
         // that does not end at its last byte.
         assert_eq!(ends(r#"{"eventName":"a"b"}"#), None);

@@ -137,3 +137,54 @@ fn the_real_stop_start_chain_is_ordered_by_event_time_although_stored_newest_fir
         .collect();
     assert_eq!(ops, ["StopInstances", "StartInstances"]);
 }
+
+#[test]
+fn sigmahq_rules_give_the_same_alerts_with_the_prefilter_on_and_off() {
+    let Some(dir) = corpus() else { return };
+    let sigmahq = dir.join("../sigmahq-cloud");
+    if !sigmahq.is_dir() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but ../shared/sigmahq-cloud is missing"
+        );
+        eprintln!(
+            "\n*** SigmaHQ prefilter comparison DID NOT RUN: no ../shared/sigmahq-cloud ***\n"
+        );
+        return;
+    }
+    let run = |prefilter: bool| {
+        let mut cmd = Command::cargo_bin("snapback").unwrap();
+        cmd.args(["scan", "--quiet", "--show-suppressed", "--format", "jsonl"])
+            .arg("--rules")
+            .arg(&sigmahq)
+            .arg(&dir);
+        if !prefilter {
+            cmd.env("SNAPBACK_NO_PREFILTER", "1");
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (on, on_summary) = run(true);
+    let (off, _) = run(false);
+    assert!(
+        on.lines().count() > 10,
+        "SigmaHQ's rules raised too few alerts"
+    );
+    assert_eq!(
+        on, off,
+        "the prefilter changed what SigmaHQ's rules alert on"
+    );
+    // And it did skip records: SigmaHQ's rules no longer turn it off.
+    assert!(
+        on_summary.contains("records not parsed"),
+        "the prefilter skipped nothing: {on_summary}"
+    );
+}
