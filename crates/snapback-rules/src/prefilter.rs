@@ -178,6 +178,11 @@ fn key_of(field: &str) -> Option<Key> {
     if last.is_empty() || last.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
+    // A field named like an operation key (`requestParameters.eventName`): the searches
+    // take such a name for the operation key, so its value is looked for anywhere instead.
+    if OP_NEEDLES.contains(&last) || last == "OperationNameValue" {
+        return Some(Key::Anywhere);
+    }
     Some(Key::Field(last.to_owned()))
 }
 
@@ -304,6 +309,13 @@ fn item(i: &SelectionItem) -> Option<Clause> {
                 // precise shapes, so that their rules stay as narrow as before.
                 None if matches!(key, Key::Op(_)) => return None,
                 None => Pattern::Contains(loose(v)?),
+            };
+            // Anywhere, only a substring can be looked for.
+            let pattern = match (&key, pattern) {
+                (Key::Anywhere, Pattern::Exact(t) | Pattern::Prefix(t) | Pattern::Suffix(t)) => {
+                    Pattern::Contains(t)
+                }
+                (_, p) => p,
             };
             Some((key.clone(), pattern))
         })
@@ -1038,6 +1050,15 @@ mod tests {
                 vec![field("type", exact("AssumedRole"))],
                 vec![field("type", exact("Role"))]
             ])
+        );
+        // A field named like an operation key is looked for anywhere.
+        assert_eq!(
+            one(item(
+                "requestParameters.eventName",
+                vec![],
+                &[&[text("StopLogging")]]
+            )),
+            Some(vec![vec![(Key::Anywhere, contains("StopLogging"))]])
         );
         // What pins nothing: virtual fields, array indices, existence, nulls, floats.
         for (f, m, v) in [
