@@ -461,26 +461,18 @@ mod tests {
         let r = format!(
             r#"{{"eventName":"e","pax":"{pad}","userIdentity":{{"principalId":"d"}},"v":["e","de"]}}"#
         );
-        let got = ends(&r).unwrap();
-        let keys: Vec<&str> = got
-            .iter()
-            .map(|&e| {
-                let open = r[..e as usize].rfind('"').unwrap();
-                &r[open + 1..e as usize]
-            })
-            .collect();
-        assert_eq!(keys, ["eventName", "principalId"]);
+        let names = |ends: Vec<u32>| -> Vec<String> {
+            ends.iter()
+                .map(|&e| {
+                    let open = r[..e as usize].rfind('"').unwrap();
+                    r[open + 1..e as usize].to_owned()
+                })
+                .collect()
+        };
+        assert_eq!(names(ends(&r).unwrap()), ["eventName", "principalId"]);
         // Asked for all of them, every key, whatever its last letter.
-        let all = crate::frame::all_key_ends(r.as_bytes()).unwrap();
-        let named: Vec<&str> = all
-            .iter()
-            .map(|&e| {
-                let open = r[..e as usize].rfind('"').unwrap();
-                &r[open + 1..e as usize]
-            })
-            .collect();
         assert_eq!(
-            named,
+            names(crate::frame::all_key_ends(r.as_bytes()).unwrap()),
             ["eventName", "pax", "userIdentity", "principalId", "v"]
         );
         // No list where it could miss a key: a backslash, a colon after whitespace, a record
