@@ -179,4 +179,18 @@ fn volume_corpus_records_pass_or_are_unmatched() {
     .unwrap();
     let recs = records(&[dir.path().to_path_buf()]);
     check(&RuleSet::builtin(), "volume corpus", &recs);
+    let sigmahq = root().join("../shared/sigmahq-cloud");
+    if sigmahq.is_dir() {
+        check(
+            &RuleSet::load(true, &[sigmahq]),
+            "volume corpus + SigmaHQ cloud",
+            &recs,
+        );
+    } else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "../shared/sigmahq-cloud is missing under CI"
+        );
+        eprintln!("NOT RUN with SigmaHQ on the volume corpus: ../shared/sigmahq-cloud not found");
+    }
 }
