@@ -51,6 +51,18 @@ impl Default for ParallelOptions<'_> {
     }
 }
 
+impl<'a> ParallelOptions<'a> {
+    /// Give a reader the filter, key lists and fast path these options ask for.
+    fn set_up<'r>(&self, reader: &mut Reader<'r>)
+    where
+        'a: 'r,
+    {
+        reader.filter = self.filter;
+        reader.all_keys = self.all_keys;
+        reader.fast = self.fast_framer;
+    }
+}
+
 /// How far a read has got (bytes as stored: compressed files count their compressed size).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Progress {
@@ -117,9 +129,7 @@ pub fn read_inputs_parallel<U: Send>(
                     }
                 };
                 let mut reader = Reader::new(options, &mut summary, &mut on_event, on_diag);
-                reader.filter = parallel.filter;
-                reader.all_keys = parallel.all_keys;
-                reader.fast = parallel.fast_framer;
+                parallel.set_up(&mut reader);
                 reader.read_stream("-".into(), Box::new(lock));
             }
             Input::Path(path) => {
@@ -236,9 +246,7 @@ fn run_unit<U: Send>(
         };
         let mut on_diag = |d: &Diagnostic| diags.push(d.clone());
         let mut reader = Reader::new(options, &mut summary, &mut on_event, &mut on_diag);
-        reader.filter = parallel.filter;
-        reader.all_keys = parallel.all_keys;
-        reader.fast = parallel.fast_framer;
+        parallel.set_up(&mut reader);
         match unit {
             Unit::File { path, .. } => reader.read_file(path),
             Unit::Chunk {
