@@ -402,8 +402,23 @@ fn holds(hay: &[u8], needle: &[u8]) -> bool {
     false
 }
 
-/// The names searched for operation keys, in slot order of [`OpKey`] (Azure has two).
-const OP_NEEDLES: [&str; 4] = ["eventName", "operationName", "OperationName", "methodName"];
+/// The keys that name the operation, and the slot of [`Compiled::slots`] each is read with
+/// (the [`OpKey`]'s: Azure has three spellings).
+const OP_KEYS: [(&str, usize); 5] = [
+    ("eventName", 0),
+    ("operationName", 1),
+    ("OperationName", 1),
+    ("OperationNameValue", 1),
+    ("methodName", 2),
+];
+
+/// The slot of an operation key's name, if it is one.
+fn op_key_slot(name: &[u8]) -> Option<usize> {
+    OP_KEYS
+        .iter()
+        .find(|(n, _)| n.as_bytes() == name)
+        .map(|&(_, slot)| slot)
+}
 
 /// Patterns that force a pass: a key or value may be spelt with `\u` escapes, and a
 /// lower-cased marker key (`snapback_ingest::decode::LOWER_CASE_MARKERS`, quoted) makes the
@@ -446,11 +461,11 @@ enum Found {
     Force,
 }
 
-/// The compiled prefilter. Cheap to share between threads.
+/// What the prefilter tests records with, once compiled from the rules.
 #[derive(Debug)]
 struct Compiled {
     /// Key names (operation keys first, then fields) and forcing patterns, case-sensitive,
-    /// reporting overlapping matches.
+    /// leftmost-longest (see [`Prefilter::new`]).
     keys: AhoCorasick,
     /// What each pattern of `keys` is.
     found: Vec<Found>,
@@ -464,7 +479,6 @@ struct Compiled {
     multi: Vec<Vec<Vec<usize>>>,
     /// Atoms that satisfy a rule alone (it has one clause, which holds them).
     lone: Vec<bool>,
-    atoms: usize,
     /// The slot of each field key, by name.
     field_slots: ShortMap<Box<[u8]>, usize>,
     /// A quick no for most keys: bit `min(length, 63)` of entry `last byte` is set for each
@@ -602,16 +616,13 @@ impl Prefilter {
                             // the searches read that key: with the operation key's slot,
                             // whose occurrences are the same keys (and a few more).
                             Key::Field(name) => {
-                                let slot = match name.as_str() {
-                                    "eventName" => 0,
-                                    "operationName" | "OperationName" | "OperationNameValue" => 1,
-                                    "methodName" => 2,
-                                    _ => *field_slot.entry(name.clone()).or_insert_with(|| {
+                                let slot = op_key_slot(name.as_bytes()).unwrap_or_else(|| {
+                                    *field_slot.entry(name.clone()).or_insert_with(|| {
                                         fields.push(name.clone());
                                         slots.push(Wanted::default());
                                         slots.len() - 1
-                                    }),
-                                };
+                                    })
+                                });
                                 slots[slot].add(pattern, atom);
                             }
                             Key::Anywhere => {
@@ -633,10 +644,9 @@ impl Prefilter {
             }
         }
         let mut shapes = Box::new([0u64; 256]);
-        for name in OP_NEEDLES
+        for name in OP_KEYS
             .iter()
-            .chain(&["OperationNameValue"])
-            .copied()
+            .map(|&(n, _)| n)
             .chain(LOWER_CASE_MARKERS.iter().copied())
             .chain(fields.iter().map(String::as_str))
         {
@@ -650,15 +660,9 @@ impl Prefilter {
             .collect();
         let mut patterns: Vec<String> = Vec::new();
         let mut found = Vec::new();
-        for (i, n) in OP_NEEDLES.iter().enumerate() {
-            patterns.push((*n).to_owned());
-            found.push(Found::Key(if i == 0 {
-                0
-            } else if i < 3 {
-                1
-            } else {
-                2
-            }));
+        for &(n, slot) in &OP_KEYS {
+            patterns.push(n.to_owned());
+            found.push(Found::Key(slot));
         }
         for (i, f) in fields.iter().enumerate() {
             patterns.push(f.clone());
@@ -669,7 +673,7 @@ impl Prefilter {
             found.push(Found::Force);
         }
         // Leftmost-longest: of key names starting at one place the longest is the key there
-        // (`types`, not `type`); a name starting earlier hides a later key only if it holds
+        // (`types`, not `type`; `OperationNameValue`, not `OperationName`); a name starting earlier hides a later key only if it holds
         // the quote or dot before that key, and only the forcing markers hold a quote.
         let keys = AhoCorasickBuilder::new()
             .match_kind(MatchKind::LeftmostLongest)
@@ -709,7 +713,6 @@ impl Prefilter {
                     slots,
                     anywhere,
                     multi,
-                    atoms: lone.len(),
                     lone,
                 }),
                 disabled_by: None,
@@ -755,7 +758,7 @@ impl Prefilter {
         }
         SATISFIED.with_borrow_mut(|bits| {
             bits.clear();
-            bits.resize(c.atoms.div_ceil(64), 0);
+            bits.resize(c.lone.len().div_ceil(64), 0);
             let mut t = Tally {
                 c,
                 bits,
@@ -777,11 +780,7 @@ impl Prefilter {
                     Found::Force => return true,
                     Found::Key(slot) => slot,
                 };
-                let mut rest = &record[m.end()..];
-                if m.pattern().as_usize() == 2 && rest.starts_with(b"Value") {
-                    rest = &rest[5..];
-                }
-                t.occurrence(slot, rest);
+                t.occurrence(slot, &record[m.end()..]);
                 if t.done {
                     return true;
                 }
@@ -853,12 +852,9 @@ impl Compiled {
         if k[start - 1] == b'"' && LOWER_CASE_MARKERS.iter().any(|m| name == m.as_bytes()) {
             return Some(None);
         }
-        match name {
-            b"eventName" => Some(Some(0)),
-            b"operationName" | b"OperationName" | b"OperationNameValue" => Some(Some(1)),
-            b"methodName" => Some(Some(2)),
-            _ => self.field_slots.get(name).map(|&slot| Some(slot)),
-        }
+        op_key_slot(name)
+            .or_else(|| self.field_slots.get(name).copied())
+            .map(Some)
     }
 }
 
