@@ -40,6 +40,14 @@ fn decoded(v: Value, file: &str, id: u64) -> Event {
     }
 }
 
+/// A detector over the built-in pack and default tuning with these options. The rules and the
+/// tuning are leaked, so that the detector can outlive this call (a few per test run).
+fn detector(options: DetectOptions) -> Detector<'static> {
+    let rules: &'static RuleSet = Box::leak(Box::new(RuleSet::builtin()));
+    let tuning: &'static Tuning = Box::leak(Box::new(Tuning::default()));
+    Detector::new(rules, tuning, options)
+}
+
 #[test]
 fn open_sequences_beyond_the_cap_are_evicted_and_counted() {
     evicts(5_000, 500);
@@ -54,16 +62,10 @@ fn fifty_thousand_distinct_instances_with_a_cap_of_two_thousand() {
 }
 
 fn evicts(distinct: u64, cap: usize) {
-    let rules = RuleSet::builtin();
-    let tuning = Tuning::default();
-    let mut d = Detector::new(
-        &rules,
-        &tuning,
-        DetectOptions {
-            max_open_sequences: cap,
-            ..DetectOptions::default()
-        },
-    );
+    let mut d = detector(DetectOptions {
+        max_open_sequences: cap,
+        ..DetectOptions::default()
+    });
     let started = Instant::now();
     // Stops of `distinct` instances over 40 minutes, none started again...
     for i in 0..distinct {
@@ -104,17 +106,11 @@ fn evicts(distinct: u64, cap: usize) {
 /// retained count never exceeds the cap; a chain inside the cap still alerts.
 #[test]
 fn matched_events_beyond_the_cap_are_evicted_and_counted() {
-    let rules = RuleSet::builtin();
-    let tuning = Tuning::default();
     let cap = 1_000;
-    let mut d = Detector::new(
-        &rules,
-        &tuning,
-        DetectOptions {
-            max_retained_events: cap,
-            ..DetectOptions::default()
-        },
-    );
+    let mut d = detector(DetectOptions {
+        max_retained_events: cap,
+        ..DetectOptions::default()
+    });
     let distinct = 5_000;
     for i in 0..distinct {
         d.observe(stop_or_start(
@@ -157,17 +153,11 @@ fn matched_events_beyond_the_cap_are_evicted_and_counted() {
 /// cap far below the input, the alerts are those of an uncapped run.
 #[test]
 fn chains_evicted_before_the_end_still_alert() {
-    let rules = RuleSet::builtin();
-    let tuning = Tuning::default();
     let run = |cap: usize| {
-        let mut d = Detector::new(
-            &rules,
-            &tuning,
-            DetectOptions {
-                max_retained_events: cap,
-                ..DetectOptions::default()
-            },
-        );
+        let mut d = detector(DetectOptions {
+            max_retained_events: cap,
+            ..DetectOptions::default()
+        });
         let distinct = 5_000u64;
         let mut id = distinct;
         for i in 0..distinct {
@@ -209,9 +199,7 @@ fn chains_evicted_before_the_end_still_alert() {
 /// forgotten whole (its id too), so only the state held is deduplicated.
 #[test]
 fn under_the_caps_nothing_is_evicted_and_duplicates_count_once() {
-    let rules = RuleSet::builtin();
-    let tuning = Tuning::default();
-    let mut d = Detector::new(&rules, &tuning, DetectOptions::default());
+    let mut d = detector(DetectOptions::default());
     for i in 0..100 {
         d.observe(stop_or_start("StopInstances", i, &format!("i-{i:017x}"), i));
     }
@@ -246,17 +234,11 @@ fn azure(op: &str, status: &str, second: u64, correlation: &str, id: u64) -> Eve
 /// remembered never exceeds the cap.
 #[test]
 fn operations_beyond_the_cap_are_evicted_and_counted() {
-    let rules = RuleSet::builtin();
-    let tuning = Tuning::default();
     let cap = 500;
-    let mut d = Detector::new(
-        &rules,
-        &tuning,
-        DetectOptions {
-            max_operations: cap,
-            ..DetectOptions::default()
-        },
-    );
+    let mut d = detector(DetectOptions {
+        max_operations: cap,
+        ..DetectOptions::default()
+    });
     let distinct = 3_000u64;
     for i in 0..distinct {
         let correlation = format!("00000000-0000-0000-0000-{i:012x}");

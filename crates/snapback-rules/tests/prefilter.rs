@@ -134,36 +134,43 @@ fn check(rules: &RuleSet, label: &str, recs: &[(Arc<str>, Vec<u8>)]) {
     }
 }
 
+/// `../shared/NAME`, when there; otherwise says loudly what did not run (a failure under CI,
+/// which always has it).
+fn shared(name: &str, what: &str) -> Option<PathBuf> {
+    let dir = root().join("../shared").join(name);
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "../shared/{name} is missing under CI"
+    );
+    eprintln!("NOT RUN {what}: ../shared/{name} not found");
+    None
+}
+
+/// [`check`] with SigmaHQ's cloud rules beside the pack, when `../shared` has them.
+fn check_with_sigmahq(label: &str, recs: &[(Arc<str>, Vec<u8>)]) {
+    if let Some(dir) = shared("sigmahq-cloud", &format!("with SigmaHQ on the {label}")) {
+        check(
+            &RuleSet::load(true, &[dir]),
+            &format!("{label} + SigmaHQ cloud"),
+            recs,
+        );
+    }
+}
+
 #[test]
 fn prefilter_is_conservative_on_every_record() {
     let mut dirs = vec![root().join("examples"), root().join("tests/fixtures")];
-    let corpus = root().join("../shared/corpus");
-    if corpus.is_dir() {
-        dirs.push(corpus);
-    } else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "../shared/corpus is missing under CI"
-        );
-        eprintln!("NOT RUN on the corpus: ../shared/corpus not found (examples and fixtures only)");
-    }
+    dirs.extend(shared(
+        "corpus",
+        "on the corpus (examples and fixtures only)",
+    ));
     let recs = records(&dirs);
     assert!(recs.len() > 100);
     check(&RuleSet::builtin(), "built-in pack", &recs);
-    let sigmahq = root().join("../shared/sigmahq-cloud");
-    if sigmahq.is_dir() {
-        check(
-            &RuleSet::load(true, &[sigmahq]),
-            "pack + SigmaHQ cloud",
-            &recs,
-        );
-    } else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "../shared/sigmahq-cloud is missing under CI"
-        );
-        eprintln!("NOT RUN with SigmaHQ: ../shared/sigmahq-cloud not found");
-    }
+    check_with_sigmahq("examples, fixtures and corpus", &recs);
 }
 
 #[test]
@@ -179,18 +186,5 @@ fn volume_corpus_records_pass_or_are_unmatched() {
     .unwrap();
     let recs = records(&[dir.path().to_path_buf()]);
     check(&RuleSet::builtin(), "volume corpus", &recs);
-    let sigmahq = root().join("../shared/sigmahq-cloud");
-    if sigmahq.is_dir() {
-        check(
-            &RuleSet::load(true, &[sigmahq]),
-            "volume corpus + SigmaHQ cloud",
-            &recs,
-        );
-    } else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "../shared/sigmahq-cloud is missing under CI"
-        );
-        eprintln!("NOT RUN with SigmaHQ on the volume corpus: ../shared/sigmahq-cloud not found");
-    }
+    check_with_sigmahq("volume corpus", &recs);
 }
