@@ -182,6 +182,7 @@ if args.only == "million":
     sys.exit(0)
 
 GUNZIP = f"{ROOT}/target/release/examples/gunzip"
+CEILING = f"{ROOT}/target/release/examples/gz_ceiling"
 PY = sys.executable
 SIGMAHQ = os.path.normpath(f"{ROOT}/../shared/sigmahq-cloud")
 manifest = json.load(open(f"{DATA}/manifest.json"))
@@ -380,6 +381,29 @@ allfound = all(e == f for _, e, f, _ in chain_rows)
 P(f"| every planted chain alerted | " + ", ".join(f"{d}: {f}/{e} ({n} alerts)" for d, e, f, n in chain_rows)
   + f" | {'yes' if allfound else 'NO'} |")
 P("")
+if "gz" in datasets:
+    # What bounds the gz target: inflate alone against inflate plus the least a scan must do
+    # (examples/gz_ceiling.rs, one core, files in memory, best of 5).
+    P("## The ceiling for gzip\n")
+    cmd = [CEILING, f"{DATA}/gz"]
+    commands.append(" ".join(cmd))
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode != 0:
+        P(f"`gz_ceiling` did not run: {out.stderr.strip()}\n")
+    else:
+        rows = [l.split("\t") for l in out.stdout.strip().splitlines()]
+        P(f"`{' '.join(cmd).replace(ROOT + '/', '')}`: {rows[0][0]}. After inflating each file (libdeflate, as "
+          "`scan` and the `gunzip` baseline do), on the bytes still in cache: `keys` = `memmem` for "
+          "`\"eventName\":\"` alone (less than a conservative filter must look for); `records` = a "
+          "hand-written AVX2 first stage (quotes, escapes, strings by carry-less multiply, depth) that "
+          "only counts the records, which every event's `file#record` and the summary need; `framer` = "
+          "snapback's framer with a filter that passes nothing. The ceiling is inflate time over inflate "
+          "plus that work: no scan doing the work can go faster relative to decompression alone.\n")
+        P("| step | s | GB/s | ceiling | count |")
+        P("|---|---:|---:|---:|---:|")
+        for row in rows[2:]:
+            P("| " + " | ".join(row) + " |")
+        P("")
 P("## Identical results\n")
 P("`snapback scan --format jsonl` output compared byte for byte (sha256) with the default run:\n")
 P("| tree | rules | variant | identical |")

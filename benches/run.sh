@@ -3,7 +3,7 @@
 #
 #   benches/run.sh [SIZE] [DATA_DIR]      (defaults: 256MiB, /tmp/snapback-bench)
 #
-# Builds snapback (release) and the gunzip bench example, installs ripgrep (apt) and DuckDB
+# Builds snapback (release) and the gunzip and gz_ceiling bench examples, installs ripgrep (apt) and DuckDB
 # (pip, in a venv at $BENCH_VENV, default /tmp/snapback-bench-venv) when missing, generates the
 # corpus with `snapback simulate --volume SIZE` (reused when its manifest says the same size and
 # seed), then runs benches/harness.py, which measures and writes benches/RESULTS.md.
@@ -17,7 +17,7 @@ venv="${BENCH_VENV:-/tmp/snapback-bench-venv}"
 
 cd "$root"
 cargo build --release -q -p snapback
-cargo build --release -q -p snapback-ingest --example gunzip
+cargo build --release -q -p snapback-ingest --example gunzip --example gz_ceiling
 
 if ! command -v rg >/dev/null; then
   apt-get install -y ripgrep >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y ripgrep >/dev/null; }
