@@ -56,7 +56,11 @@ fn main() {
     sample.extend(br#"{"e":"\\"},{"f":"]]\"\\\"}"},[{}]]}"#);
     serde_json::from_slice::<serde_json::Value>(&sample).expect("the sample is JSON");
     let framed = count_frames(&sample);
-    assert_eq!((records(&sample), framed), (4, 4), "the structural pass miscounts");
+    assert_eq!(
+        (records(&sample), framed),
+        (4, 4),
+        "the structural pass miscounts"
+    );
     let key = memchr::memmem::Finder::new(b"\"eventName\":\"");
     let mut out = Vec::new();
     let mut bytes = 0u64;
@@ -181,8 +185,7 @@ unsafe fn count_records(b: &[u8]) -> u64 {
             let (odd_carries, overflow) = slashes.overflowing_add(starts & !even_start_mask);
             let odd_carries = odd_carries | escape_carry;
             escape_carry = overflow as u64;
-            let escaped =
-                (even_carries & !slashes & !EVEN) | (odd_carries & !slashes & EVEN);
+            let escaped = (even_carries & !slashes & !EVEN) | (odd_carries & !slashes & EVEN);
             quotes &= !escaped;
         }
         if opens | closes == 0 {

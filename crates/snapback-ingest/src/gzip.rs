@@ -12,36 +12,77 @@ pub const WHOLE_MAX_COMPRESSED: u64 = 8 << 20;
 /// ...when their trailer promises at most this much output.
 pub const WHOLE_MAX_OUTPUT: usize = 64 << 20;
 
+/// A libdeflate decompressor, owned. The C library is called directly (`libdeflate-sys`):
+/// the `libdeflater` wrapper does not offer the call that says how much input a member took
+/// (`libdeflate_gzip_decompress_ex`), without which the whole-file test needed a second CRC-32
+/// of the output.
+struct Decompressor(std::ptr::NonNull<libdeflate_sys::libdeflate_decompressor>);
+
+#[allow(unsafe_code)]
+impl Decompressor {
+    fn new() -> Option<Self> {
+        // SAFETY: takes no arguments; returns a new decompressor, or null when out of memory.
+        std::ptr::NonNull::new(unsafe { libdeflate_sys::libdeflate_alloc_decompressor() })
+            .map(Decompressor)
+    }
+
+    /// Inflate the gzip member at the start of `gz` into `out`: `(input bytes the member
+    /// took, output bytes)`, or `None` when it is not a good member (libdeflate checks the
+    /// member's CRC-32 and size against its own trailer) or needs more room than `out`.
+    fn gunzip(&mut self, gz: &[u8], out: &mut [u8]) -> Option<(usize, usize)> {
+        let (mut used, mut n) = (0usize, 0usize);
+        // SAFETY: `self.0` is a live decompressor, used by one thread at a time (`&mut self`);
+        // the input and output pointers and lengths come from live slices, and libdeflate
+        // reads at most `gz.len()` bytes of one and writes at most `out.len()` of the other;
+        // the two results are written to locals.
+        let result = unsafe {
+            libdeflate_sys::libdeflate_gzip_decompress_ex(
+                self.0.as_ptr(),
+                gz.as_ptr().cast(),
+                gz.len(),
+                out.as_mut_ptr().cast(),
+                out.len(),
+                &mut used,
+                &mut n,
+            )
+        };
+        (result == libdeflate_sys::libdeflate_result_LIBDEFLATE_SUCCESS).then_some((used, n))
+    }
+}
+
+#[allow(unsafe_code)]
+impl Drop for Decompressor {
+    fn drop(&mut self) {
+        // SAFETY: allocated by `libdeflate_alloc_decompressor` and freed only here, once.
+        unsafe { libdeflate_sys::libdeflate_free_decompressor(self.0.as_ptr()) }
+    }
+}
+
 thread_local! {
-    static DECOMPRESSOR: RefCell<libdeflater::Decompressor> =
-        RefCell::new(libdeflater::Decompressor::new());
+    static DECOMPRESSOR: RefCell<Option<Decompressor>> = RefCell::new(Decompressor::new());
 }
 
 /// Inflate `gz`, one whole gzip member, into `out` (resized to fit); the number of bytes, or
 /// `None` when the input is not exactly one good member of at most [`WHOLE_MAX_OUTPUT`]
 /// bytes (the caller then streams it).
 ///
-/// libdeflate reads one member and does not say where it ended, so the member is taken as the
-/// whole file only when its output has the size and CRC-32 of the file's last trailer: a
-/// file of several members passes that test only if the first has the very contents of the
-/// last.
+/// The output's size is taken from the file's last trailer. libdeflate checks the member's
+/// CRC-32 and size against the member's own trailer and says how much input it took; the
+/// member is the whole file only when it took all of it (a file of several members, or with
+/// bytes after its member, is streamed instead).
 pub fn gunzip_whole(gz: &[u8], out: &mut Vec<u8>) -> Option<usize> {
     if gz.len() < 18 || gz[..2] != [0x1f, 0x8b] {
         return None;
     }
-    let trailer = &gz[gz.len() - 8..];
-    let crc = u32::from_le_bytes(trailer[..4].try_into().ok()?);
-    let size = u32::from_le_bytes(trailer[4..].try_into().ok()?) as usize;
+    let size = u32::from_le_bytes(gz[gz.len() - 4..].try_into().ok()?) as usize;
     if size > WHOLE_MAX_OUTPUT {
         return None;
     }
     if out.len() < size {
         out.resize(size, 0);
     }
-    let n = DECOMPRESSOR
-        .with(|d| d.borrow_mut().gzip_decompress(gz, &mut out[..size]))
-        .ok()?;
-    (n == size && libdeflater::crc32(&out[..n]) == crc).then_some(n)
+    let (used, n) = DECOMPRESSOR.with(|d| d.borrow_mut().as_mut()?.gunzip(gz, &mut out[..size]))?;
+    (used == gz.len() && n == size).then_some(n)
 }
 
 #[cfg(test)]
@@ -73,6 +114,15 @@ mod tests {
         let mut two = one.clone();
         two.extend(gz(b"{\"more\":1}\n"));
         assert_eq!(gunzip_whole(&two, &mut out), None);
+        // Two members with the same contents: the second's trailer matches the first's output,
+        // but the first does not take the whole input, so the file is streamed (both read).
+        let twice = [one.clone(), one.clone()].concat();
+        assert_eq!(gunzip_whole(&twice, &mut out), None);
+        assert_eq!(stream(&twice), [text.clone(), text.clone()].concat());
+        // Bytes after the member: streamed too (and diagnosed there).
+        let mut padded = one.clone();
+        padded.extend(&one[one.len() - 8..]);
+        assert_eq!(gunzip_whole(&padded, &mut out), None);
         // Truncated, corrupt, empty, not gzip: streamed (and diagnosed) instead.
         assert_eq!(gunzip_whole(&one[..one.len() - 5], &mut out), None);
         let mut bad = one.clone();

@@ -484,6 +484,18 @@ struct Compiled {
     /// A quick no for most keys: bit `min(length, 63)` of entry `last byte` is set for each
     /// key name that means something (operation keys, markers, fields).
     shapes: Box<[u64; 256]>,
+    /// A quicker no for almost all keys: the bit of [`tail_bit`] is set for the last four
+    /// bytes of each name that means something. `None` when some name is shorter than that.
+    tails: Option<Box<[u64; TAIL_WORDS]>>,
+}
+
+/// Words of [`Compiled::tails`]: one bit per value of [`tail_bit`], 8 KiB, which stays in the
+/// first-level cache.
+const TAIL_WORDS: usize = 1 << 10;
+
+/// A bit of [`Compiled::tails`] for the last four bytes of a key (a multiplicative hash).
+fn tail_bit(tail: [u8; 4]) -> usize {
+    (u32::from_le_bytes(tail).wrapping_mul(0x9E37_79B1) >> 16) as usize
 }
 
 thread_local! {
@@ -644,6 +656,7 @@ impl Prefilter {
             }
         }
         let mut shapes = Box::new([0u64; 256]);
+        let mut tails = Some(Box::new([0u64; TAIL_WORDS]));
         for name in OP_KEYS
             .iter()
             .map(|&(n, _)| n)
@@ -652,6 +665,14 @@ impl Prefilter {
         {
             if let Some(&b) = name.as_bytes().last() {
                 shapes[b as usize] |= 1 << name.len().min(63);
+            }
+            match (name.as_bytes().last_chunk::<4>(), tails.as_mut()) {
+                (Some(&tail), Some(t)) => {
+                    let bit = tail_bit(tail);
+                    t[bit / 64] |= 1 << (bit % 64);
+                }
+                // A name shorter than four bytes: keys are not sifted by their tails.
+                _ => tails = None,
             }
         }
         let field_slots = field_slot
@@ -710,6 +731,7 @@ impl Prefilter {
                     found,
                     field_slots,
                     shapes,
+                    tails,
                     slots,
                     anywhere,
                     multi,
@@ -840,6 +862,16 @@ impl Compiled {
         let &last = k.last()?;
         if self.shapes[last as usize] == 0 {
             return None;
+        }
+        // Most keys that end like a name that means something (`eventTime`, `principalId`)
+        // differ from all of them in their last four bytes; a key of at least four bytes whose
+        // tail has no bit set is not one of them. (`k` runs from the record's start, so it is
+        // this long whenever the key is.)
+        if let (Some(t), Some(&tail)) = (&self.tails, k.last_chunk::<4>()) {
+            let bit = tail_bit(tail);
+            if t[bit / 64] >> (bit % 64) & 1 == 0 {
+                return None;
+            }
         }
         // The last segment: back to the quote or dot before it (keys are short, so a plain
         // loop beats a vectorised search's setup).
@@ -1273,5 +1305,48 @@ mod tests {
                 "{record}"
             );
         }
+    }
+
+    #[test]
+    fn keys_sifted_by_their_tails() {
+        // Every name at least four bytes long: keys are sifted by their last four bytes first.
+        let p = Prefilter::new(&[
+            Ok(op(OpKey::CloudTrail, exact("StopInstances"))),
+            Ok(vec![vec![field("sourceIPAddress", exact("203.0.113.9"))]]),
+        ]);
+        let c = p.compiled.as_ref().unwrap();
+        assert!(c.tails.is_some());
+        let cases: &[(&str, bool)] = &[
+            (r#"{"eventTime":"t","eventName":"StopInstances"}"#, true),
+            (r#"{"eventTime":"StopInstances","eventType":"x"}"#, false),
+            // Same last four bytes as a name, other names.
+            (
+                r#"{"userName":"StopInstances","nName":"StopInstances"}"#,
+                false,
+            ),
+            (r#"{"a":{"sourceIPAddress":"203.0.113.9"}}"#, true),
+            (
+                r#"{"sourceIPAddresses":"203.0.113.9","ddress":"203.0.113.9"}"#,
+                false,
+            ),
+            (r#"{"Address":"203.0.113.9"}"#, false),
+            (r#"{"x.eventName":"StopInstances"}"#, true),
+            (r#"{"eventname":"GetObject"}"#, true),
+        ];
+        for (record, want) in cases {
+            assert_eq!(p.may_match(record.as_bytes()), *want, "{record}");
+            let ends = listed(&p, record.as_bytes());
+            assert_eq!(
+                p.may_match_keys(record.as_bytes(), keys(&p, &ends)),
+                *want,
+                "{record}"
+            );
+        }
+        // A name shorter than four bytes turns the sifting off; such keys are still found.
+        let short = Prefilter::new(&[Ok(vec![vec![field("arn", contains("x"))]])]);
+        assert!(short.compiled.as_ref().unwrap().tails.is_none());
+        let record = br#"{"arn":"x"}"#;
+        let ends = listed(&short, record);
+        assert!(short.may_match_keys(record, keys(&short, &ends)));
     }
 }
