@@ -15,8 +15,9 @@
 //! The masks of a block are computed with AVX2 where the processor has it (detected at run
 //! time), else with SSE2, which every x86_64 processor has. That needs `unsafe` for the
 //! unaligned loads and for calling the AVX2 function; it is the only `unsafe` in the crate
-//! (docs/decisions.md). Elsewhere a portable loop computes the same masks;
-//! [`classify_portable`] is also the reference both are tested against.
+//! apart from the libdeflate calls of `gzip.rs` (docs/decisions.md). Elsewhere a portable loop
+//! computes the same masks; [`classify_portable`] is also the reference both are tested
+//! against.
 
 /// Bit `i` of each mask is set when byte `i` of the block is of that class.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
