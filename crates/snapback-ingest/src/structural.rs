@@ -207,11 +207,70 @@ pub(crate) fn scan_value(
     container: impl Fn(&[u8]) -> bool,
     keys: Option<&mut Keys>,
 ) -> Option<usize> {
-    if top {
-        scan::<true>(chunk, start, container, keys)
-    } else {
-        scan::<false>(chunk, start, container, keys)
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2_clmul() {
+        // SAFETY: the processor has the features `scan_avx2` is compiled for.
+        #[allow(unsafe_code)]
+        return unsafe {
+            if top {
+                scan_avx2::<true>(chunk, start, container, keys)
+            } else {
+                scan_avx2::<false>(chunk, start, container, keys)
+            }
+        };
     }
+    if top {
+        scan::<true, false>(chunk, start, container, keys)
+    } else {
+        scan::<false, false>(chunk, start, container, keys)
+    }
+}
+
+/// Whether [`scan_avx2`] may run here.
+#[cfg(target_arch = "x86_64")]
+fn has_avx2_clmul() -> bool {
+    std::arch::is_x86_feature_detected!("avx2")
+        && std::arch::is_x86_feature_detected!("pclmulqdq")
+        && std::arch::is_x86_feature_detected!("popcnt")
+}
+
+/// [`scan`] compiled for AVX2, PCLMULQDQ and POPCNT as a whole: the masks, the prefix XOR (one
+/// carry-less multiplication) and the population counts are then inlined instructions, not
+/// calls or bit tricks.
+///
+/// # Safety
+///
+/// The processor must have AVX2, PCLMULQDQ and POPCNT ([`has_avx2_clmul`]).
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+#[target_feature(enable = "avx2,pclmulqdq,popcnt")]
+unsafe fn scan_avx2<const TOP: bool>(
+    chunk: &[u8],
+    start: usize,
+    container: impl Fn(&[u8]) -> bool,
+    keys: Option<&mut Keys>,
+) -> Option<usize> {
+    scan::<TOP, true>(chunk, start, container, keys)
+}
+
+/// [`prefix_xor`] by carry-less multiplication by all ones.
+///
+/// # Safety
+///
+/// The processor must have PCLMULQDQ.
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+#[target_feature(enable = "pclmulqdq")]
+#[inline]
+unsafe fn prefix_xor_clmul(x: u64) -> u64 {
+    use std::arch::x86_64::{
+        _mm_clmulepi64_si128, _mm_cvtsi128_si64, _mm_set1_epi8, _mm_set_epi64x,
+    };
+    _mm_cvtsi128_si64(_mm_clmulepi64_si128(
+        _mm_set_epi64x(0, x as i64),
+        _mm_set1_epi8(-1),
+        0,
+    )) as u64
 }
 
 /// Where the keys of a record end, gathered by [`scan_value`] on the way: the offset (from the
@@ -238,7 +297,10 @@ impl Keys {
     }
 }
 
-fn scan<const TOP: bool>(
+/// The scan; `FAST`: inside [`scan_avx2`], whose features it may use.
+#[inline(always)]
+#[allow(unsafe_code)]
+fn scan<const TOP: bool, const FAST: bool>(
     chunk: &[u8],
     start: usize,
     container: impl Fn(&[u8]) -> bool,
@@ -259,14 +321,23 @@ fn scan<const TOP: bool>(
     let mut pad = [b' '; 64];
     while base < chunk.len() {
         let rest = &chunk[base..];
-        let (m, valid) = match rest.first_chunk::<64>() {
-            Some(b) => (classify_with::<TOP>(b, avx2), u64::MAX),
+        let (block, valid) = match rest.first_chunk::<64>() {
+            Some(b) => (b, u64::MAX),
             None => {
                 // The last, short block (once per chunk): the rest of `pad` stays blank.
                 pad[..rest.len()].copy_from_slice(rest);
-                (classify_with::<TOP>(&pad, avx2), (1u64 << rest.len()) - 1)
+                (&pad, (1u64 << rest.len()) - 1)
             }
         };
+        #[cfg(target_arch = "x86_64")]
+        let m = if FAST {
+            // SAFETY: `FAST` only inside `scan_avx2`, which runs only with AVX2.
+            unsafe { classify_avx2::<TOP>(block) }
+        } else {
+            classify_with::<TOP>(block, avx2)
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let m = classify_with::<TOP>(block, avx2);
         // Escapes: walk the backslashes (rare in audit records) in order; one that is not
         // itself escaped escapes the next byte.
         let mut escaped = escape_next as u64;
@@ -286,6 +357,14 @@ fn scan<const TOP: bool>(
             }
         }
         let quotes = m.quote & !escaped & valid;
+        #[cfg(target_arch = "x86_64")]
+        let strings = if FAST {
+            // SAFETY: `FAST` only inside `scan_avx2`, which runs only with PCLMULQDQ.
+            unsafe { prefix_xor_clmul(quotes) }
+        } else {
+            prefix_xor(quotes)
+        } ^ in_string;
+        #[cfg(not(target_arch = "x86_64"))]
         let strings = prefix_xor(quotes) ^ in_string;
         in_string = 0u64.wrapping_sub(strings >> 63);
         let outside = !strings & valid;
@@ -520,6 +599,21 @@ mod tests {
             let bytes = s.as_bytes();
             let fast = scan_value(bytes, 0, top, crate::frame::names_container, None);
             let slow = crate::frame::scan_value_bytes(bytes, 0, top);
+            // The scan compiled for AVX2 and PCLMULQDQ (taken here when the processor has
+            // them) and the other one give the same end and the same key lists.
+            for all in [false, true] {
+                let (mut k1, mut k2) = (Keys { all, ..Keys::default() }, Keys { all, ..Keys::default() });
+                let one = scan_value(bytes, 0, top, crate::frame::names_container, Some(&mut k1));
+                let two = if top {
+                    scan::<true, false>(bytes, 0, crate::frame::names_container, Some(&mut k2))
+                } else {
+                    scan::<false, false>(bytes, 0, crate::frame::names_container, Some(&mut k2))
+                };
+                prop_assert_eq!(one, fast);
+                prop_assert_eq!(one, two);
+                prop_assert_eq!(&k1.ends, &k2.ends);
+                prop_assert_eq!(k1.plain, k2.plain);
+            }
             // The same end, or None where the slow scan may frame it (a carriage return or a
             // backslash outside strings).
             match fast {
