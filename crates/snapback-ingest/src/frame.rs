@@ -131,9 +131,19 @@ pub struct Framer<R> {
     /// ([`crate::structural::scan_value`]); off only to compare against the byte-at-a-time path.
     fast: bool,
     scratch: Vec<u8>,
+    /// The input is the first `len` bytes of `scratch`, given by [`Framer::in_memory`] (the
+    /// reader is not read), framed from `pos` on.
+    memory: Option<Memory>,
     eof_clean: bool,
     /// Key ends of the record last cut on the fast path, for the filter.
     keys: crate::structural::Keys,
+}
+
+/// Where the framer stands in input it was given whole ([`Framer::in_memory`]).
+#[derive(Debug, Clone, Copy)]
+struct Memory {
+    pos: usize,
+    len: usize,
 }
 
 /// How much the framer reads at a time.
@@ -189,6 +199,7 @@ impl<R: BufRead> Framer<R> {
             peak_buffered: 0,
             fast: true,
             scratch: SPARE.with(|s| s.take()),
+            memory: None,
             keys: Default::default(),
             eof_clean: false,
         }
@@ -204,6 +215,27 @@ impl<R: BufRead> Framer<R> {
     /// `SNAPBACK_NO_FAST_FRAMER=1` check.
     pub fn set_fast(&mut self, fast: bool) {
         self.fast = fast;
+    }
+
+    /// Frame the first `len` bytes of `bytes` (input already in memory: a gzip file inflated
+    /// whole) instead of reading: the same frames, offsets and diagnostics as reading them
+    /// through `reader` would give, without copying them into the read buffer first. The
+    /// reader is not read. [`Framer::take_memory`] gives the buffer back.
+    pub fn in_memory(&mut self, bytes: Vec<u8>, len: usize) {
+        let spare = std::mem::replace(&mut self.scratch, bytes);
+        if spare.len() == CHUNK {
+            SPARE.with(|s| s.set(spare));
+        }
+        self.memory = Some(Memory {
+            pos: 0,
+            len: len.min(self.scratch.len()),
+        });
+    }
+
+    /// The buffer given to [`Framer::in_memory`], if it was.
+    pub fn take_memory(&mut self) -> Option<Vec<u8>> {
+        self.memory.take()?;
+        Some(std::mem::take(&mut self.scratch))
     }
 
     /// A framer that continues a stream at a clean record boundary (a line start between
@@ -262,6 +294,9 @@ impl<R: BufRead> Framer<R> {
     /// Look at the start of the stream: JSON, text, or nothing. Consumes a byte-order mark.
     pub fn start(&mut self) -> io::Result<Start> {
         self.started = true;
+        if let Some(m) = self.memory {
+            return Ok(self.start_in_memory(m));
+        }
         let buf = self.reader.fill_buf()?;
         if buf.starts_with(&[0xEF, 0xBB, 0xBF]) {
             self.bom = true;
@@ -296,6 +331,38 @@ impl<R: BufRead> Framer<R> {
         }
     }
 
+    /// [`start`](Self::start) over input given whole: what reading it would find.
+    fn start_in_memory(&mut self, mut m: Memory) -> Start {
+        let all = &self.scratch[..m.len];
+        if all[m.pos..].starts_with(&[0xEF, 0xBB, 0xBF]) {
+            self.bom = true;
+            m.pos += 3;
+            self.offset += 3;
+        }
+        let buf = &all[m.pos..];
+        let ws = buf.iter().take_while(|b| b.is_ascii_whitespace()).count();
+        let start = if ws == buf.len() {
+            // Read to its end, as the reader would be.
+            m.pos += ws;
+            self.offset += ws as u64;
+            Start::Empty
+        } else if buf[ws] == b'{' || buf[ws] == b'[' {
+            Start::Json
+        } else {
+            let line: Vec<u8> = buf[ws..]
+                .iter()
+                .take_while(|&&b| b != b'\n')
+                .take(200)
+                .copied()
+                .collect();
+            Start::Text {
+                first_line: String::from_utf8_lossy(&line).into_owned(),
+            }
+        };
+        self.memory = Some(m);
+        start
+    }
+
     /// The next frame, or `None` at the end of the stream. An I/O error (a truncated gzip
     /// member, say) ends the stream and is returned once.
     pub fn next_frame(&mut self) -> Option<io::Result<Frame>> {
@@ -321,6 +388,22 @@ impl<R: BufRead> Framer<R> {
             }
             if self.done {
                 return None;
+            }
+            if let Some(m) = self.memory.as_mut() {
+                // Input given whole: framed where it is, a read's worth at a time (so that
+                // the frames are those reading would give).
+                if m.pos < m.len {
+                    let (from, to) = (m.pos, m.len.min(m.pos + CHUNK));
+                    m.pos = to;
+                    let chunk = std::mem::take(&mut self.scratch);
+                    self.feed(&chunk[from..to], filter);
+                    self.scratch = chunk;
+                } else {
+                    self.done = true;
+                    self.eof_clean = self.clean_here();
+                    self.finish_at_eof();
+                }
+                continue;
             }
             // Read straight into our own buffer: a BufReader with an empty buffer hands a large
             // read through, so the bytes are copied once.

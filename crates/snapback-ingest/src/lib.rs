@@ -443,7 +443,14 @@ impl Reader<'_> {
         let mut out = WHOLE_OUT.with(|c| c.take());
         match gzip::gunzip_whole(&compressed, &mut out) {
             // As the streaming decoder's output is: framed, not looked at for another magic.
-            Some(n) => self.read_records(name, &out[..n], "corrupt-gzip"),
+            Some(n) => {
+                // Framed where it was inflated, not copied into the framer's read buffer.
+                let inflated = std::mem::take(&mut out);
+                let memory = Some((inflated, n));
+                if let Some(back) = self.read_records_with(name, &[][..], "corrupt-gzip", memory) {
+                    out = back;
+                }
+            }
             None => {
                 let capacity = compressed.len().clamp(8 * 1024, 256 * 1024);
                 self.read_stream_with(name, Box::new(&compressed[..]), capacity);
@@ -529,6 +536,19 @@ impl Reader<'_> {
     }
 
     fn read_records<R: BufRead>(&mut self, name: Arc<str>, reader: R, io_reason: &'static str) {
+        self.read_records_with(name, reader, io_reason, None);
+    }
+
+    /// [`read_records`](Self::read_records), or, with `memory` (a buffer and how many of its
+    /// bytes are the input), the input already in memory (`Framer::in_memory`; the reader is
+    /// not read). Gives the buffer back.
+    fn read_records_with<R: BufRead>(
+        &mut self,
+        name: Arc<str>,
+        reader: R,
+        io_reason: &'static str,
+        memory: Option<(Vec<u8>, usize)>,
+    ) -> Option<Vec<u8>> {
         let mut framer = match self.continuing {
             Some(at) => Framer::continuing(reader, self.options.max_record_bytes, at),
             None => {
@@ -538,6 +558,9 @@ impl Reader<'_> {
         };
         framer.set_fast(self.fast);
         framer.set_all_keys(self.all_keys);
+        if let Some((bytes, len)) = memory {
+            framer.in_memory(bytes, len);
+        }
         let start = match self.continuing {
             Some(_) => Ok(Start::Json),
             None => framer.start(),
@@ -553,12 +576,12 @@ impl Reader<'_> {
                     "the file is empty".to_owned()
                 };
                 self.diag(Severity::Error, &name, None, Some(0), "empty-file", detail);
-                return;
+                return framer.take_memory();
             }
             Ok(Start::Text { first_line }) => {
                 let kind = text_kind(&first_line);
                 *self.summary.not_audit.entry(kind.to_owned()).or_default() += 1;
-                return;
+                return framer.take_memory();
             }
             Err(e) => {
                 self.summary.files_failed += 1;
@@ -570,7 +593,7 @@ impl Reader<'_> {
                     io_reason,
                     e.to_string(),
                 );
-                return;
+                return framer.take_memory();
             }
         }
         if framer.bom && self.continuing.is_none() {
@@ -668,6 +691,7 @@ impl Reader<'_> {
         }
         self.framed = index;
         self.summary.bytes_read += framer.offset() - self.continuing.unwrap_or(0);
+        framer.take_memory()
     }
 
     fn decode_bytes(&mut self, name: &Arc<str>, record: u64, offset: u64, bytes: Vec<u8>) {

@@ -10,6 +10,25 @@ use snapback_ingest::frame::{Frame, Framer};
 
 fn frames(bytes: &[u8], fast: bool, buffer: usize, limit: usize) -> Vec<String> {
     let mut f = Framer::new(BufReader::with_capacity(buffer, bytes), limit);
+    frames_of(&mut f, fast)
+}
+
+/// [`frames`] of input given whole (`Framer::in_memory`), as a gzip file inflated whole is:
+/// in a buffer longer than the input, whose tail must be ignored.
+fn frames_in_memory(bytes: &[u8], fast: bool, limit: usize) -> Vec<String> {
+    let mut f = Framer::new(&[][..], limit);
+    let mut buffer = bytes.to_vec();
+    buffer.extend_from_slice(b"{\"not\":\"input\"}\n");
+    let size = buffer.len();
+    f.in_memory(buffer, bytes.len());
+    let out = frames_of(&mut f, fast);
+    // The buffer comes back whole, once.
+    assert_eq!(f.take_memory().map(|b| b.len()), Some(size));
+    assert_eq!(f.take_memory(), None);
+    out
+}
+
+fn frames_of<R: std::io::BufRead>(f: &mut Framer<R>, fast: bool) -> Vec<String> {
     f.set_fast(fast);
     let start = format!("{:?} bom={}", f.start().map_err(|e| e.to_string()), f.bom);
     let mut out = vec![start];
@@ -35,6 +54,17 @@ fn frames(bytes: &[u8], fast: bool, buffer: usize, limit: usize) -> Vec<String> 
 }
 
 fn same(bytes: &[u8]) {
+    for limit in [usize::MAX, 40] {
+        let read = frames(bytes, false, 1 << 20, limit);
+        for fast in [true, false] {
+            assert_eq!(
+                frames_in_memory(bytes, fast, limit),
+                read,
+                "in memory, fast {fast}, limit {limit}, input {:?}",
+                String::from_utf8_lossy(&bytes[..bytes.len().min(300)])
+            );
+        }
+    }
     for buffer in [1, 7, 64, 4096, 1 << 20] {
         for limit in [usize::MAX, 40] {
             assert_eq!(
@@ -67,6 +97,12 @@ fn edge_cases() {
         "{\"logEvents\":[{\"message\":\"{}\"}],\"x\":[1]}",
         "{\"a\":1}\r\n{\"b\":2}\r\n",
         "  {\"a\":1}  \n",
+        "",
+        "   \n\t",
+        "\u{feff}",
+        "\u{feff}  \n",
+        "\u{feff}hello\nworld",
+        "not json\n{\"a\":1}\n",
         "{\"a\":[}\n",
         "{\"a\":1}}\n{\"b\":2}\n",
         "{\"Records\":[{\"a\":1}]} {\"b\":1}",
