@@ -139,6 +139,23 @@ pub struct Framer<R> {
     keys: crate::structural::Keys,
 }
 
+/// What input is, from its first byte that is not white space on (`rest` is not empty): JSON,
+/// or text, named by its first line.
+fn start_of(rest: &[u8]) -> Start {
+    if rest[0] == b'{' || rest[0] == b'[' {
+        return Start::Json;
+    }
+    let line: Vec<u8> = rest
+        .iter()
+        .take_while(|&&b| b != b'\n')
+        .take(200)
+        .copied()
+        .collect();
+    Start::Text {
+        first_line: String::from_utf8_lossy(&line).into_owned(),
+    }
+}
+
 /// Where the framer stands in input it was given whole ([`Framer::in_memory`]).
 #[derive(Debug, Clone, Copy)]
 struct Memory {
@@ -315,19 +332,7 @@ impl<R: BufRead> Framer<R> {
                 self.offset += n as u64;
                 continue;
             }
-            let first = buf[ws];
-            if first == b'{' || first == b'[' {
-                return Ok(Start::Json);
-            }
-            let line: Vec<u8> = buf[ws..]
-                .iter()
-                .take_while(|&&b| b != b'\n')
-                .take(200)
-                .copied()
-                .collect();
-            return Ok(Start::Text {
-                first_line: String::from_utf8_lossy(&line).into_owned(),
-            });
+            return Ok(start_of(&buf[ws..]));
         }
     }
 
@@ -346,18 +351,8 @@ impl<R: BufRead> Framer<R> {
             m.pos += ws;
             self.offset += ws as u64;
             Start::Empty
-        } else if buf[ws] == b'{' || buf[ws] == b'[' {
-            Start::Json
         } else {
-            let line: Vec<u8> = buf[ws..]
-                .iter()
-                .take_while(|&&b| b != b'\n')
-                .take(200)
-                .copied()
-                .collect();
-            Start::Text {
-                first_line: String::from_utf8_lossy(&line).into_owned(),
-            }
+            start_of(&buf[ws..])
         };
         self.memory = Some(m);
         start
