@@ -9,11 +9,12 @@ use std::path::PathBuf;
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
     let shared = manifest.join("../../../shared");
-    let missing: Vec<&str> = ["corpus", "aql-corpus", "sigmahq-cloud"]
+    let wanted = ["corpus", "aql-corpus", "sigmahq-cloud"];
+    let missing: Vec<&str> = wanted
         .into_iter()
         .filter(|d| !shared.join(d).is_dir())
         .collect();
-    for d in ["corpus", "aql-corpus", "sigmahq-cloud"] {
+    for d in wanted {
         // A path that does not exist reruns the script on every build, so the warning stays
         // until the data is there.
         println!("cargo:rerun-if-changed={}", shared.join(d).display());

@@ -220,9 +220,24 @@ pub(crate) fn scan_value(
         };
     }
     if top {
-        scan::<true, false>(chunk, start, container, keys)
+        scan_plain::<true>(chunk, start, container, keys)
     } else {
-        scan::<false, false>(chunk, start, container, keys)
+        scan_plain::<false>(chunk, start, container, keys)
+    }
+}
+
+/// [`scan`] with no processor feature beyond those it detects for itself: the masks by
+/// [`classify_with`], the prefix XOR by shifts.
+fn scan_plain<const TOP: bool>(
+    chunk: &[u8],
+    start: usize,
+    container: impl Fn(&[u8]) -> bool,
+    keys: Option<&mut Keys>,
+) -> Option<usize> {
+    // SAFETY: with `FAST` false, `scan` calls nothing that needs a feature it has not detected.
+    #[allow(unsafe_code)]
+    unsafe {
+        scan::<TOP, false>(chunk, start, container, keys)
     }
 }
 
@@ -250,7 +265,8 @@ unsafe fn scan_avx2<const TOP: bool>(
     container: impl Fn(&[u8]) -> bool,
     keys: Option<&mut Keys>,
 ) -> Option<usize> {
-    scan::<TOP, true>(chunk, start, container, keys)
+    // SAFETY: this function runs only where the processor has what `FAST` uses.
+    unsafe { scan::<TOP, true>(chunk, start, container, keys) }
 }
 
 /// [`prefix_xor`] by carry-less multiplication by all ones.
@@ -297,10 +313,16 @@ impl Keys {
     }
 }
 
-/// The scan; `FAST`: inside [`scan_avx2`], whose features it may use.
+/// The scan. With `FAST`, the masks are computed with AVX2 and the prefix XOR with PCLMULQDQ,
+/// unconditionally, so that, inlined into [`scan_avx2`], they compile to those instructions.
+///
+/// # Safety
+///
+/// With `FAST`, the processor must have AVX2, PCLMULQDQ and POPCNT ([`has_avx2_clmul`]).
+/// Without it, nothing is required ([`scan_plain`]).
 #[inline(always)]
 #[allow(unsafe_code)]
-fn scan<const TOP: bool, const FAST: bool>(
+unsafe fn scan<const TOP: bool, const FAST: bool>(
     chunk: &[u8],
     start: usize,
     container: impl Fn(&[u8]) -> bool,
@@ -311,7 +333,8 @@ fn scan<const TOP: bool, const FAST: bool>(
     }
     // The last byte of the previous block was a closing quote.
     let mut closing_before = 0u64;
-    let avx2 = has_avx2();
+    // Asked only where it is used: the fast compilation computes its masks with AVX2 anyway.
+    let avx2 = !FAST && has_avx2();
     let mut depth: u32 = 0;
     // All ones when the previous block ended inside a string.
     let mut in_string = 0u64;
@@ -331,7 +354,7 @@ fn scan<const TOP: bool, const FAST: bool>(
         };
         #[cfg(target_arch = "x86_64")]
         let m = if FAST {
-            // SAFETY: `FAST` only inside `scan_avx2`, which runs only with AVX2.
+            // SAFETY: with `FAST` the caller ensures AVX2 (this function's contract).
             unsafe { classify_avx2::<TOP>(block) }
         } else {
             classify_with::<TOP>(block, avx2)
@@ -359,7 +382,7 @@ fn scan<const TOP: bool, const FAST: bool>(
         let quotes = m.quote & !escaped & valid;
         #[cfg(target_arch = "x86_64")]
         let strings = if FAST {
-            // SAFETY: `FAST` only inside `scan_avx2`, which runs only with PCLMULQDQ.
+            // SAFETY: with `FAST` the caller ensures PCLMULQDQ (this function's contract).
             unsafe { prefix_xor_clmul(quotes) }
         } else {
             prefix_xor(quotes)
@@ -605,9 +628,9 @@ mod tests {
                 let (mut k1, mut k2) = (Keys { all, ..Keys::default() }, Keys { all, ..Keys::default() });
                 let one = scan_value(bytes, 0, top, crate::frame::names_container, Some(&mut k1));
                 let two = if top {
-                    scan::<true, false>(bytes, 0, crate::frame::names_container, Some(&mut k2))
+                    scan_plain::<true>(bytes, 0, crate::frame::names_container, Some(&mut k2))
                 } else {
-                    scan::<false, false>(bytes, 0, crate::frame::names_container, Some(&mut k2))
+                    scan_plain::<false>(bytes, 0, crate::frame::names_container, Some(&mut k2))
                 };
                 prop_assert_eq!(one, fast);
                 prop_assert_eq!(one, two);
