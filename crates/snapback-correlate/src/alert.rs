@@ -107,7 +107,37 @@ pub struct Evidence {
     pub act: String,
 }
 
+impl EvidenceRole {
+    /// Which role a record keeps when it reaches an alert's evidence twice: a revert step is
+    /// what the alert is about, a confirmation backs a step, a precursor only escalates.
+    fn rank(self) -> u8 {
+        match self {
+            EvidenceRole::Revert => 2,
+            EvidenceRole::Confirmation => 1,
+            EvidenceRole::Precursor => 0,
+        }
+    }
+}
+
 impl Evidence {
+    /// Add `ev` to `evidence` unless its record is there already: each record is listed once,
+    /// with its strongest role (a record that is a revert step of one rule and a confirmation
+    /// of another, as two merged alerts see it, is a revert step). Returns whether it was new.
+    pub fn merge_into(evidence: &mut Vec<Evidence>, ev: Evidence) -> bool {
+        match evidence.iter_mut().find(|x| x.event_id == ev.event_id) {
+            Some(x) => {
+                if ev.role.rank() > x.role.rank() {
+                    *x = ev;
+                }
+                false
+            }
+            None => {
+                evidence.push(ev);
+                true
+            }
+        }
+    }
+
     /// Event time, then file and record: the order evidence is shown in.
     pub fn order(a: &Evidence, b: &Evidence) -> std::cmp::Ordering {
         a.instant
@@ -177,6 +207,11 @@ pub struct Alert {
     pub last_seen: String,
     /// Whether a kill-chain precursor escalated this alert.
     pub escalated: bool,
+    /// Whether the input shows the completing call succeeded. `false` when its records stop
+    /// at Azure `Started`/`Accepted` or a GCP first entry (the success record is in another
+    /// blob or export window, or was never collected), and for a standalone rule's match of a
+    /// failed call. An unconfirmed revert scores 10 lower and says so in its reasons.
+    pub confirmed: bool,
     pub evidence: Vec<Evidence>,
     pub guide: Guide,
     pub description: String,
@@ -203,12 +238,16 @@ pub struct Alert {
 
 impl Alert {
     /// Stable id: SHA-256 over the rule id, the correlation key (which resource the sequence
-    /// was about) and the sorted event ids of the revert steps.
+    /// was about) and the sorted operations ([`Event::act`]) of the revert steps. Operations,
+    /// not record ids: the Started, Accepted and Succeeded records of one Azure call (a GCP
+    /// operation's first and last entries) are one act, so the id does not change when the
+    /// record that confirms a step arrives, nor when a precursor escalates the alert; only
+    /// another revert step makes another alert.
     pub fn compute_id(rule_id: &str, key: &str, evidence: &[Evidence]) -> String {
         let mut ids: Vec<&str> = evidence
             .iter()
-            .filter(|e| e.role != EvidenceRole::Precursor)
-            .map(|e| e.event_id.as_str())
+            .filter(|e| e.role == EvidenceRole::Revert)
+            .map(|e| e.act.as_str())
             .collect();
         ids.sort_unstable();
         ids.dedup();

@@ -65,7 +65,7 @@ use snapback_ingest::{Cloud, Event, Outcome};
 use snapback_rules::{CorrelationKind, RuleRef, RuleSet};
 
 pub use alert::{Alert, Entity, Evidence, EvidenceRole, Guide, Severity, Suppression};
-pub use snapback_rules::Role;
+pub use snapback_rules::{OutcomePolicy, Role};
 pub use tuning::{StateLimits, Tuning};
 
 /// Knobs of the detector.
@@ -633,17 +633,12 @@ impl<'r> Detector<'r> {
                         }
                     }
                     for ev in a.evidence {
-                        let dup = k
-                            .evidence
-                            .iter()
-                            .any(|x| x.event_id == ev.event_id && x.role == ev.role);
-                        if !dup {
-                            if ev.role == EvidenceRole::Revert {
-                                theirs.insert(ev.act.clone());
-                            }
-                            k.evidence.push(ev);
+                        if ev.role == EvidenceRole::Revert {
+                            theirs.insert(ev.act.clone());
                         }
+                        Evidence::merge_into(&mut k.evidence, ev);
                     }
+                    k.confirmed &= a.confirmed;
                     k.evidence.sort_by(Evidence::order);
                     for p in a.principals {
                         if !k.principals.contains(&p) {
@@ -670,18 +665,39 @@ impl<'r> Detector<'r> {
         matches!(outcome, Outcome::Success | Outcome::Accepted)
     }
 
+    /// Whether a rule with `policy` counts `e`: under the pack's policy only calls that went
+    /// through (or were accepted and not since reported failed); under Sigma's, every record.
+    fn counts(&self, policy: OutcomePolicy, e: &Event) -> bool {
+        policy == OutcomePolicy::Any || Self::opens(&self.effective(e))
+    }
+
+    /// Mark whether the completing call is known to have succeeded. Under the pack's policy an
+    /// accepted call whose success record the input lacks still alerts, 10 lower and saying
+    /// so; a standalone rule's score does not depend on the outcome.
+    fn confirm(alert: &mut Alert, confirmed: bool, policy: OutcomePolicy) {
+        alert.confirmed = confirmed;
+        if !confirmed && policy == OutcomePolicy::Succeeded {
+            let risk = alert.risk_score.saturating_sub(10);
+            alert.set_risk(risk);
+            alert.risk_reasons.push(
+                "-10: unconfirmed: the input has the call's Started/Accepted record but not \
+                 its success record"
+                    .into(),
+            );
+        }
+    }
+
     /// Alerts from rules that are a revert by themselves. The records of one multi-record
     /// operation make one alert.
     fn single_event_alerts(&self, drafts: &mut Vec<Draft>, only: Option<&HashSet<String>>) {
         let mut groups: BTreeMap<(usize, Cloud, String, String), Vec<Step>> = BTreeMap::new();
         for m in &self.matched {
             for &r in &m.rules {
-                let role = self.rules.detections[r].meta.role;
-                if !matches!(role, Role::Revert | Role::Standalone) {
+                let meta = &self.rules.detections[r].meta;
+                if !matches!(meta.role, Role::Revert | Role::Standalone) {
                     continue;
                 }
-                let eff = self.effective(&m.event);
-                if !Self::opens(&eff) {
+                if !self.counts(meta.outcome, &m.event) {
                     continue;
                 }
                 let op = m.event.act();
@@ -713,14 +729,7 @@ impl<'r> Detector<'r> {
                 .steps
                 .iter()
                 .any(|s| self.effective(&s.m.event) == Outcome::Success);
-            if !confirmed {
-                let risk = draft.alert.risk_score.saturating_sub(10);
-                draft.alert.set_risk(risk);
-                draft
-                    .alert
-                    .risk_reasons
-                    .push("-10: accepted but not confirmed by a success record".into());
-            }
+            Self::confirm(&mut draft.alert, confirmed, d.meta.outcome);
             drafts.push(draft);
         }
     }
@@ -775,8 +784,7 @@ impl<'r> Detector<'r> {
             if positions.is_empty() {
                 continue;
             }
-            let eff = self.effective(&m.event);
-            if !Self::opens(&eff) {
+            if !self.counts(corr.meta.outcome, &m.event) {
                 continue;
             }
             let t = m.event.time.instant;
@@ -798,10 +806,6 @@ impl<'r> Detector<'r> {
                     CorrelationKind::TemporalOrdered => {
                         let mut advanced = false;
                         for &i in pos.iter().rev().filter(|&&i| i > 0) {
-                            let is_final = i == n - 1;
-                            if is_final && eff != Outcome::Success {
-                                continue;
-                            }
                             // The most recent opener that waits for this step.
                             let best = partials
                                 .iter_mut()
@@ -941,6 +945,11 @@ impl<'r> Detector<'r> {
         }
         let corr = &self.rules.correlations[c];
         for (key, steps) in completed {
+            // The completing call decides: a later step that used an earlier one's result
+            // (attached the restored disk) shows the earlier one went through.
+            let confirmed = steps
+                .last()
+                .is_some_and(|s| self.effective(&s.m.event) == Outcome::Success);
             let mut draft = self.draft(
                 RuleRef::Correlation(c),
                 &corr.id,
@@ -972,6 +981,7 @@ impl<'r> Detector<'r> {
                 !key_kinds.contains(&e.kind) || values.iter().any(|v| v.eq_ignore_ascii_case(&e.id))
             });
             draft.key = key;
+            Self::confirm(&mut draft.alert, confirmed, corr.meta.outcome);
             drafts.push(draft);
         }
     }
@@ -1002,22 +1012,27 @@ impl<'r> Detector<'r> {
         let mut entities: Vec<Entity> = Vec::new();
         let mut principals: Vec<String> = Vec::new();
         let mut source_ips: Vec<String> = Vec::new();
-        let mut ids: HashSet<String> = steps.iter().map(|s| s.m.event.event_id.clone()).collect();
         let mut last_instant = last.time.instant;
         for s in &steps {
             let rid = self.rule_id(s.rule);
-            evidence.push(Evidence::from_event(&s.m.event, EvidenceRole::Revert, &rid));
+            Evidence::merge_into(
+                &mut evidence,
+                Evidence::from_event(&s.m.event, EvidenceRole::Revert, &rid),
+            );
+        }
+        for s in &steps {
             // Records of the same operation that confirm an accepted step.
             if let Some(op) = self.operations.get(&(s.m.event.cloud, s.m.event.act())) {
                 for other in &op.evidence {
-                    if ids.insert(other.event_id.clone()) {
-                        let mut confirmation = other.clone();
-                        confirmation.rule_id = rid.clone();
-                        last_instant = last_instant.max(confirmation.instant);
-                        evidence.push(confirmation);
+                    let mut confirmation = other.clone();
+                    confirmation.rule_id = self.rule_id(s.rule);
+                    if Evidence::merge_into(&mut evidence, confirmation) {
+                        last_instant = last_instant.max(other.instant);
                     }
                 }
             }
+        }
+        for s in &steps {
             for en in alert::entities_of(&s.m.event) {
                 if !entities.contains(&en) {
                     entities.push(en);
@@ -1063,6 +1078,7 @@ impl<'r> Detector<'r> {
             first_seen: first.time.instant.to_string(),
             last_seen: last_instant.to_string(),
             escalated: false,
+            confirmed: true,
             evidence,
             guide: Guide {
                 check: meta.guide.check.clone(),
@@ -1097,11 +1113,10 @@ impl<'r> Detector<'r> {
         let mut seen: HashSet<(Cloud, String, usize)> = HashSet::new();
         for m in &self.matched {
             let op = m.event.act();
-            if !Self::opens(&self.effective(&m.event)) {
-                continue;
-            }
             for &r in &m.rules {
-                if self.rules.detections[r].meta.role == Role::Precursor
+                let meta = &self.rules.detections[r].meta;
+                if meta.role == Role::Precursor
+                    && self.counts(meta.outcome, &m.event)
                     && seen.insert((m.event.cloud, op.clone(), r))
                 {
                     out.push(Step {
@@ -1117,11 +1132,9 @@ impl<'r> Detector<'r> {
     fn escalate(&self, d: &mut Draft, precursors: &[Step]) {
         let a = &mut d.alert;
         let from = a.first_instant - self.options.precursor_window;
-        let evidence_ids: HashSet<&str> = d
-            .steps
-            .iter()
-            .map(|s| s.m.event.event_id.as_str())
-            .collect();
+        // A record already in the evidence (a step, or a record of a step's operation) is not
+        // also its own precursor.
+        let evidence_ids: HashSet<String> = a.evidence.iter().map(|e| e.event_id.clone()).collect();
         let mut found: Vec<&Step> = Vec::new();
         for p in precursors {
             let t = p.m.event.time.instant;
@@ -1131,7 +1144,7 @@ impl<'r> Detector<'r> {
             if p.m.event.cloud != a.cloud || p.m.event.account != a.account {
                 continue;
             }
-            if evidence_ids.contains(p.m.event.event_id.as_str()) {
+            if evidence_ids.contains(&p.m.event.event_id) {
                 continue;
             }
             let shares_entity = alert::entities_of(&p.m.event)
@@ -1167,11 +1180,10 @@ impl<'r> Detector<'r> {
                 p.m.event.time.instant,
                 p.m.event.actor.display()
             ));
-            a.evidence.push(Evidence::from_event(
-                &p.m.event,
-                EvidenceRole::Precursor,
-                &det.id,
-            ));
+            Evidence::merge_into(
+                &mut a.evidence,
+                Evidence::from_event(&p.m.event, EvidenceRole::Precursor, &det.id),
+            );
             let (techniques, tactics) = alert::attack_from_tags(&det.tags);
             for t in techniques {
                 if !a.attack.contains(&t) {

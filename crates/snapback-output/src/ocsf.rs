@@ -185,6 +185,7 @@ pub fn finding(a: &Alert) -> Value {
         "actor": { "user": user(&a.actor, a) },
         "unmapped": {
             "escalated": a.escalated,
+            "confirmed": a.confirmed,
             "risk_reasons": a.risk_reasons,
             "guide": { "check": a.guide.check, "respond": a.guide.respond },
         },

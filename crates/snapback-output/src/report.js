@@ -83,6 +83,7 @@
     b.appendChild(el("span", "badge b-" + a.severity, a.severity + " · risk " + a.risk));
     b.appendChild(el("span", "badge plain", a.cloud));
     if (a.escalated) b.appendChild(el("span", "badge b-critical", "kill-chain escalated"));
+    if (a.confirmed === false) b.appendChild(el("span", "badge plain", "unconfirmed: no success record"));
     if (a.suppressed) b.appendChild(el("span", "badge plain", "suppressed: " + a.suppressed));
     d.appendChild(b);
     if (a.desc) d.appendChild(el("p", null, a.desc));

@@ -75,6 +75,7 @@ fn alert_json(a: &Alert) -> serde_json::Value {
         "first": a.first_seen,
         "last": a.last_seen,
         "escalated": a.escalated,
+        "confirmed": a.confirmed,
         "evidence": evidence,
         "check": a.guide.check,
         "respond": a.guide.respond,

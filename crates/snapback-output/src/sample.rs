@@ -92,6 +92,7 @@ pub fn alert(i: usize) -> Alert {
         first_seen: t(0),
         last_seen: t(300),
         escalated: i.is_multiple_of(4),
+        confirmed: !i.is_multiple_of(5),
         guide: Guide {
             check: vec![
                 "Was the stop/start planned (change ticket, maintenance window)?".to_owned(),

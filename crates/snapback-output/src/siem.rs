@@ -80,6 +80,7 @@ fn attributes(a: &Alert) -> Vec<(&'static str, &'static str, String, usize)> {
         ("firstSeen", "start", a.first_seen.clone(), 64),
         ("lastSeen", "end", a.last_seen.clone(), 64),
         ("escalated", "", a.escalated.to_string(), 8),
+        ("confirmed", "", a.confirmed.to_string(), 8),
         ("resource", "duid", f.resources.clone(), MAX_TEXT),
     ]);
     if let Some(ua) = &f.user_agent {

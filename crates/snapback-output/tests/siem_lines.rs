@@ -81,6 +81,7 @@ const LEEF_KEYS: &[&str] = &[
     "firstSeen",
     "lastSeen",
     "escalated",
+    "confirmed",
     "resource",
     "userAgent",
     "title",

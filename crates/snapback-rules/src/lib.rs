@@ -115,6 +115,40 @@ impl Role {
     }
 }
 
+/// Which calls a rule counts, by their outcome (`snapback: outcome:`).
+///
+/// Sigma itself knows nothing of outcomes: a rule matches a record whatever the call's result.
+/// The built-in pack's policy is that a failed call or a dry run reverts nothing, so its rules
+/// (role revert, step or precursor) count only calls that went through; every other rule
+/// (SigmaHQ's, yours) keeps Sigma's semantics and counts every record it matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutcomePolicy {
+    /// Failed calls and dry runs never count; an accepted call (Azure `Started`/`Accepted`,
+    /// a GCP first entry) counts and is confirmed by its operation's success record. The
+    /// default for roles revert, step and precursor.
+    Succeeded,
+    /// Every matched record counts, as in Sigma. The default for standalone rules.
+    Any,
+}
+
+impl OutcomePolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutcomePolicy::Succeeded => "succeeded",
+            OutcomePolicy::Any => "any",
+        }
+    }
+
+    /// The policy a rule of `role` has when its metadata does not say.
+    pub fn default_for(role: Role) -> OutcomePolicy {
+        match role {
+            Role::Standalone => OutcomePolicy::Any,
+            Role::Revert | Role::Step | Role::Precursor => OutcomePolicy::Succeeded,
+        }
+    }
+}
+
 /// What to check next and how to respond, specific to a rule.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Guide {
@@ -132,6 +166,8 @@ pub struct Meta {
     /// Why the rule carries this risk.
     pub risk_reason: String,
     pub guide: Guide,
+    /// Which calls the rule counts ([`OutcomePolicy`]).
+    pub outcome: OutcomePolicy,
 }
 
 /// A detection rule: matches single events.

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::{Guide, Level, Meta, Role};
+use crate::{Guide, Level, Meta, OutcomePolicy, Role};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -13,6 +13,7 @@ struct RawMeta {
     alert_type: Option<String>,
     risk_reason: Option<String>,
     guide: Option<RawGuide>,
+    outcome: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -65,6 +66,7 @@ pub(crate) fn parse(block: Option<&Value>, level: Level) -> Result<Meta, MetaErr
             alert_type: default_alert_type(Role::Standalone).to_owned(),
             risk_reason: format!("no snapback metadata: risk from level {}", level.as_str()),
             guide: Guide::default(),
+            outcome: OutcomePolicy::Any,
         });
     };
     if !block.is_object() {
@@ -96,6 +98,17 @@ pub(crate) fn parse(block: Option<&Value>, level: Level) -> Result<Meta, MetaErr
             ))
         }
     };
+    let outcome = match raw.outcome.as_deref() {
+        None => OutcomePolicy::default_for(role),
+        Some("succeeded") => OutcomePolicy::Succeeded,
+        Some("any") => OutcomePolicy::Any,
+        Some(other) => {
+            return Err(err(
+                "outcome",
+                format!("unknown snapback.outcome `{other}` (expected succeeded or any)"),
+            ))
+        }
+    };
     let guide = raw
         .guide
         .map(|g| Guide {
@@ -111,5 +124,6 @@ pub(crate) fn parse(block: Option<&Value>, level: Level) -> Result<Meta, MetaErr
             .unwrap_or_else(|| default_alert_type(role).to_owned()),
         risk_reason: raw.risk_reason.unwrap_or_default(),
         guide,
+        outcome,
     })
 }

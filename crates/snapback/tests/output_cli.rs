@@ -54,6 +54,7 @@ const LEEF_KEYS: &[&str] = &[
     "firstSeen",
     "lastSeen",
     "escalated",
+    "confirmed",
     "resource",
     "userAgent",
     "title",
