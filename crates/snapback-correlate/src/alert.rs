@@ -231,7 +231,8 @@ pub struct Alert {
     /// more specific rule names a merged alert.
     #[serde(skip)]
     pub base_risk: u8,
-    /// The correlation key the alert's id was derived from (empty for single events).
+    /// The key the alert's id was derived from: a correlation's group key, or the cloud and
+    /// account of a single-event alert.
     #[serde(skip)]
     pub group_key: String,
 }

@@ -710,7 +710,7 @@ impl<'r> Detector<'r> {
                     });
             }
         }
-        for ((r, ..), steps) in groups {
+        for ((r, cloud, account, _), steps) in groups {
             if only.is_some_and(|o| !steps.iter().any(|s| o.contains(&s.m.event.event_id))) {
                 continue;
             }
@@ -730,6 +730,9 @@ impl<'r> Detector<'r> {
                 .iter()
                 .any(|s| self.effective(&s.m.event) == Outcome::Success);
             Self::confirm(&mut draft.alert, confirmed, d.meta.outcome);
+            // Scoped like a correlation's key: two accounts' records may share an event id
+            // (test fixtures reuse "1"), and are two alerts.
+            draft.key = format!("{cloud}|{account}");
             drafts.push(draft);
         }
     }
