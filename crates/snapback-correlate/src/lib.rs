@@ -22,10 +22,12 @@
 //! - **Windows** are measured from the first event of a sequence; both ends are inclusive.
 //!   When a step's opener repeats before the sequence goes on, the latest opener is kept.
 //! - **Duplicates** (the same event id in the same cloud and account) count once.
-//! - **Outcome.** Failed calls and dry runs never open, advance or complete a sequence. An
-//!   accepted call (Azure `Start`/`Accept`, a GCP first entry) may open or advance one, and is
-//!   confirmed by the record of the same operation (Azure `correlationId`, GCP `operation.id`)
-//!   that reports success; only a confirmed success completes a sequence.
+//! - **Outcome** is a rule's metadata ([`OutcomePolicy`]). Under the pack's `succeeded`,
+//!   failed calls and dry runs never open, advance or complete a sequence; an accepted call
+//!   (Azure `Start`/`Accept`, a GCP first entry) counts, and the record of the same operation
+//!   (Azure `correlationId`, GCP `operation.id`) that reports success confirms it. A sequence
+//!   whose completing call is only accepted still alerts, `confirmed: false` and 10 lower.
+//!   Under `any` (rules without the pack's metadata) every matched record counts, as in Sigma.
 //! - **Kill chain.** A revert alert is escalated to critical when, within 24 hours before it,
 //!   a precursor (exfiltration, movement, blinding) touched one of its entities or was made by
 //!   one of its principals in the same account; the precursor joins the evidence.
