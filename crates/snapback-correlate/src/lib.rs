@@ -57,6 +57,7 @@
 #![forbid(unsafe_code)]
 
 pub mod alert;
+pub mod order;
 pub mod tuning;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
