@@ -26,6 +26,9 @@
 //!   accepted call (Azure `Start`/`Accept`, a GCP first entry) may open or advance one, and is
 //!   confirmed by the record of the same operation (Azure `correlationId`, GCP `operation.id`)
 //!   that reports success; only a confirmed success completes a sequence.
+//! - **One operation, one answer.** A detection whose `snapback.unless_operation_matches`
+//!   names rules does not count on a record when a record of the same operation matched one
+//!   of them (a write "without a logged body" is not one when its Start record has the body).
 //! - **Kill chain.** A revert alert is escalated to critical when, within 24 hours before it,
 //!   a precursor (exfiltration, movement, blinding) touched one of its entities or was made by
 //!   one of its principals in the same account; the precursor joins the evidence.
@@ -55,6 +58,7 @@
 #![forbid(unsafe_code)]
 
 pub mod alert;
+mod operation;
 pub mod tuning;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -218,6 +222,10 @@ pub struct Detector<'r> {
     /// deployment's resource writes) the same `correlationId`, so the id alone does not name
     /// one operation.
     operations: HashMap<(Cloud, String), OperationResult>,
+    /// `(record digest, detection)` of the matches that do not count, because a record of the
+    /// same operation matched a rule their rule names in `unless_operation_matches`
+    /// ([`operation::voided`]); computed before each correlation pass.
+    voided: HashSet<(u128, usize)>,
     stats: DetectStats,
 }
 
@@ -256,6 +264,7 @@ impl<'r> Detector<'r> {
             early: BTreeMap::new(),
             seen: HashSet::new(),
             operations: HashMap::new(),
+            voided: HashSet::new(),
             stats: DetectStats::default(),
         }
     }
@@ -376,7 +385,7 @@ impl<'r> Detector<'r> {
                 }
             }
             if let CorrelationKind::ValueCount { field, .. } = &corr.kind {
-                values.push((c, RuleSet::field_values(e, field)));
+                values.push((c, Self::key_values(e, field)));
             }
             filter(RuleRef::Correlation(c));
         }
@@ -557,6 +566,7 @@ impl<'r> Detector<'r> {
     fn alerts_now(&mut self, only: Option<&HashSet<String>>) -> Vec<Alert> {
         self.matched
             .sort_by(|a, b| Self::event_order(&a.event, &b.event));
+        self.voided = operation::voided(self.rules, &self.matched);
         let mut drafts = Vec::new();
         self.single_event_alerts(&mut drafts, only);
         for c in 0..self.rules.correlations.len() {
@@ -670,6 +680,11 @@ impl<'r> Detector<'r> {
         matches!(outcome, Outcome::Success | Outcome::Accepted)
     }
 
+    /// Whether `m`'s match of detection `r` counts ([`operation::voided`]).
+    fn counts(&self, m: &Matched, r: usize) -> bool {
+        !self.voided.contains(&(m.id, r))
+    }
+
     /// Alerts from rules that are a revert by themselves. The records of one multi-record
     /// operation make one alert.
     fn single_event_alerts(&self, drafts: &mut Vec<Draft>, only: Option<&HashSet<String>>) {
@@ -677,7 +692,7 @@ impl<'r> Detector<'r> {
         for m in &self.matched {
             for &r in &m.rules {
                 let role = self.rules.detections[r].meta.role;
-                if !matches!(role, Role::Revert | Role::Standalone) {
+                if !matches!(role, Role::Revert | Role::Standalone) || !self.counts(m, r) {
                     continue;
                 }
                 let eff = self.effective(&m.event);
@@ -725,6 +740,24 @@ impl<'r> Detector<'r> {
         }
     }
 
+    /// The values of a field as correlation keys: [`RuleSet::field_values`] (Azure ids
+    /// lower-cased, Google Cloud URLs reduced to `projects/…`), and for Azure every value
+    /// lower-cased. Azure compares as a class: ids, resource and group names, GUIDs are all
+    /// case-insensitive, and real records spell one id in different cases (an upper-cased
+    /// `resourceId` in a storage export; the same disk's id as typed in a VM write's body),
+    /// including values that do not start with `/subscriptions/` (a name, a GUID in a body).
+    fn key_values(e: &Event, path: &str) -> Vec<String> {
+        let mut values = RuleSet::field_values(e, path);
+        if e.cloud == Cloud::Azure {
+            for v in &mut values {
+                v.make_ascii_lowercase();
+            }
+            values.sort();
+            values.dedup();
+        }
+        values
+    }
+
     /// Group keys of an event for a correlation: one per combination of group-by values,
     /// scoped by cloud, account and (for AWS, whose ids are regional) region.
     fn group_keys(rules: &RuleSet, c: usize, rule: usize, e: &Event) -> Vec<String> {
@@ -741,7 +774,7 @@ impl<'r> Detector<'r> {
                 .and_then(|m| m.get(&rule))
                 .map(String::as_str)
                 .unwrap_or(field.as_str());
-            let mut values = RuleSet::field_values(e, path);
+            let mut values = Self::key_values(e, path);
             values.sort();
             values.dedup();
             if values.is_empty() {
@@ -770,7 +803,7 @@ impl<'r> Detector<'r> {
         let mut completed: Vec<(String, Vec<Step>)> = Vec::new();
         for m in &self.matched {
             let positions: Vec<usize> = (0..n)
-                .filter(|&i| m.rules.contains(&corr.rules[i]))
+                .filter(|&i| m.rules.contains(&corr.rules[i]) && self.counts(m, corr.rules[i]))
                 .collect();
             if positions.is_empty() {
                 continue;
@@ -1102,6 +1135,7 @@ impl<'r> Detector<'r> {
             }
             for &r in &m.rules {
                 if self.rules.detections[r].meta.role == Role::Precursor
+                    && self.counts(m, r)
                     && seen.insert((m.event.cloud, op.clone(), r))
                 {
                     out.push(Step {
