@@ -84,23 +84,45 @@ fn demo_raises_the_four_seed_tests_and_the_gcp_revert() {
         "vol-0472cb4cd1abd6699",
         &["CreateVolume", "AttachVolume"],
     );
-    // Test 3: an Azure disk copied from a snapshot, then the VM rewritten.
+    // Test 3: an Azure disk copied from a snapshot, then named as the VM's OS disk by the
+    // VM write: linked by the disk id.
     let t3 = find(
         &alerts,
         "vm-web-01-osdisk-restored",
-        &["MICROSOFT.COMPUTE/DISKS/WRITE"],
+        &[
+            "MICROSOFT.COMPUTE/DISKS/WRITE",
+            "MICROSOFT.COMPUTE/VIRTUALMACHINES/WRITE",
+        ],
     );
+    assert_eq!(t3["rule_name"], "azure-disk-restored-then-vm-changed");
+    assert_eq!(t3["risk_score"], 100, "80, escalated by the SAS export");
     // Test 4: an AMI registered from a snapshot, then launched.
     let t4 = find(
         &alerts,
         "ami-0352e347a33ad7dc4",
         &["RegisterImage", "RunInstances"],
     );
+    // Google Cloud: a disk from the snapshot swapped in as web-1's boot disk, scored like
+    // test 2 (the boot-disk swap and the generic attach merged into it).
+    let gcp = find(
+        &alerts,
+        "web-1-restored",
+        &[
+            "v1.compute.disks.insert",
+            "v1.compute.instances.detachDisk",
+            "v1.compute.instances.attachDisk",
+        ],
+    );
+    assert_eq!(gcp["rule_name"], "gcp-restored-disk-attached-as-boot");
+    assert_eq!(t2["rule_name"], "aws-ebs-restored-volume-attached-as-root");
+    assert_eq!(gcp["risk_score"], t2["risk_score"]);
+    assert_eq!(gcp["alert_type"], t2["alert_type"]);
     for (name, a) in [
         ("test 1", t1),
         ("test 2", t2),
         ("test 3", t3),
         ("test 4", t4),
+        ("gcp", gcp),
     ] {
         assert_eq!(
             a["escalated"], true,
