@@ -65,6 +65,9 @@ fn summary(a: &Alert) -> (String, u8, Vec<(String, String)>) {
     (a.rule_name.clone().unwrap_or_default(), a.risk_score, roles)
 }
 
+/// Expected active alerts: (rule, risk, evidence as [`summary`] gives it).
+type Want = Vec<(&'static str, u8, Vec<(String, String)>)>;
+
 fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
     list.iter()
         .map(|(r, o)| (r.to_string(), o.to_string()))
@@ -188,8 +191,29 @@ const INSERT: &str = "v1.compute.disks.insert";
 const DETACH: &str = "v1.compute.instances.detachdisk";
 const ATTACH: &str = "v1.compute.instances.attachdisk";
 
+/// A Google Cloud case: the calls made, the active alerts expected.
+struct Case {
+    name: &'static str,
+    calls: Vec<Lro<'static>>,
+    /// (rule, risk, evidence) of every active alert.
+    want: Want,
+}
+
 #[test]
 fn gcp_boot_disk_swaps() {
+    for case in gcp_cases() {
+        let alerts = detect(&gcp_records(&case.calls));
+        let got: Vec<_> = alerts.iter().map(summary).collect();
+        let want: Vec<_> = case
+            .want
+            .iter()
+            .map(|(r, risk, ev)| (r.to_string(), *risk, ev.clone()))
+            .collect();
+        assert_eq!(got, want, "{}", case.name);
+    }
+}
+
+fn gcp_cases() -> Vec<Case> {
     let restored = gcp_rn("disks", "web-1-restored");
     let full_swap = pairs(&[
         ("revert", INSERT),
@@ -199,17 +223,7 @@ fn gcp_boot_disk_swaps() {
         ("revert", ATTACH),
         ("confirmation", ATTACH),
     ]);
-    struct Case {
-        name: &'static str,
-        calls: Vec<Lro<'static>>,
-        /// (rule, risk, evidence) of every active alert.
-        want: Vec<(&'static str, u8, Vec<(String, String)>)>,
-    }
-    let failed_attach = Lro {
-        failed: true,
-        ..attach("web-1", gcp_url(&restored), json!(true))
-    };
-    let cases = vec![
+    vec![
         Case {
             name: "insert from a snapshot, detach, attach as boot (full URL): one alert at 80",
             calls: vec![
@@ -280,34 +294,27 @@ fn gcp_boot_disk_swaps() {
                 ]),
             )],
         },
-        Case {
-            name: "attach as boot to another instance than the one detached: no swap",
-            calls: vec![
-                detach("web-1"),
-                attach("web-2", gcp_rn("disks", "web-1-rebuilt"), json!(true)),
-            ],
-            want: vec![],
-        },
-        Case {
-            name: "a failed attach completes nothing",
-            calls: vec![
-                disk_from_snapshot("web-1-restored"),
-                detach("web-1"),
-                failed_attach,
-            ],
-            want: vec![],
-        },
+    ]
+}
+
+#[test]
+fn gcp_no_swap_without_a_successful_boot_attach_on_the_same_instance() {
+    let restored = gcp_rn("disks", "web-1-restored");
+    let other_instance = [
+        detach("web-1"),
+        attach("web-2", gcp_rn("disks", "web-1-rebuilt"), json!(true)),
     ];
-    for case in cases {
-        let alerts = detect(&gcp_records(&case.calls));
-        let got: Vec<_> = alerts.iter().map(summary).collect();
-        let want: Vec<_> = case
-            .want
-            .iter()
-            .map(|(r, risk, ev)| (r.to_string(), *risk, ev.clone()))
-            .collect();
-        assert_eq!(got, want, "{}", case.name);
-    }
+    assert!(detect(&gcp_records(&other_instance)).is_empty());
+    let failed_attach = Lro {
+        failed: true,
+        ..attach("web-1", gcp_url(&restored), json!(true))
+    };
+    let failed = [
+        disk_from_snapshot("web-1-restored"),
+        detach("web-1"),
+        failed_attach,
+    ];
+    assert!(detect(&gcp_records(&failed)).is_empty());
 }
 
 #[test]
@@ -554,7 +561,6 @@ fn azure_os_disk_swaps_in_every_schema() {
         ("confirmation", VM),
     ]);
     let fallback = "azure-disk-restored-then-vm-written-same-resource-group";
-    type Want = Vec<(&'static str, u8, Vec<(String, String)>)>;
     let cases: Vec<(&str, Vec<AzRec>, Want)> = vec![
         (
             "the VM write names the restored disk: linked by disk id at 80",

@@ -10,8 +10,11 @@ use std::path::Path;
 use assert_cmd::Command;
 use serde_json::{json, Value};
 
-/// Active alerts of `snapback scan DIR` as (rule, risk, [(role, operation lower-cased)]).
-fn scan(dir: &Path) -> Vec<(String, u64, Vec<(String, String)>, Vec<String>)> {
+/// An active alert: rule, risk, [(evidence role, operation lower-cased)], risk reasons.
+type Seen = (String, u64, Vec<(String, String)>, Vec<String>);
+
+/// Active alerts of `snapback scan DIR`.
+fn scan(dir: &Path) -> Vec<Seen> {
     let out = Command::cargo_bin("snapback")
         .unwrap()
         .args(["scan", "--format", "jsonl"])
