@@ -58,6 +58,7 @@
 #![forbid(unsafe_code)]
 
 pub mod alert;
+mod keys;
 mod operation;
 pub mod tuning;
 
@@ -141,7 +142,7 @@ struct Matched {
 /// What correlation and suppression need from a matched event's raw record
 /// ([`Detector::derive`]).
 struct Derived {
-    /// Group keys ([`Detector::group_keys`]) by correlation and rule, for every correlation
+    /// Group keys ([`keys::group_keys`]) by correlation and rule, for every correlation
     /// that includes one of the event's rules: an index into `key_sets` (correlations that
     /// group by the same fields share one set).
     keys: Vec<(usize, usize, usize)>,
@@ -373,7 +374,7 @@ impl<'r> Detector<'r> {
             }
             for &r in rules {
                 if corr.rules.contains(&r) {
-                    let group = Self::group_keys(set, c, r, e);
+                    let group = keys::group_keys(set, c, r, e);
                     let k = match key_sets.iter().position(|s| *s == group) {
                         Some(k) => k,
                         None => {
@@ -385,7 +386,7 @@ impl<'r> Detector<'r> {
                 }
             }
             if let CorrelationKind::ValueCount { field, .. } = &corr.kind {
-                values.push((c, Self::key_values(e, field)));
+                values.push((c, keys::key_values(e, field)));
             }
             filter(RuleRef::Correlation(c));
         }
@@ -738,60 +739,6 @@ impl<'r> Detector<'r> {
             }
             drafts.push(draft);
         }
-    }
-
-    /// The values of a field as correlation keys: [`RuleSet::field_values`] (Azure ids
-    /// lower-cased, Google Cloud URLs reduced to `projects/…`), and for Azure every value
-    /// lower-cased. Azure compares as a class: ids, resource and group names, GUIDs are all
-    /// case-insensitive, and real records spell one id in different cases (an upper-cased
-    /// `resourceId` in a storage export; the same disk's id as typed in a VM write's body),
-    /// including values that do not start with `/subscriptions/` (a name, a GUID in a body).
-    fn key_values(e: &Event, path: &str) -> Vec<String> {
-        let mut values = RuleSet::field_values(e, path);
-        if e.cloud == Cloud::Azure {
-            for v in &mut values {
-                v.make_ascii_lowercase();
-            }
-            values.sort();
-            values.dedup();
-        }
-        values
-    }
-
-    /// Group keys of an event for a correlation: one per combination of group-by values,
-    /// scoped by cloud, account and (for AWS, whose ids are regional) region.
-    fn group_keys(rules: &RuleSet, c: usize, rule: usize, e: &Event) -> Vec<String> {
-        let corr = &rules.correlations[c];
-        let scope = match e.cloud {
-            Cloud::Aws => format!("{}|{}|{}", e.cloud, e.account, e.region),
-            _ => format!("{}|{}", e.cloud, e.account),
-        };
-        let mut keys = vec![scope];
-        for field in &corr.group_by {
-            let path = corr
-                .aliases
-                .get(field)
-                .and_then(|m| m.get(&rule))
-                .map(String::as_str)
-                .unwrap_or(field.as_str());
-            let mut values = Self::key_values(e, path);
-            values.sort();
-            values.dedup();
-            if values.is_empty() {
-                return Vec::new();
-            }
-            let mut next = Vec::new();
-            for k in &keys {
-                for v in &values {
-                    if next.len() >= 256 {
-                        break;
-                    }
-                    next.push(format!("{k}|{v}"));
-                }
-            }
-            keys = next;
-        }
-        keys
     }
 
     fn correlate(&mut self, c: usize, drafts: &mut Vec<Draft>) {
