@@ -17,31 +17,38 @@ use snapback_rules::RuleSet;
 
 use crate::Matched;
 
-/// `(record digest, detection)` of the matches that do not count.
+/// `(record digest, detection)` of the matches that do not count. Only events that matched a
+/// rule with `unless_operation_matches`, or a rule one names, are looked at.
 pub(crate) fn voided(rules: &RuleSet, matched: &[Arc<Matched>]) -> HashSet<(u128, usize)> {
     let mut out = HashSet::new();
-    if rules
+    let named: HashSet<usize> = rules
         .detections
         .iter()
-        .all(|d| d.unless_operation.is_empty())
-    {
+        .flat_map(|d| d.unless_operation.iter().copied())
+        .collect();
+    if named.is_empty() {
         return out;
     }
     let mut by_op: HashMap<(Cloud, String), HashSet<usize>> = HashMap::new();
     for m in matched {
-        by_op
-            .entry((m.event.cloud, m.event.act()))
-            .or_default()
-            .extend(m.rules.iter().copied());
+        if m.rules.iter().any(|r| named.contains(r)) {
+            by_op
+                .entry((m.event.cloud, m.event.act()))
+                .or_default()
+                .extend(m.rules.iter().copied());
+        }
     }
     for m in matched {
-        for &r in &m.rules {
+        let conditional = m
+            .rules
+            .iter()
+            .copied()
+            .filter(|&r| !rules.detections[r].unless_operation.is_empty());
+        let mut op_rules = None;
+        for r in conditional {
+            let rs = op_rules.get_or_insert_with(|| by_op.get(&(m.event.cloud, m.event.act())));
             let unless = &rules.detections[r].unless_operation;
-            if unless.is_empty() {
-                continue;
-            }
-            let op_rules = by_op.get(&(m.event.cloud, m.event.act()));
-            if op_rules.is_some_and(|rs| unless.iter().any(|u| rs.contains(u))) {
+            if rs.is_some_and(|rs| unless.iter().any(|u| rs.contains(u))) {
                 out.insert((m.id, r));
             }
         }
