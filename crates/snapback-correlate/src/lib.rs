@@ -28,6 +28,9 @@
 //!   (Azure `correlationId`, GCP `operation.id`) that reports success confirms it. A sequence
 //!   whose completing call is only accepted still alerts, `confirmed: false` and 10 lower.
 //!   Under `any` (rules without the pack's metadata) every matched record counts, as in Sigma.
+//! - **One operation, one answer.** A detection whose `snapback.unless_operation_matches`
+//!   names rules does not count on a record when a record of the same operation matched one
+//!   of them (a write "without a logged body" is not one when its Start record has the body).
 //! - **Kill chain.** A revert alert is escalated to critical when, within 24 hours before it,
 //!   a precursor (exfiltration, movement, blinding) touched one of its entities or was made by
 //!   one of its principals in the same account; the precursor joins the evidence.
@@ -57,6 +60,8 @@
 #![forbid(unsafe_code)]
 
 pub mod alert;
+mod keys;
+mod operation;
 pub mod order;
 pub mod tuning;
 
@@ -140,7 +145,7 @@ struct Matched {
 /// What correlation and suppression need from a matched event's raw record
 /// ([`Detector::derive`]).
 struct Derived {
-    /// Group keys ([`Detector::group_keys`]) by correlation and rule, for every correlation
+    /// Group keys ([`keys::group_keys`]) by correlation and rule, for every correlation
     /// that includes one of the event's rules: an index into `key_sets` (correlations that
     /// group by the same fields share one set).
     keys: Vec<(usize, usize, usize)>,
@@ -221,6 +226,10 @@ pub struct Detector<'r> {
     /// deployment's resource writes) the same `correlationId`, so the id alone does not name
     /// one operation.
     operations: HashMap<(Cloud, String), OperationResult>,
+    /// `(record digest, detection)` of the matches that do not count, because a record of the
+    /// same operation matched a rule their rule names in `unless_operation_matches`
+    /// ([`operation::voided`]); computed before each correlation pass.
+    voided: HashSet<(u128, usize)>,
     stats: DetectStats,
 }
 
@@ -259,6 +268,7 @@ impl<'r> Detector<'r> {
             early: BTreeMap::new(),
             seen: HashSet::new(),
             operations: HashMap::new(),
+            voided: HashSet::new(),
             stats: DetectStats::default(),
         }
     }
@@ -367,7 +377,7 @@ impl<'r> Detector<'r> {
             }
             for &r in rules {
                 if corr.rules.contains(&r) {
-                    let group = Self::group_keys(set, c, r, e);
+                    let group = keys::group_keys(set, c, r, e);
                     let k = match key_sets.iter().position(|s| *s == group) {
                         Some(k) => k,
                         None => {
@@ -379,7 +389,7 @@ impl<'r> Detector<'r> {
                 }
             }
             if let CorrelationKind::ValueCount { field, .. } = &corr.kind {
-                values.push((c, RuleSet::field_values(e, field)));
+                values.push((c, keys::key_values(e, field)));
             }
             filter(RuleRef::Correlation(c));
         }
@@ -560,6 +570,7 @@ impl<'r> Detector<'r> {
     fn alerts_now(&mut self, only: Option<&HashSet<String>>) -> Vec<Alert> {
         self.matched
             .sort_by(|a, b| Self::event_order(&a.event, &b.event));
+        self.voided = operation::voided(self.rules, &self.matched);
         let mut drafts = Vec::new();
         self.single_event_alerts(&mut drafts, only);
         for c in 0..self.rules.correlations.len() {
@@ -690,6 +701,11 @@ impl<'r> Detector<'r> {
         }
     }
 
+    /// Whether `m`'s match of detection `r` counts ([`operation::voided`]).
+    fn not_voided(&self, m: &Matched, r: usize) -> bool {
+        !self.voided.contains(&(m.id, r))
+    }
+
     /// Alerts from rules that are a revert by themselves. The records of one multi-record
     /// operation make one alert.
     fn single_event_alerts(&self, drafts: &mut Vec<Draft>, only: Option<&HashSet<String>>) {
@@ -697,7 +713,7 @@ impl<'r> Detector<'r> {
         for m in &self.matched {
             for &r in &m.rules {
                 let meta = &self.rules.detections[r].meta;
-                if !matches!(meta.role, Role::Revert | Role::Standalone) {
+                if !matches!(meta.role, Role::Revert | Role::Standalone) || !self.not_voided(m, r) {
                     continue;
                 }
                 if !self.counts(meta.outcome, &m.event) {
@@ -740,42 +756,6 @@ impl<'r> Detector<'r> {
         }
     }
 
-    /// Group keys of an event for a correlation: one per combination of group-by values,
-    /// scoped by cloud, account and (for AWS, whose ids are regional) region.
-    fn group_keys(rules: &RuleSet, c: usize, rule: usize, e: &Event) -> Vec<String> {
-        let corr = &rules.correlations[c];
-        let scope = match e.cloud {
-            Cloud::Aws => format!("{}|{}|{}", e.cloud, e.account, e.region),
-            _ => format!("{}|{}", e.cloud, e.account),
-        };
-        let mut keys = vec![scope];
-        for field in &corr.group_by {
-            let path = corr
-                .aliases
-                .get(field)
-                .and_then(|m| m.get(&rule))
-                .map(String::as_str)
-                .unwrap_or(field.as_str());
-            let mut values = RuleSet::field_values(e, path);
-            values.sort();
-            values.dedup();
-            if values.is_empty() {
-                return Vec::new();
-            }
-            let mut next = Vec::new();
-            for k in &keys {
-                for v in &values {
-                    if next.len() >= 256 {
-                        break;
-                    }
-                    next.push(format!("{k}|{v}"));
-                }
-            }
-            keys = next;
-        }
-        keys
-    }
-
     fn correlate(&mut self, c: usize, drafts: &mut Vec<Draft>) {
         let corr = &self.rules.correlations[c];
         let span = SignedDuration::try_from(corr.timespan).unwrap_or(SignedDuration::MAX);
@@ -785,7 +765,7 @@ impl<'r> Detector<'r> {
         let mut completed: Vec<(String, Vec<Step>)> = Vec::new();
         for m in &self.matched {
             let positions: Vec<usize> = (0..n)
-                .filter(|&i| m.rules.contains(&corr.rules[i]))
+                .filter(|&i| m.rules.contains(&corr.rules[i]) && self.not_voided(m, corr.rules[i]))
                 .collect();
             if positions.is_empty() {
                 continue;
@@ -1123,6 +1103,7 @@ impl<'r> Detector<'r> {
                 let meta = &self.rules.detections[r].meta;
                 if meta.role == Role::Precursor
                     && self.counts(meta.outcome, &m.event)
+                    && self.not_voided(m, r)
                     && seen.insert((m.event.cloud, op.clone(), r))
                 {
                     out.push(Step {

@@ -168,6 +168,13 @@ pub struct Meta {
     pub guide: Guide,
     /// Which calls the rule counts ([`OutcomePolicy`]).
     pub outcome: OutcomePolicy,
+    /// Detection rules (names or ids): a match of this rule does not count when a record of
+    /// the same multi-record operation (Azure `correlationId`, GCP `operation.id`) matched one
+    /// of them. It makes a record-level absence (`properties.requestbody` missing from the
+    /// Success record) an operation-level one. Detections only; resolved in
+    /// [`Detection::unless_operation`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unless_operation_matches: Vec<String>,
 }
 
 /// A detection rule: matches single events.
@@ -183,6 +190,9 @@ pub struct Detection {
     /// `builtin:rules/aws/x.yml` or the user's path.
     pub origin: String,
     pub meta: Meta,
+    /// [`Meta::unless_operation_matches`] resolved to detection indices.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unless_operation: Vec<usize>,
 }
 
 /// The aggregation of a correlation rule.
@@ -446,6 +456,7 @@ impl RuleSet {
         let mut ids: HashMap<String, String> = HashMap::new();
         let mut by_ref: HashMap<String, usize> = HashMap::new();
         let mut correlations = Vec::new();
+        let mut pending_unless = Vec::new();
         for mut d in docs {
             let Some(id) = d.doc.id.clone() else {
                 problems.push(d.problem(None, "missing `id` (a UUID): the rule is not loaded"));
@@ -502,7 +513,16 @@ impl RuleSet {
                         tags: d.doc.tags.clone(),
                         origin: d.origin.clone(),
                         meta,
+                        unless_operation: Vec::new(),
                     });
+                    if !set.detections[index]
+                        .meta
+                        .unless_operation_matches
+                        .is_empty()
+                    {
+                        let line = d.line_of("unless_operation_matches:");
+                        pending_unless.push((index, d.problem(line, "")));
+                    }
                 }
                 sigma::Body::Filter { targets, selection } => {
                     let index = set.filters.len();
@@ -545,12 +565,23 @@ impl RuleSet {
                 }
             }
         }
+        problems.extend(meta::resolve_unless(
+            &mut set.detections,
+            &by_ref,
+            pending_unless,
+        ));
         let mut filter_docs = Vec::new();
         for (d, c) in correlations {
             let Some((id, level, meta, body)) = c else {
                 filter_docs.push(d);
                 continue;
             };
+            if !meta.unless_operation_matches.is_empty() {
+                problems.push(d.problem(
+                    d.line_of("unless_operation_matches:"),
+                    "snapback.unless_operation_matches applies to detection rules only: ignored",
+                ));
+            }
             let sigma::Body::Correlation {
                 kind,
                 rules,

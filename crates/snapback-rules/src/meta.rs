@@ -1,9 +1,11 @@
 //! The `snapback:` metadata block of a rule: what an alert from the rule means and what to do.
 
+use std::collections::HashMap;
+
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::{Guide, Level, Meta, OutcomePolicy, Role};
+use crate::{Detection, Guide, Level, LoadProblem, Meta, OutcomePolicy, Role};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -14,6 +16,7 @@ struct RawMeta {
     risk_reason: Option<String>,
     guide: Option<RawGuide>,
     outcome: Option<String>,
+    unless_operation_matches: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -67,6 +70,7 @@ pub(crate) fn parse(block: Option<&Value>, level: Level) -> Result<Meta, MetaErr
             risk_reason: format!("no snapback metadata: risk from level {}", level.as_str()),
             guide: Guide::default(),
             outcome: OutcomePolicy::Any,
+            unless_operation_matches: Vec::new(),
         });
     };
     if !block.is_object() {
@@ -125,5 +129,35 @@ pub(crate) fn parse(block: Option<&Value>, level: Level) -> Result<Meta, MetaErr
         risk_reason: raw.risk_reason.unwrap_or_default(),
         guide,
         outcome,
+        unless_operation_matches: raw.unless_operation_matches.unwrap_or_default(),
     })
+}
+
+/// Resolve the `unless_operation_matches` of the detections in `pending` (each with a problem
+/// that points at the key) to detection indices. A name that no detection has is a problem and
+/// is ignored, so the rule's matches count as if it were not there.
+pub(crate) fn resolve_unless(
+    detections: &mut [Detection],
+    by_ref: &HashMap<String, usize>,
+    pending: Vec<(usize, LoadProblem)>,
+) -> Vec<LoadProblem> {
+    let mut problems = Vec::new();
+    for (i, at) in pending {
+        let Some(d) = detections.get_mut(i) else {
+            continue;
+        };
+        for name in &d.meta.unless_operation_matches {
+            match by_ref.get(name) {
+                Some(&j) if !d.unless_operation.contains(&j) => d.unless_operation.push(j),
+                Some(_) => {}
+                None => problems.push(LoadProblem {
+                    message: format!(
+                        "snapback.unless_operation_matches names unknown rule `{name}` (no detection rule has this name or id): ignored"
+                    ),
+                    ..at.clone()
+                }),
+            }
+        }
+    }
+    problems
 }

@@ -8,11 +8,11 @@ fn builtin_pack_loads_with_zero_problems() {
     assert!(set.problems.is_empty(), "{:#?}", set.problems);
     assert_eq!(
         RuleSet::builtin_files().count(),
-        58,
+        64,
         "a rule file was added or removed: update this count and docs/rules.md"
     );
-    assert_eq!(set.detections.len(), 41);
-    assert_eq!(set.correlations.len(), 10);
+    assert_eq!(set.detections.len(), 45);
+    assert_eq!(set.correlations.len(), 13);
     assert_eq!(set.filters.len(), 10);
 }
 

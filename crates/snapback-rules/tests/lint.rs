@@ -30,6 +30,7 @@ fn lint_reports_file_line_and_reason() {
         ("missing_id.yml", 1, "missing `id`"),
         ("missing_title.yml", 1, "Missing required field 'title'"),
         ("unknown_modifier.yml", 9, "Unknown modifier 'sortof'"),
+        ("unless_unknown_rule.yml", 14, "snapback.unless_operation_matches names unknown rule `no-such-rule`"),
         ("yaml_syntax.yml", 8, "YAML parse error"),
     ];
     assert_eq!(got.len(), want.len(), "{got:#?}");
@@ -42,6 +43,14 @@ fn lint_reports_file_line_and_reason() {
     let set = RuleSet::load(true, &[BROKEN.into()]);
     assert!(set.detection("fixture-step").is_some());
     assert!(set.detection("fixture-unknown-modifier").is_none());
+    // An unknown name in unless_operation_matches is reported and ignored; the rule loads.
+    let unless = set.detection("fixture-unless-unknown").unwrap();
+    assert!(set.detections[unless].unless_operation.is_empty());
+    let swap = set
+        .detection("azure-vm-written-without-request-body")
+        .unwrap();
+    let with_body = set.detection("azure-vm-written-with-request-body").unwrap();
+    assert_eq!(set.detections[swap].unless_operation, [with_body]);
     assert!(set
         .correlation("0b7c5e7e-0000-4000-8000-000000000004")
         .is_none());

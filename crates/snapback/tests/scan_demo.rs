@@ -84,12 +84,18 @@ fn demo_raises_the_four_seed_tests_and_the_gcp_revert() {
         "vol-0472cb4cd1abd6699",
         &["CreateVolume", "AttachVolume"],
     );
-    // Test 3: an Azure disk copied from a snapshot, then the VM rewritten.
+    // Test 3: an Azure disk copied from a snapshot, then named as the VM's OS disk by the
+    // VM write: linked by the disk id.
     let t3 = find(
         &alerts,
         "vm-web-01-osdisk-restored",
-        &["MICROSOFT.COMPUTE/DISKS/WRITE"],
+        &[
+            "MICROSOFT.COMPUTE/DISKS/WRITE",
+            "MICROSOFT.COMPUTE/VIRTUALMACHINES/WRITE",
+        ],
     );
+    assert_eq!(t3["rule_name"], "azure-disk-restored-then-vm-changed");
+    assert_eq!(t3["risk_score"], 100, "80, escalated by the SAS export");
     // Test 4: an AMI registered from a snapshot, then launched.
     let t4 = find(
         &alerts,
@@ -154,6 +160,62 @@ fn demo_raises_the_four_seed_tests_and_the_gcp_revert() {
         .collect();
     assert!(risks.windows(2).all(|w| w[0] >= w[1]), "{risks:?}");
     assert!(stderr.contains("alerts suppressed"), "{stderr}");
+}
+
+#[test]
+fn demo_scores_the_gcp_boot_disk_swap_like_test_2() {
+    let (alerts, _) = demo(&["--format", "jsonl"]);
+    // Test 2: CreateVolume, DetachVolume of the old root, AttachVolume as root.
+    let t2 = find(
+        &alerts,
+        "vol-0472cb4cd1abd6699",
+        &["CreateVolume", "DetachVolume", "AttachVolume"],
+    );
+    // Google Cloud: disks.insert from the snapshot, detachDisk, attachDisk as boot of web-1;
+    // the by-instance swap and the generic restored-disk attach are merged into it.
+    let gcp = find(
+        &alerts,
+        "web-1-restored",
+        &[
+            "v1.compute.disks.insert",
+            "v1.compute.instances.detachDisk",
+            "v1.compute.instances.attachDisk",
+        ],
+    );
+    assert_eq!(t2["rule_name"], "aws-ebs-restored-volume-attached-as-root");
+    assert_eq!(gcp["rule_name"], "gcp-restored-disk-attached-as-boot");
+    for key in ["risk_score", "severity", "alert_type", "escalated"] {
+        assert_eq!(gcp[key], t2[key], "{key}");
+    }
+    let merged = |a: &Value| -> Vec<String> {
+        a["risk_reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| r.as_str())
+            .filter(|r| r.starts_with("also matched"))
+            .map(|r| {
+                r.split(" (")
+                    .nth(1)
+                    .unwrap_or("")
+                    .split(',')
+                    .next()
+                    .unwrap_or("")
+                    .to_owned()
+            })
+            .collect()
+    };
+    assert_eq!(
+        merged(gcp),
+        ["gcp-instance-boot-disk-swap", "gcp-restored-disk-attached"]
+    );
+    assert_eq!(
+        merged(t2),
+        [
+            "aws-ec2-root-volume-swap",
+            "aws-ebs-restored-volume-attached"
+        ]
+    );
 }
 
 #[test]
