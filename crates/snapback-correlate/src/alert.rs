@@ -298,3 +298,33 @@ fn azure_parent_vm(id: &str) -> Option<&str> {
     }
     id.get(..start + name.len())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::azure_parent_vm;
+
+    #[test]
+    fn a_child_of_a_vm_names_the_vm_and_nothing_else_does() {
+        let vm =
+            "/subscriptions/s/resourcegroups/rg/providers/microsoft.compute/virtualmachines/web01";
+        for child in [
+            "/extensions/customscriptextension",
+            "/runcommands/fix",
+            "/providers/microsoft.insights/diagnosticsettings/to-siem",
+        ] {
+            assert_eq!(azure_parent_vm(&format!("{vm}{child}")), Some(vm));
+        }
+        assert_eq!(azure_parent_vm(vm), None);
+        assert_eq!(azure_parent_vm(&format!("{vm}/")), None);
+        assert_eq!(
+            azure_parent_vm("/subscriptions/s/resourcegroups/rg/providers/microsoft.compute/virtualmachinescalesets/ss/virtualmachines/0"),
+            None
+        );
+        assert_eq!(
+            azure_parent_vm(
+                "/subscriptions/s/resourcegroups/rg/providers/microsoft.compute/disks/d1"
+            ),
+            None
+        );
+    }
+}
