@@ -11,7 +11,7 @@ fn builtin_pack_loads_with_zero_problems() {
         62,
         "a rule file was added or removed: update this count and docs/rules.md"
     );
-    assert_eq!(set.detections.len(), 49);
+    assert_eq!(set.detections.len(), 51);
     assert_eq!(set.correlations.len(), 10);
     assert_eq!(set.filters.len(), 10);
 }

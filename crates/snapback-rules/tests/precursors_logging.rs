@@ -15,6 +15,7 @@ const TRAIL: &str = "arn:aws:cloudtrail:us-east-1:111122223333:trail/main";
 const STOPPED: &str = "aws-cloudtrail-logging-tampered";
 const TRAIL_NARROWED: &str = "aws-cloudtrail-trail-narrowed";
 const SELECTORS_NARROWED: &str = "aws-cloudtrail-event-selectors-narrowed";
+const FOREIGN_KEY: &str = "aws-cloudtrail-trail-foreign-kms-key";
 
 fn trail(name: &str, req: Value) -> snapback_ingest::Event {
     ct("cloudtrail.amazonaws.com", name, req, json!(null))
@@ -145,7 +146,7 @@ fn aws_trail_switched_off_or_narrowed_by_update_trail() {
         (
             "UpdateTrail foreign KMS key",
             update(json!({"kmsKeyId": other_key})),
-            &[TRAIL_NARROWED],
+            &[FOREIGN_KEY],
         ),
     ]);
 }

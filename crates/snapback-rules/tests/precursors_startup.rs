@@ -51,7 +51,8 @@ fn aws_user_data_rewritten() {
 #[test]
 fn azure_run_command_extensions_and_boot_data() {
     let vm = arm("prod", "Microsoft.Compute/virtualMachines/web01");
-    let run = "azure-vm-run-command-or-script-extension";
+    let run = "azure-vm-run-command";
+    let script = "azure-vm-script-extension";
     let boot = "azure-vm-user-data-or-custom-data-set";
     let changed = "azure-vm-rewritten-deallocated-or-started";
     let ext = |name: &str| format!("{vm}/extensions/{name}");
@@ -99,7 +100,7 @@ fn azure_run_command_extensions_and_boot_data() {
                 Some(ext_body("Microsoft.Compute", "CustomScriptExtension")),
                 user_claims(),
             ),
-            &[run],
+            &[script],
         ),
         (
             "custom script (Linux), renamed",
@@ -109,13 +110,13 @@ fn azure_run_command_extensions_and_boot_data() {
                 Some(ext_body("Microsoft.Azure.Extensions", "CustomScript")),
                 None,
             ),
-            &[run],
+            &[script],
         ),
         // Panther's sample: no body, the extension named customScript.
         (
             "no body, named customScript",
             az_records(write, &ext("customScript"), None, user_claims()),
-            &[run],
+            &[script],
         ),
         // Agents are not scripts.
         (

@@ -426,7 +426,7 @@ fn azure_cases() -> Vec<Case> {
             )],
             &[(
                 "MICROSOFT.COMPUTE/VIRTUALMACHINES/RUNCOMMAND/ACTION",
-                "Azure VM Run Command or Script Extension",
+                "Azure VM Run Command",
             )],
         ),
         case(
@@ -439,7 +439,7 @@ fn azure_cases() -> Vec<Case> {
             )],
             &[(
                 "MICROSOFT.COMPUTE/VIRTUALMACHINES/EXTENSIONS/WRITE",
-                "Azure VM Run Command or Script Extension",
+                "Azure VM Script Extension Written",
             )],
         ),
         case(
