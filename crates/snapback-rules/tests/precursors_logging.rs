@@ -21,16 +21,17 @@ fn trail(name: &str, req: Value) -> snapback_ingest::Event {
     ct("cloudtrail.amazonaws.com", name, req, json!(null))
 }
 
+/// UpdateTrail of the trail with these settings.
+fn update(req: Value) -> snapback_ingest::Event {
+    let mut r = json!({"name": TRAIL});
+    for (k, v) in req.as_object().unwrap() {
+        r[k] = v.clone();
+    }
+    trail("UpdateTrail", r)
+}
+
 #[test]
-fn aws_trail_switched_off_or_narrowed_by_update_trail() {
-    let update = |req: Value| {
-        let mut r = json!({"name": TRAIL});
-        for (k, v) in req.as_object().unwrap() {
-            r[k] = v.clone();
-        }
-        trail("UpdateTrail", r)
-    };
-    let other_key = "arn:aws:kms:us-east-1:999988887777:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+fn aws_trail_switched_off_or_widened() {
     let own_key = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
     table(&[
         (
@@ -112,7 +113,13 @@ fn aws_trail_switched_off_or_narrowed_by_update_trail() {
             trail("UpdateTrail", json!(null)),
             &[],
         ),
-        // Narrowing.
+    ]);
+}
+
+#[test]
+fn aws_update_trail_counts_when_it_narrows() {
+    let other_key = "arn:aws:kms:us-east-1:999988887777:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    table(&[
         (
             "UpdateTrail single-Region (Panther's sample)",
             update(json!({"isMultiRegionTrail": false})),
@@ -292,15 +299,102 @@ fn activity_categories(administrative: bool, others: bool) -> Value {
     Value::Array(v)
 }
 
+type Schema = fn(&str, &str, Option<Value>) -> snapback_ingest::Event;
+type Cases = Vec<(String, snapback_ingest::Event, &'static [&'static str])>;
+
+fn sub_setting() -> String {
+    format!("/subscriptions/{SUB}/providers/microsoft.insights/diagnosticSettings/export")
+}
+
+fn nsg_setting() -> String {
+    arm(
+        "prod",
+        "Microsoft.Network/networkSecurityGroups/nsg1/providers/microsoft.insights/diagnosticSettings/default",
+    )
+}
+
+const SUB_WRITE: &str = "microsoft.insights/diagnosticSettings/write";
+const NSG_WRITE: &str =
+    "Microsoft.Network/networkSecurityGroups/providers/microsoft.insights/diagnosticSettings/write";
+
+/// Deletions at each scope, in one schema.
+fn diag_deletes(rec: Schema) -> Cases {
+    let profile = format!("/subscriptions/{SUB}/providers/microsoft.insights/logprofiles/default");
+    vec![
+        (
+            "subscription setting deleted".into(),
+            rec("microsoft.insights/diagnosticSettings/delete", &sub_setting(), None),
+            &[DELETED],
+        ),
+        (
+            "resource setting deleted (Panther's NSG form)".into(),
+            rec(
+                "Microsoft.Network/networkSecurityGroups/providers/microsoft.insights/diagnosticSettings/delete",
+                &nsg_setting(),
+                None,
+            ),
+            &[DELETED],
+        ),
+        (
+            "log profile deleted".into(),
+            rec("microsoft.insights/logProfiles/delete", &profile, None),
+            &[DELETED],
+        ),
+    ]
+}
+
+/// Writes, in one schema: without a body, widening, metrics only, then narrowing.
+fn diag_writes(rec: Schema) -> Cases {
+    let sub = |logs: Value| rec(SUB_WRITE, &sub_setting(), Some(diag_body(logs)));
+    let nsg = |body: Value| rec(NSG_WRITE, &nsg_setting(), Some(body));
+    let metrics_only = json!({"properties": {"workspaceId": "w",
+        "metrics": [{"category": "AllMetrics", "enabled": true}]}});
+    let nsg_off = json!([{"category": "NetworkSecurityGroupEvent", "enabled": false},
+                         {"category": "NetworkSecurityGroupRuleCounter", "enabled": false}]);
+    vec![
+        (
+            "write without body".into(),
+            rec(SUB_WRITE, &sub_setting(), None),
+            &[],
+        ),
+        (
+            "write enabling everything".into(),
+            sub(activity_categories(true, true)),
+            &[],
+        ),
+        (
+            "write enabling Administrative only".into(),
+            sub(activity_categories(true, false)),
+            &[],
+        ),
+        (
+            "write of a resource's category group".into(),
+            nsg(diag_body(
+                json!([{"categoryGroup": "allLogs", "enabled": true}]),
+            )),
+            &[],
+        ),
+        ("write of metrics only".into(), nsg(metrics_only), &[]),
+        (
+            "write disabling every category".into(),
+            sub(activity_categories(false, false)),
+            &[DIAG_NARROWED],
+        ),
+        (
+            "write disabling Administrative only".into(),
+            sub(activity_categories(false, true)),
+            &[DIAG_NARROWED],
+        ),
+        (
+            "resource write disabling its logs".into(),
+            nsg(diag_body(nsg_off)),
+            &[DIAG_NARROWED],
+        ),
+    ]
+}
+
 #[test]
 fn azure_diagnostic_settings_deleted_or_narrowed_in_all_three_schemas() {
-    let sub_setting =
-        format!("/subscriptions/{SUB}/providers/microsoft.insights/diagnosticSettings/export");
-    let nsg_setting = arm("prod", "Microsoft.Network/networkSecurityGroups/nsg1/providers/microsoft.insights/diagnosticSettings/default");
-    let sub_write = "microsoft.insights/diagnosticSettings/write";
-    let nsg_write = "Microsoft.Network/networkSecurityGroups/providers/microsoft.insights/diagnosticSettings/write";
-    let mut cases: Vec<(String, snapback_ingest::Event, &[&str])> = Vec::new();
-    type Schema = fn(&str, &str, Option<Value>) -> snapback_ingest::Event;
     let schemas: [(&str, Schema); 3] = [
         ("records", |op, id, body| {
             az_records(op, id, body, user_claims())
@@ -308,110 +402,11 @@ fn azure_diagnostic_settings_deleted_or_narrowed_in_all_three_schemas() {
         ("rest", |op, id, body| az_rest(op, id, body, None)),
         ("log analytics", az_la),
     ];
+    let mut cases: Cases = Vec::new();
     for (schema, rec) in schemas {
-        let mut case = |what: &str, e, want: &'static [&'static str]| {
+        for (what, e, want) in diag_deletes(rec).into_iter().chain(diag_writes(rec)) {
             cases.push((format!("{schema}: {what}"), e, want));
-        };
-        case(
-            "subscription setting deleted",
-            rec(
-                "microsoft.insights/diagnosticSettings/delete",
-                &sub_setting,
-                None,
-            ),
-            &[DELETED],
-        );
-        case(
-            "resource setting deleted (Panther's NSG form)",
-            rec("Microsoft.Network/networkSecurityGroups/providers/microsoft.insights/diagnosticSettings/delete", &nsg_setting, None),
-            &[DELETED],
-        );
-        case(
-            "log profile deleted",
-            rec(
-                "microsoft.insights/logProfiles/delete",
-                &format!("/subscriptions/{SUB}/providers/microsoft.insights/logprofiles/default"),
-                None,
-            ),
-            &[DELETED],
-        );
-        // Writes: no body, widening, metrics only.
-        case(
-            "write without body",
-            rec(sub_write, &sub_setting, None),
-            &[],
-        );
-        case(
-            "write enabling everything",
-            rec(
-                sub_write,
-                &sub_setting,
-                Some(diag_body(activity_categories(true, true))),
-            ),
-            &[],
-        );
-        case(
-            "write enabling Administrative only",
-            rec(
-                sub_write,
-                &sub_setting,
-                Some(diag_body(activity_categories(true, false))),
-            ),
-            &[],
-        );
-        case(
-            "write of a resource's category group",
-            rec(
-                nsg_write,
-                &nsg_setting,
-                Some(diag_body(
-                    json!([{"categoryGroup": "allLogs", "enabled": true}]),
-                )),
-            ),
-            &[],
-        );
-        case(
-            "write of metrics only",
-            rec(
-                nsg_write,
-                &nsg_setting,
-                Some(
-                    json!({"properties": {"workspaceId": "w", "metrics": [{"category": "AllMetrics", "enabled": true}]}}),
-                ),
-            ),
-            &[],
-        );
-        // Narrowing.
-        case(
-            "write disabling every category",
-            rec(
-                sub_write,
-                &sub_setting,
-                Some(diag_body(activity_categories(false, false))),
-            ),
-            &[DIAG_NARROWED],
-        );
-        case(
-            "write disabling Administrative only",
-            rec(
-                sub_write,
-                &sub_setting,
-                Some(diag_body(activity_categories(false, true))),
-            ),
-            &[DIAG_NARROWED],
-        );
-        case(
-            "resource write disabling its logs",
-            rec(
-                nsg_write,
-                &nsg_setting,
-                Some(diag_body(
-                    json!([{"category": "NetworkSecurityGroupEvent", "enabled": false},
-                                                            {"category": "NetworkSecurityGroupRuleCounter", "enabled": false}]),
-                )),
-            ),
-            &[DIAG_NARROWED],
-        );
+        }
     }
     let cases: Vec<(&str, snapback_ingest::Event, &[&str])> = cases
         .iter()
@@ -428,7 +423,7 @@ fn logging(method: &str, resource: &str, request: Value) -> snapback_ingest::Eve
 }
 
 #[test]
-fn gcp_sinks_and_exclusions_count_only_when_narrowed() {
+fn gcp_sinks_count_only_when_narrowed() {
     let sink = "projects/p1/sinks/siem";
     let update = |mask: &str, s: Value| {
         logging(
@@ -529,58 +524,61 @@ fn gcp_sinks_and_exclusions_count_only_when_narrowed() {
             ),
             &[],
         ),
+    ]);
+}
+
+/// A call on the project's exclusion `noisy` (the _Default sink's exclusions).
+fn exclusion(method: &str, request: Value) -> snapback_ingest::Event {
+    logging(method, "projects/p1/exclusions/noisy", request)
+}
+
+#[test]
+fn gcp_exclusions_count_when_they_turn_on() {
+    let name = "projects/p1/exclusions/noisy";
+    table(&[
         (
             "CreateExclusion",
-            logging(
+            exclusion(
                 "ConfigServiceV2.CreateExclusion",
-                "projects/p1/exclusions/noisy",
                 json!({"parent": "projects/p1", "exclusion": {"name": "noisy", "filter": "resource.type=gce_instance"}}),
             ),
             &[SINK_NARROWED],
         ),
         (
             "CreateExclusion disabled",
-            logging(
+            exclusion(
                 "ConfigServiceV2.CreateExclusion",
-                "projects/p1/exclusions/noisy",
                 json!({"parent": "projects/p1", "exclusion": {"name": "noisy", "filter": "x", "disabled": true}}),
             ),
             &[],
         ),
         (
             "UpdateExclusion turned on",
-            logging(
+            exclusion(
                 "ConfigServiceV2.UpdateExclusion",
-                "projects/p1/exclusions/noisy",
-                json!({"name": "projects/p1/exclusions/noisy", "exclusion": {"name": "noisy", "filter": "x"}, "updateMask": "disabled"}),
+                json!({"name": name, "exclusion": {"name": "noisy", "filter": "x"}, "updateMask": "disabled"}),
             ),
             &[SINK_NARROWED],
         ),
         (
             "UpdateExclusion turned off",
-            logging(
+            exclusion(
                 "ConfigServiceV2.UpdateExclusion",
-                "projects/p1/exclusions/noisy",
-                json!({"name": "projects/p1/exclusions/noisy", "exclusion": {"name": "noisy", "disabled": true}, "updateMask": "disabled"}),
+                json!({"name": name, "exclusion": {"name": "noisy", "disabled": true}, "updateMask": "disabled"}),
             ),
             &[],
         ),
         (
             "UpdateExclusion filter",
-            logging(
+            exclusion(
                 "ConfigServiceV2.UpdateExclusion",
-                "projects/p1/exclusions/noisy",
-                json!({"name": "projects/p1/exclusions/noisy", "exclusion": {"name": "noisy", "filter": "y"}, "updateMask": "filter"}),
+                json!({"name": name, "exclusion": {"name": "noisy", "filter": "y"}, "updateMask": "filter"}),
             ),
             &[],
         ),
         (
             "DeleteExclusion",
-            logging(
-                "ConfigServiceV2.DeleteExclusion",
-                "projects/p1/exclusions/noisy",
-                json!({"name": "projects/p1/exclusions/noisy"}),
-            ),
+            exclusion("ConfigServiceV2.DeleteExclusion", json!({"name": name})),
             &[],
         ),
     ]);

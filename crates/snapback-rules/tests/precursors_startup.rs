@@ -49,18 +49,9 @@ fn aws_user_data_rewritten() {
 }
 
 #[test]
-fn azure_run_command_extensions_and_boot_data() {
+fn azure_run_command() {
     let vm = arm("prod", "Microsoft.Compute/virtualMachines/web01");
     let run = "azure-vm-run-command";
-    let script = "azure-vm-script-extension";
-    let boot = "azure-vm-user-data-or-custom-data-set";
-    let changed = "azure-vm-rewritten-deallocated-or-started";
-    let ext = |name: &str| format!("{vm}/extensions/{name}");
-    let ext_body = |publisher: &str, ty: &str| {
-        json!({"location": "westeurope", "properties": {"publisher": publisher, "type": ty,
-               "typeHandlerVersion": "1.10", "settings": {"commandToExecute": "powershell -File x.ps1"}}})
-    };
-    let write = "Microsoft.Compute/virtualMachines/extensions/write";
     table(&[
         // Panther's samples: the action on the VM, upper-case and lower-case.
         (
@@ -92,6 +83,20 @@ fn azure_run_command_extensions_and_boot_data() {
             ),
             &[run],
         ),
+    ]);
+}
+
+#[test]
+fn azure_script_extensions_by_type_or_name() {
+    let vm = arm("prod", "Microsoft.Compute/virtualMachines/web01");
+    let script = "azure-vm-script-extension";
+    let ext = |name: &str| format!("{vm}/extensions/{name}");
+    let ext_body = |publisher: &str, ty: &str| {
+        json!({"location": "westeurope", "properties": {"publisher": publisher, "type": ty,
+               "typeHandlerVersion": "1.10", "settings": {"commandToExecute": "powershell -File x.ps1"}}})
+    };
+    let write = "Microsoft.Compute/virtualMachines/extensions/write";
+    table(&[
         (
             "custom script (Windows)",
             az_records(
@@ -163,7 +168,16 @@ fn azure_run_command_extensions_and_boot_data() {
             ),
             &[],
         ),
-        // Boot code on the VM write: also the VM step.
+    ]);
+}
+
+#[test]
+fn azure_boot_data_on_the_vm_write() {
+    let vm = arm("prod", "Microsoft.Compute/virtualMachines/web01");
+    let boot = "azure-vm-user-data-or-custom-data-set";
+    let changed = "azure-vm-rewritten-deallocated-or-started";
+    // Boot code on the VM write: also the VM step.
+    table(&[
         (
             "userData",
             az_records(
@@ -229,155 +243,132 @@ fn set_metadata(
     decode(r)
 }
 
+const INST: &str = "projects/p1/zones/us-central1-a/instances/web-1";
+const STARTUP: &str = "gcp-startup-script-metadata";
+const SSH: &str = "gcp-instance-ssh-keys-metadata";
+
+fn redacted() -> Value {
+    json!({"@type": "type.googleapis.com/compute.instances.setMetadata"})
+}
+
+/// setMetadata on INST whose audit metadata names these changed keys (`kind`: added,
+/// modified or deleted).
+fn instance_keys(kind: &str, keys: &[&str]) -> snapback_ingest::Event {
+    let delta = json!({"@type": "type.googleapis.com/google.cloud.audit.GceInstanceAuditMetadata",
+                       "instanceMetadataDelta": {kind: keys}});
+    set_metadata("v1.compute.instances.setMetadata", INST, delta, redacted())
+}
+
+/// setCommonInstanceMetadata whose audit metadata names these changed keys.
+fn project_keys(kind: &str, keys: &[&str]) -> snapback_ingest::Event {
+    let delta = json!({"@type": "type.googleapis.com/google.cloud.audit.GceProjectAuditMetadata",
+                       "projectMetadataDelta": {kind: keys}});
+    set_metadata(
+        "v1.compute.projects.setCommonInstanceMetadata",
+        "projects/p1",
+        delta,
+        redacted(),
+    )
+}
+
 #[test]
-fn gcp_startup_scripts_and_ssh_keys_in_metadata() {
-    let inst = "projects/p1/zones/us-central1-a/instances/web-1";
-    let set = "v1.compute.instances.setMetadata";
-    let common_md = "v1.compute.projects.setCommonInstanceMetadata";
-    let at = json!({"@type": "type.googleapis.com/compute.instances.setMetadata"});
-    let delta = |kind: &str, keys: &[&str]| {
-        json!({"@type": "type.googleapis.com/google.cloud.audit.GceInstanceAuditMetadata",
-               "instanceMetadataDelta": {kind: keys}})
-    };
-    let startup = "gcp-startup-script-metadata";
-    let ssh = "gcp-instance-ssh-keys-metadata";
+fn gcp_startup_script_keys_in_metadata() {
+    let added = "addedMetadataKeys";
+    let items = json!({"fingerprint": "abc=",
+                       "items": [{"key": "startup-script", "value": "curl x | sh"}]});
     table(&[
         (
             "startup-script added",
-            set_metadata(
-                set,
-                inst,
-                delta("addedMetadataKeys", &["startup-script"]),
-                at.clone(),
-            ),
-            &[startup],
+            instance_keys(added, &["startup-script"]),
+            &[STARTUP],
         ),
         (
             "startup-script-url modified",
-            set_metadata(
-                set,
-                inst,
-                delta("modifiedMetadataKeys", &["startup-script-url"]),
-                at.clone(),
-            ),
-            &[startup],
+            instance_keys("modifiedMetadataKeys", &["startup-script-url"]),
+            &[STARTUP],
         ),
         (
             "windows-startup-script-ps1",
-            set_metadata(
-                set,
-                inst,
-                delta("addedMetadataKeys", &["windows-startup-script-ps1"]),
-                at.clone(),
-            ),
-            &[startup],
+            instance_keys(added, &["windows-startup-script-ps1"]),
+            &[STARTUP],
         ),
         (
             "shutdown-script",
-            set_metadata(
-                set,
-                inst,
-                delta("addedMetadataKeys", &["shutdown-script"]),
-                at.clone(),
-            ),
-            &[startup],
+            instance_keys(added, &["shutdown-script"]),
+            &[STARTUP],
         ),
         (
             "sysprep-specialize-script-cmd",
-            set_metadata(
-                set,
-                inst,
-                delta("addedMetadataKeys", &["sysprep-specialize-script-cmd"]),
-                at.clone(),
-            ),
-            &[startup],
+            instance_keys(added, &["sysprep-specialize-script-cmd"]),
+            &[STARTUP],
         ),
         (
             "cloud-init user-data",
-            set_metadata(
-                set,
-                inst,
-                delta("addedMetadataKeys", &["user-data"]),
-                at.clone(),
-            ),
-            &[startup],
+            instance_keys(added, &["user-data"]),
+            &[STARTUP],
         ),
         (
             "request items (unredacted layout)",
-            set_metadata(
-                set,
-                inst,
-                json!(null),
-                json!({"fingerprint": "abc=", "items": [{"key": "startup-script", "value": "curl x | sh"}]}),
-            ),
-            &[startup],
+            set_metadata("v1.compute.instances.setMetadata", INST, json!(null), items),
+            &[STARTUP],
         ),
         (
             "project-wide startup script",
-            set_metadata(
-                common_md,
-                "projects/p1",
-                json!({"@type": "type.googleapis.com/google.cloud.audit.GceProjectAuditMetadata",
-                                                      "projectMetadataDelta": {"addedMetadataKeys": ["startup-script"]}}),
-                at.clone(),
-            ),
-            &[startup],
-        ),
-        // Panther's SSH samples, and both keys at once.
-        (
-            "ssh-keys added",
-            set_metadata(
-                set,
-                inst,
-                delta("addedMetadataKeys", &["ssh-keys"]),
-                at.clone(),
-            ),
-            &[ssh],
-        ),
-        (
-            "project ssh-keys modified",
-            set_metadata(
-                common_md,
-                "projects/p1",
-                json!({"projectMetadataDelta": {"modifiedMetadataKeys": ["ssh-keys"]}}),
-                at.clone(),
-            ),
-            &[ssh],
-        ),
-        (
-            "ssh-keys and startup-script",
-            set_metadata(
-                set,
-                inst,
-                delta("addedMetadataKeys", &["ssh-keys", "startup-script"]),
-                at.clone(),
-            ),
-            &[ssh, startup],
-        ),
-        // A record that names no keys still counts as SSH keys (as before); other keys do not.
-        (
-            "no keys named",
-            set_metadata(set, inst, json!(null), at.clone()),
-            &[ssh],
+            project_keys(added, &["startup-script"]),
+            &[STARTUP],
         ),
         (
             "startup-script deleted",
-            set_metadata(
-                set,
-                inst,
-                delta("deletedMetadataKeys", &["startup-script"]),
-                at.clone(),
-            ),
+            instance_keys("deletedMetadataKeys", &["startup-script"]),
             &[],
         ),
         (
-            "other key",
+            "other keys",
+            instance_keys(added, &["serial-port-enable", "user-data-2"]),
+            &[],
+        ),
+    ]);
+}
+
+#[test]
+fn gcp_ssh_keys_rule_only_for_ssh_keys_when_the_keys_are_named() {
+    let added = "addedMetadataKeys";
+    table(&[
+        // Panther's SSH samples, and both keys at once.
+        (
+            "ssh-keys added",
+            instance_keys(added, &["ssh-keys"]),
+            &[SSH],
+        ),
+        (
+            "project ssh-keys modified",
+            project_keys("modifiedMetadataKeys", &["ssh-keys"]),
+            &[SSH],
+        ),
+        (
+            "ssh-keys and startup-script",
+            instance_keys(added, &["ssh-keys", "startup-script"]),
+            &[SSH, STARTUP],
+        ),
+        // A record that names no keys still counts as SSH keys (as before).
+        (
+            "no keys named",
             set_metadata(
-                set,
-                inst,
-                delta("addedMetadataKeys", &["serial-port-enable", "user-data-2"]),
-                at.clone(),
+                "v1.compute.instances.setMetadata",
+                INST,
+                json!(null),
+                redacted(),
             ),
+            &[SSH],
+        ),
+        (
+            "a startup script only",
+            instance_keys(added, &["startup-script"]),
+            &[STARTUP],
+        ),
+        (
+            "other key",
+            instance_keys(added, &["serial-port-enable"]),
             &[],
         ),
     ]);

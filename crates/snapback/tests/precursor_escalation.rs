@@ -290,31 +290,11 @@ struct Case {
     precursors: &'static [(&'static str, &'static str)],
 }
 
-fn aws_cases() -> Vec<Case> {
-    let stop_start = "aws-ec2-stop-then-start";
-    let widen = vec![
-        trail(
-            "2026-03-01T09:00:00Z",
-            "PutEventSelectors",
-            data_selectors(true, "All"),
-        ),
-        trail(
-            "2026-03-01T09:01:00Z",
-            "UpdateTrail",
-            json!({"name": "main",
-            "cloudWatchLogsLogGroupArn": format!("arn:aws:logs:us-east-1:{ACCOUNT}:log-group:trail:*"),
-            "cloudWatchLogsRoleArn": format!("arn:aws:iam::{ACCOUNT}:role/CloudTrailToCloudWatch")}),
-        ),
-        trail(
-            "2026-03-01T09:02:00Z",
-            "UpdateTrail",
-            json!({"name": "main", "enableLogFileValidation": true, "isMultiRegionTrail": true}),
-        ),
-    ];
+fn aws_startup_cases() -> Vec<Case> {
     let case = |name, before, between, precursors| Case {
         name,
         files: aws_file(before, between),
-        rule: stop_start,
+        rule: "aws-ec2-stop-then-start",
         precursors,
     };
     vec![
@@ -347,6 +327,36 @@ fn aws_cases() -> Vec<Case> {
             )],
             &[],
         ),
+    ]
+}
+
+fn aws_logging_cases() -> Vec<Case> {
+    let widen = vec![
+        trail(
+            "2026-03-01T09:00:00Z",
+            "PutEventSelectors",
+            data_selectors(true, "All"),
+        ),
+        trail(
+            "2026-03-01T09:01:00Z",
+            "UpdateTrail",
+            json!({"name": "main",
+            "cloudWatchLogsLogGroupArn": format!("arn:aws:logs:us-east-1:{ACCOUNT}:log-group:trail:*"),
+            "cloudWatchLogsRoleArn": format!("arn:aws:iam::{ACCOUNT}:role/CloudTrailToCloudWatch")}),
+        ),
+        trail(
+            "2026-03-01T09:02:00Z",
+            "UpdateTrail",
+            json!({"name": "main", "enableLogFileValidation": true, "isMultiRegionTrail": true}),
+        ),
+    ];
+    let case = |name, before, between, precursors| Case {
+        name,
+        files: aws_file(before, between),
+        rule: "aws-ec2-stop-then-start",
+        precursors,
+    };
+    vec![
         case(
             "aws: trail widened by the same principal",
             widen,
@@ -404,13 +414,11 @@ fn aws_cases() -> Vec<Case> {
     ]
 }
 
-fn azure_cases() -> Vec<Case> {
-    let dealloc_start = "azure-vm-deallocate-then-start";
-    let write = "microsoft.insights/diagnosticSettings/write";
+fn azure_startup_cases() -> Vec<Case> {
     let case = |name, before, between, precursors| Case {
         name,
         files: azure_file(before, between),
-        rule: dealloc_start,
+        rule: "azure-vm-deallocate-then-start",
         precursors,
     };
     vec![
@@ -467,6 +475,18 @@ fn azure_cases() -> Vec<Case> {
                 "Azure VM User Data or Custom Data Set",
             )],
         ),
+    ]
+}
+
+fn azure_logging_cases() -> Vec<Case> {
+    let write = "microsoft.insights/diagnosticSettings/write";
+    let case = |name, before, between, precursors| Case {
+        name,
+        files: azure_file(before, between),
+        rule: "azure-vm-deallocate-then-start",
+        precursors,
+    };
+    vec![
         case(
             "azure: diagnostic setting widened by the same principal",
             vec![
@@ -569,11 +589,14 @@ fn gcp_cases() -> Vec<Case> {
 #[test]
 fn precursors_escalate_only_startup_code_and_narrowed_logging() {
     let mut failed = Vec::new();
-    for c in aws_cases()
-        .into_iter()
-        .chain(azure_cases())
-        .chain(gcp_cases())
-    {
+    let cases = [
+        aws_startup_cases(),
+        aws_logging_cases(),
+        azure_startup_cases(),
+        azure_logging_cases(),
+        gcp_cases(),
+    ];
+    for c in cases.into_iter().flatten() {
         let alerts = scan(&c.files);
         if let Err(why) = check(&alerts, &c) {
             failed.push(format!("{}: {why}", c.name));
