@@ -300,13 +300,71 @@ pub fn attack_from_tags(tags: &[String]) -> (Vec<String>, Vec<String>) {
 }
 
 /// The entities of an event that an alert is about (every resource except "other").
+///
+/// An Azure resource below a VM (`…/virtualMachines/NAME/extensions/X`, `…/runCommands/X`, a
+/// diagnostic setting of the VM) also names the VM itself, so that what was done to the VM's
+/// children links to a revert of the VM.
 pub fn entities_of(e: &Event) -> Vec<Entity> {
-    e.resources
-        .iter()
-        .filter(|r| r.kind != ResourceKind::Other)
-        .map(|r| Entity {
-            kind: r.kind,
-            id: r.id.clone(),
-        })
-        .collect()
+    let mut out: Vec<Entity> = Vec::new();
+    let mut add = |kind: ResourceKind, id: &str| {
+        if !out.iter().any(|x| x.kind == kind && x.id == id) {
+            out.push(Entity {
+                kind,
+                id: id.to_owned(),
+            });
+        }
+    };
+    for r in &e.resources {
+        if r.kind != ResourceKind::Other {
+            add(r.kind, &r.id);
+        }
+        if e.cloud == Cloud::Azure {
+            if let Some(vm) = azure_parent_vm(&r.id) {
+                add(ResourceKind::Vm, vm);
+            }
+        }
+    }
+    out
+}
+
+/// The VM an Azure child resource belongs to: the id up to `virtualMachines/NAME` when more
+/// segments follow it. Ids are compared as the decoder keeps them (lower-cased).
+fn azure_parent_vm(id: &str) -> Option<&str> {
+    const VM: &str = "/providers/microsoft.compute/virtualmachines/";
+    let start = id.to_ascii_lowercase().find(VM)? + VM.len();
+    let (name, child) = id.get(start..)?.split_once('/')?;
+    if name.is_empty() || child.is_empty() {
+        return None;
+    }
+    id.get(..start + name.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::azure_parent_vm;
+
+    #[test]
+    fn a_child_of_a_vm_names_the_vm_and_nothing_else_does() {
+        let vm =
+            "/subscriptions/s/resourcegroups/rg/providers/microsoft.compute/virtualmachines/web01";
+        for child in [
+            "/extensions/customscriptextension",
+            "/runcommands/fix",
+            "/providers/microsoft.insights/diagnosticsettings/to-siem",
+        ] {
+            assert_eq!(azure_parent_vm(&format!("{vm}{child}")), Some(vm));
+        }
+        assert_eq!(azure_parent_vm(vm), None);
+        assert_eq!(azure_parent_vm(&format!("{vm}/")), None);
+        assert_eq!(
+            azure_parent_vm("/subscriptions/s/resourcegroups/rg/providers/microsoft.compute/virtualmachinescalesets/ss/virtualmachines/0"),
+            None
+        );
+        assert_eq!(
+            azure_parent_vm(
+                "/subscriptions/s/resourcegroups/rg/providers/microsoft.compute/disks/d1"
+            ),
+            None
+        );
+    }
 }

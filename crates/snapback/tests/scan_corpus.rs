@@ -38,7 +38,8 @@ const EXPECTED: &[(&str, &str, &str, &str)] = &[
         "i-DDd6c7B0e18F0E35f",
         "stratus-red-team-detonation-logs/docs/detonation-logs/aws.execution.ec2-user-data.json",
         "Stratus detonation: the instance is stopped, its user data rewritten and started again \
-         within 49 s; the stop/start wipes instance-store volumes (the seed's test 1 signal)",
+         within 49 s; the stop/start wipes instance-store volumes (the seed's test 1 signal), and \
+         the user data rewritten in between escalates it to critical (issue 18)",
     ),
     (
         "aws-rds-restore",
@@ -129,13 +130,28 @@ fn the_real_stop_start_chain_is_ordered_by_event_time_although_stored_newest_fir
     assert_eq!(alerts.len(), 1);
     let a = &alerts[0];
     assert_eq!(a["first_seen"], "2024-08-01T12:03:30Z");
-    let ops: Vec<&str> = a["evidence"]
+    let ops: Vec<(&str, &str)> = a["evidence"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| e["operation"].as_str().unwrap())
+        .map(|e| {
+            (
+                e["role"].as_str().unwrap(),
+                e["operation"].as_str().unwrap(),
+            )
+        })
         .collect();
-    assert_eq!(ops, ["StopInstances", "StartInstances"]);
+    // The user data rewritten between the stop and the start is the kill chain's precursor.
+    assert_eq!(
+        ops,
+        [
+            ("revert", "StopInstances"),
+            ("precursor", "ModifyInstanceAttribute"),
+            ("revert", "StartInstances")
+        ]
+    );
+    assert_eq!(a["escalated"], true);
+    assert_eq!(a["severity"], "critical");
 }
 
 #[test]

@@ -217,3 +217,18 @@ pub fn gcp_by(method: &str, resource: &str, request: Value, principal: &str) -> 
         "severity": "NOTICE"
     }))
 }
+
+/// Assert the exact detections of every case, reporting all the cases that differ at once.
+#[track_caller]
+pub fn table(cases: &[(&str, snapback_ingest::Event, &[&str])]) {
+    let mut failed = Vec::new();
+    for (what, e, want) in cases {
+        let mut want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
+        want.sort();
+        let got = matched(e);
+        if got != want {
+            failed.push(format!("{what}: got {got:?}, want {want:?}"));
+        }
+    }
+    assert!(failed.is_empty(), "\n{}", failed.join("\n"));
+}
