@@ -60,6 +60,7 @@
 #![forbid(unsafe_code)]
 
 pub mod alert;
+mod correlator;
 mod keys;
 mod operation;
 pub mod order;
@@ -758,11 +759,9 @@ impl<'r> Detector<'r> {
 
     fn correlate(&mut self, c: usize, drafts: &mut Vec<Draft>) {
         let corr = &self.rules.correlations[c];
-        let span = SignedDuration::try_from(corr.timespan).unwrap_or(SignedDuration::MAX);
         let n = corr.rules.len();
-        let mut open: HashMap<String, Vec<Partial>> = HashMap::new();
-        let mut open_count: usize = 0;
-        let mut completed: Vec<(String, Vec<Step>)> = Vec::new();
+        let mut correlator = correlator::for_rule(self.rules, c);
+        let mut completed: Vec<correlator::Completed> = Vec::new();
         for m in &self.matched {
             let positions: Vec<usize> = (0..n)
                 .filter(|&i| m.rules.contains(&corr.rules[i]) && self.not_voided(m, corr.rules[i]))
@@ -784,149 +783,13 @@ impl<'r> Detector<'r> {
             for (key, mut pos) in by_key {
                 pos.sort_unstable();
                 pos.dedup();
-                let partials = open.entry(key.clone()).or_default();
-                let before = partials.len();
-                partials.retain(|p| t.duration_since(p.start) <= span);
-                open_count -= before - partials.len();
-                match &corr.kind {
-                    CorrelationKind::TemporalOrdered => {
-                        let mut advanced = false;
-                        for &i in pos.iter().rev().filter(|&&i| i > 0) {
-                            // The most recent opener that waits for this step.
-                            let best = partials
-                                .iter_mut()
-                                .enumerate()
-                                .filter(|(_, p)| p.steps.len() == i && t >= p.last)
-                                .max_by_key(|(_, p)| p.start)
-                                .map(|(j, _)| j);
-                            if let Some(j) = best {
-                                let p = &mut partials[j];
-                                p.steps.push(Step {
-                                    m: m.clone(),
-                                    rule: corr.rules[i],
-                                });
-                                p.last = t;
-                                if p.steps.len() == n {
-                                    let done = partials.remove(j);
-                                    open_count -= 1;
-                                    completed.push((key.clone(), done.steps));
-                                }
-                                advanced = true;
-                                break;
-                            }
-                        }
-                        if !advanced && pos.contains(&0) && n > 1 {
-                            // A new opener replaces one that is still waiting for its second step.
-                            let before = partials.len();
-                            partials.retain(|p| p.steps.len() > 1);
-                            open_count -= before - partials.len();
-                            partials.push(Partial {
-                                steps: vec![Step {
-                                    m: m.clone(),
-                                    rule: corr.rules[0],
-                                }],
-                                have: Vec::new(),
-                                start: t,
-                                last: t,
-                            });
-                            open_count += 1;
-                            self.stats.sequences_opened += 1;
-                        }
-                    }
-                    CorrelationKind::Temporal => {
-                        let i = pos[0];
-                        let slot = partials.iter_mut().find(|p| !p.have[i]);
-                        match slot {
-                            Some(p) => {
-                                p.have[i] = true;
-                                p.steps.push(Step {
-                                    m: m.clone(),
-                                    rule: corr.rules[i],
-                                });
-                                p.last = t;
-                            }
-                            None => {
-                                let mut have = vec![false; n];
-                                have[i] = true;
-                                partials.push(Partial {
-                                    steps: vec![Step {
-                                        m: m.clone(),
-                                        rule: corr.rules[i],
-                                    }],
-                                    have,
-                                    start: t,
-                                    last: t,
-                                });
-                                open_count += 1;
-                                self.stats.sequences_opened += 1;
-                            }
-                        }
-                        if let Some(j) = partials.iter().position(|p| p.have.iter().all(|h| *h)) {
-                            let done = partials.remove(j);
-                            open_count -= 1;
-                            completed.push((key.clone(), done.steps));
-                        }
-                    }
-                    CorrelationKind::EventCount { gte }
-                    | CorrelationKind::ValueCount { gte, .. } => {
-                        let step = Step {
-                            m: m.clone(),
-                            rule: corr.rules[pos[0]],
-                        };
-                        if partials.is_empty() {
-                            partials.push(Partial {
-                                steps: Vec::new(),
-                                have: Vec::new(),
-                                start: t,
-                                last: t,
-                            });
-                            open_count += 1;
-                            self.stats.sequences_opened += 1;
-                        }
-                        let p = &mut partials[0];
-                        p.steps.push(step);
-                        p.last = t;
-                        let count = match &corr.kind {
-                            CorrelationKind::ValueCount { .. } => {
-                                let mut distinct = HashSet::new();
-                                for s in &p.steps {
-                                    for v in s.m.values(c) {
-                                        distinct.insert(v);
-                                    }
-                                }
-                                distinct.len() as u64
-                            }
-                            _ => p.steps.len() as u64,
-                        };
-                        if count >= *gte {
-                            let done = partials.remove(0);
-                            open_count -= 1;
-                            completed.push((key.clone(), done.steps));
-                        }
-                    }
-                }
+                self.stats.sequences_opened += correlator.observe(&key, &pos, m, t, &mut completed);
             }
-            if open_count > self.options.max_open_sequences {
-                // Evict the oldest sequences, down to 90% of the cap so that the sort is paid
-                // once per tenth of the cap and not once per event; count them so the report
-                // can say so.
-                let mut starts: Vec<(Timestamp, String)> = open
-                    .iter()
-                    .flat_map(|(k, ps)| ps.iter().map(move |p| (p.start, k.clone())))
-                    .collect();
-                starts.sort();
-                let target = self.options.max_open_sequences - self.options.max_open_sequences / 10;
-                let excess = open_count - target;
-                for (start, key) in starts.into_iter().take(excess) {
-                    if let Some(ps) = open.get_mut(&key) {
-                        if let Some(j) = ps.iter().position(|p| p.start == start) {
-                            ps.remove(j);
-                            open_count -= 1;
-                            self.stats.sequences_evicted += 1;
-                        }
-                    }
-                }
-                open.retain(|_, ps| !ps.is_empty());
+            let cap = self.options.max_open_sequences;
+            if correlator.open() > cap {
+                // Down to 90% of the cap, so that the sort is paid once per tenth of the cap
+                // and not once per event; counted so the report can say so.
+                self.stats.sequences_evicted += correlator.evict(cap - cap / 10);
             }
         }
         let corr = &self.rules.correlations[c];
