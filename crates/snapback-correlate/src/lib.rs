@@ -64,6 +64,7 @@ mod correlator;
 mod keys;
 mod operation;
 pub mod order;
+pub mod stream;
 pub mod tuning;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -528,21 +529,7 @@ impl<'r> Detector<'r> {
 
     /// Correlate everything observed and build the report.
     pub fn finish(mut self) -> Report {
-        let mut alerts = self.alerts_now(None);
-        if !self.early.is_empty() {
-            let ids: HashSet<String> = alerts.iter().map(|a| a.alert_id.clone()).collect();
-            let early = std::mem::take(&mut self.early);
-            alerts.extend(early.into_values().filter(|a| !ids.contains(&a.alert_id)));
-        }
-        alerts.sort_by(|a, b| {
-            b.risk_score
-                .cmp(&a.risk_score)
-                .then_with(|| b.base_risk.cmp(&a.base_risk))
-                .then_with(|| b.evidence.len().cmp(&a.evidence.len()))
-                .then_with(|| a.first_instant.cmp(&b.first_instant))
-                .then_with(|| a.alert_id.cmp(&b.alert_id))
-        });
-        let alerts = self.fold(alerts);
+        let alerts = self.ranked();
         for a in &alerts {
             match &a.suppressed {
                 None => {
@@ -563,6 +550,31 @@ impl<'r> Detector<'r> {
             alerts,
             stats: self.stats,
         }
+    }
+
+    /// Every alert of what is retained now (and of what was evicted), ranked best first and
+    /// merged (one act, one alert); the counts of correlation and merging are added to the
+    /// stats.
+    fn ranked(&mut self) -> Vec<Alert> {
+        let mut alerts = self.alerts_now(None);
+        if !self.early.is_empty() {
+            let ids: HashSet<String> = alerts.iter().map(|a| a.alert_id.clone()).collect();
+            alerts.extend(
+                self.early
+                    .values()
+                    .filter(|a| !ids.contains(&a.alert_id))
+                    .cloned(),
+            );
+        }
+        alerts.sort_by(|a, b| {
+            b.risk_score
+                .cmp(&a.risk_score)
+                .then_with(|| b.base_risk.cmp(&a.base_risk))
+                .then_with(|| b.evidence.len().cmp(&a.evidence.len()))
+                .then_with(|| a.first_instant.cmp(&b.first_instant))
+                .then_with(|| a.alert_id.cmp(&b.alert_id))
+        });
+        self.fold(alerts)
     }
 
     /// The alerts of the matched events retained now, each once (escalated, suppressed, with
