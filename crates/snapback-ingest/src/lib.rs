@@ -695,7 +695,9 @@ impl Reader<'_> {
     }
 
     fn decode_bytes(&mut self, name: &Arc<str>, record: u64, offset: u64, bytes: Vec<u8>) {
-        if let Some(filter) = self.filter {
+        // Only an object can be an audit record: anything else is decoded, and the decoder
+        // says what it is (a number, an array, not JSON at all).
+        if let Some(filter) = self.filter.filter(|_| bytes.first() == Some(&b'{')) {
             if !filter(&bytes, None) {
                 self.summary.prefiltered += 1;
                 return;
