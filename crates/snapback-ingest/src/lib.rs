@@ -126,6 +126,12 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// The skip reasons of invalid records: records that are not a JSON object as written
+/// (broken JSON, cut off, brackets that do not balance, garbage where a record should be, a
+/// number or array where a record should be). [`Summary`]'s text counts them apart from the
+/// records skipped for what they hold (no event time, an unknown shape, too large).
+pub const INVALID_REASONS: [&str; 2] = ["invalid-json", "wrong-json-type"];
+
 /// Counts of a run.
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
@@ -139,7 +145,9 @@ pub struct Summary {
     pub not_audit: BTreeMap<String, u64>,
     pub warnings: u64,
     /// Records not parsed because no rule can match them (the prefilter of
-    /// [`read_inputs_parallel`]); 0 when every record was parsed.
+    /// [`read_inputs_parallel`]); 0 when every record was parsed. The framer still found
+    /// where each begins and ends, so a record broken in its structure is never among them
+    /// (it is an invalid record); one with a subtler JSON error may be (docs/ingest.md).
     pub prefiltered: u64,
     /// The earliest and latest event time among the events decoded.
     pub time_span: Option<(jiff::Timestamp, jiff::Timestamp)>,
@@ -149,6 +157,14 @@ impl Summary {
     /// Records skipped for being broken, all reasons.
     pub fn skipped_total(&self) -> u64 {
         self.skipped.values().sum()
+    }
+
+    /// Invalid records skipped ([`INVALID_REASONS`]).
+    pub fn invalid_total(&self) -> u64 {
+        INVALID_REASONS
+            .iter()
+            .filter_map(|k| self.skipped.get(k))
+            .sum()
     }
 
     fn see_time(&mut self, t: jiff::Timestamp) {
@@ -193,21 +209,25 @@ impl fmt::Display for Summary {
         if self.prefiltered > 0 {
             write!(
                 f,
-                " and {} records not parsed (no rule can match them)",
+                "; {} records not parsed (no rule can match them)",
                 self.prefiltered
             )?;
         }
         if self.files_failed > 0 {
             write!(f, "; {} files failed", self.files_failed)?;
         }
-        let skipped = self.skipped_total();
-        if skipped > 0 {
-            let parts: Vec<String> = self
+        for (invalid, label) in [(true, "invalid"), (false, "unusable")] {
+            let parts: Vec<(&str, u64)> = self
                 .skipped
                 .iter()
-                .map(|(k, v)| format!("{k} {v}"))
+                .filter(|(k, _)| INVALID_REASONS.contains(k) == invalid)
+                .map(|(k, v)| (*k, *v))
                 .collect();
-            write!(f, "; {skipped} records skipped ({})", parts.join(", "))?;
+            let n: u64 = parts.iter().map(|(_, v)| v).sum();
+            if n > 0 {
+                let parts: Vec<String> = parts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+                write!(f, "; {n} {label} records skipped ({})", parts.join(", "))?;
+            }
         }
         if !self.not_audit.is_empty() {
             let parts: Vec<String> = self

@@ -507,7 +507,7 @@ impl<R: BufRead> Framer<R> {
         let known = |n: u32| (n != NOT_INDENT).then_some(n);
         let (array_opening, indent) = match ctx {
             // JSON lines and objects one after another start at column 0.
-            Context::Top => (None, Some(0)),
+            Context::Top => (None, None),
             _ => (
                 self.array_opening.as_deref(),
                 known(self.array_indent).or(known(indent)),
@@ -517,7 +517,7 @@ impl<R: BufRead> Framer<R> {
             (start, detected),
             reason,
             [opening, array_opening],
-            indent,
+            (indent, ctx == Context::Top),
             how.line_start,
         ));
         self.reset_to_top();

@@ -14,8 +14,9 @@
 //!   the array's first record. Writers put the keys of every record in the same order, so this
 //!   finds the next record of a one-line `{"Records":[…]}` file;
 //! - a **`{` first on its line** after as many spaces or tabs as the records of this context
-//!   (none at the top level: JSON lines and pretty-printed objects one after another; the
-//!   indentation of the array's records inside a pretty-printed array).
+//!   (the indentation of the array's records inside a pretty-printed array); at the top level,
+//!   any byte that can start a JSON value at column 0 (in JSON lines every line is a record,
+//!   and pretty-printers indent every line of an object but its braces).
 //!
 //! The framer looks for them in the bytes of the broken record after its first byte (which it
 //! still holds, up to the record size limit) and then in the input that follows.
@@ -72,6 +73,14 @@ pub(super) fn signature(record: &[u8]) -> Option<Vec<u8>> {
     (head.get(i) == Some(&b':')).then(|| head[..=i].to_vec())
 }
 
+/// Whether `b` can start a JSON value.
+pub(super) fn starts_value(b: u8) -> bool {
+    matches!(
+        b,
+        b'{' | b'[' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n'
+    )
+}
+
 /// How far a record opening ([`signature`]) has matched the bytes seen so far.
 #[derive(Debug)]
 struct Matcher {
@@ -103,19 +112,22 @@ pub(super) struct Seek {
     signatures: Vec<Matcher>,
     /// A `{` first on its line after this many spaces or tabs starts a record.
     indent: Option<u32>,
+    /// At the top level: any byte that can start a JSON value, first on its line at column
+    /// 0, starts a record.
+    top: bool,
     /// Spaces or tabs since the last line feed, or [`NOT_INDENT`].
     line_ws: u32,
 }
 
 impl Seek {
     /// A seek for records that open like `openings` or, when `indent` is given, start a
-    /// line after that much indentation. `at_line_start`: the first byte it will be given
-    /// starts a line.
+    /// line after that much indentation; `top`: at the top level (`indent` is then 0).
+    /// `at_line_start`: the first byte it will be given starts a line.
     pub fn new(
         (start, detected): (u64, u64),
         reason: String,
         openings: [Option<&[u8]>; 2],
-        indent: Option<u32>,
+        (indent, top): (Option<u32>, bool),
         at_line_start: bool,
     ) -> Seek {
         let mut signatures: Vec<Matcher> = Vec::new();
@@ -132,7 +144,8 @@ impl Seek {
             detected,
             reason,
             signatures,
-            indent,
+            indent: if top { Some(0) } else { indent },
+            top,
             line_ws: if at_line_start { 0 } else { NOT_INDENT },
         }
     }
@@ -141,7 +154,8 @@ impl Seek {
     /// this one), or `None` when all of it belongs to the broken stretch.
     pub fn find(&mut self, input: &[u8]) -> Option<Found> {
         for (p, &b) in input.iter().enumerate() {
-            if b == b'{' && self.indent == Some(self.line_ws) {
+            let starts = b == b'{' || (self.top && starts_value(b));
+            if starts && self.indent == Some(self.line_ws) {
                 return Some(Found {
                     at: p,
                     carried: Vec::new(),
@@ -232,7 +246,7 @@ mod tests {
     }
 
     fn seek(openings: [Option<&[u8]>; 2], indent: Option<u32>) -> Seek {
-        Seek::new((0, 0), "broken".into(), openings, indent, false)
+        Seek::new((0, 0), "broken".into(), openings, (indent, false), false)
     }
 
     #[test]
@@ -255,6 +269,9 @@ mod tests {
         // Nothing: all of it is skipped.
         let mut s = seek([Some(open), None], Some(0));
         assert!(s.find(b" {\"eventVersion\" :1}\n [").is_none());
+        // At the top level, any value first on its line, at column 0.
+        let mut s = Seek::new((0, 0), String::new(), [None, None], (None, true), false);
+        assert_eq!(s.find(b"x\n  {\n}\n#\n42\n").unwrap().at, 10);
     }
 
     #[test]
