@@ -520,8 +520,9 @@ impl<R: BufRead> Framer<R> {
                 } else {
                     "object or array"
                 };
+                // Whether reading resumes after it is told by `Seek::detail`.
                 let reason = format!(
-                    "input ends inside a record (unterminated {what}; the file may be truncated)"
+                    "record never closes (unterminated {what}): cut off, or the file is truncated"
                 );
                 let how = feed::Break {
                     again: true,

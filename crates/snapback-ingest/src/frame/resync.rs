@@ -199,7 +199,9 @@ impl Seek {
     /// first, at `end`).
     pub fn detail(&self, resumed: Option<u64>, end: u64) -> String {
         match resumed {
-            Some(at) if at > self.detected => format!(
+            // Not where it was found broken (a new record at column 0): resumed elsewhere,
+            // after it or inside the broken record's bytes.
+            Some(at) if at != self.detected => format!(
                 "{}; {} bytes skipped, reading resumed at byte {at}",
                 self.reason,
                 at - self.start
@@ -284,6 +286,10 @@ mod tests {
             "broken; 40 bytes skipped, reading resumed at byte 50"
         );
         assert_eq!(s.detail(Some(20), 20), "broken");
+        assert_eq!(
+            s.detail(Some(15), 20),
+            "broken; 5 bytes skipped, reading resumed at byte 15"
+        );
         assert_eq!(
             s.detail(None, 25),
             "broken; no record starts in the 5 bytes after it (skipped to the end of the input)"
