@@ -546,12 +546,16 @@ impl<R: BufRead> Framer<R> {
     }
 
     fn push_frame(&mut self, frame: Frame) {
-        self.flush_broken();
+        if self.held_broken.is_some() {
+            self.flush_broken();
+        }
         self.frames += 1;
         self.pending.push_back(frame);
     }
 
     /// Push the broken stretch held back ([`Framer::held_broken`]), if any.
+    #[cold]
+    #[inline(never)]
     fn flush_broken(&mut self) {
         if let Some((seek, resumed)) = self.held_broken.take() {
             self.frames += 1;
@@ -628,6 +632,7 @@ impl<R: BufRead> Framer<R> {
 
     /// Keep the opening of the first record of an array framed whole (`record`, or the
     /// record held in `buf`), a place where its records start.
+    #[cold]
     fn note_opening_of(&mut self, record: Option<&[u8]>) {
         let (bytes, indent) = match record {
             Some(r) => (r, self.gap_indent),

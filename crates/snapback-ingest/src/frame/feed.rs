@@ -145,14 +145,32 @@ impl<R: BufRead> Framer<R> {
             }
         };
         self.push_frame(frame);
-        self.offset += len as u64;
-        self.at_line_start = false;
-        self.gap_indent = NOT_INDENT;
-        Some(end + 1)
+        // The separator after the record, taken here as the byte machine would take it: a
+        // line feed (JSON lines), a comma between the elements of an array.
+        let next = match input.get(end + 1) {
+            Some(b'\n') => {
+                self.at_line_start = true;
+                self.gap_indent = 0;
+                end + 2
+            }
+            Some(b',') if !top => {
+                self.at_line_start = false;
+                self.gap_indent = NOT_INDENT;
+                end + 2
+            }
+            _ => {
+                self.at_line_start = false;
+                self.gap_indent = NOT_INDENT;
+                end + 1
+            }
+        };
+        self.offset = at + (next - i) as u64;
+        Some(next)
     }
 
     /// [`fast_record`](Self::fast_record) found a record closed by the other kind of bracket:
     /// broken, as [`break_off`](Self::break_off) would have it. Returns where framing goes on.
+    #[cold]
     fn unbalanced_fast(&mut self, input: &[u8], i: usize, end: usize) -> usize {
         let at = self.offset;
         let len = (end + 1 - i) as u64;
@@ -436,6 +454,7 @@ impl<R: BufRead> Framer<R> {
         Step::Next
     }
 
+    #[cold]
     fn unexpected(&mut self, b: u8, at: u64, place: &str) -> Step {
         let reason = format!("unexpected byte {} {place}", show_byte(b));
         self.break_off(at, reason, Break::default())
@@ -445,6 +464,7 @@ impl<R: BufRead> Framer<R> {
     /// after its first byte, up to `at` (and `at` itself unless `how.again`), is looked at
     /// again for where the next record starts, then the input from there on; everything up to
     /// that place is one [`Frame::Broken`].
+    #[cold]
     pub(super) fn break_off(&mut self, at: u64, reason: String, how: Break) -> Step {
         let end = if how.again { at } else { at + 1 };
         let mut start = if self.in_record { self.buf_start } else { at };
@@ -548,6 +568,7 @@ impl<R: BufRead> Framer<R> {
 
     /// Look for the next record start in `input` from `i`; when found, the broken stretch
     /// ends there. Returns where framing goes on.
+    #[cold]
     fn seek_in(&mut self, input: &[u8], i: usize) -> usize {
         let Some(seek) = self.seek.as_mut() else {
             return i;
