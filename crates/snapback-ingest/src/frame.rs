@@ -170,6 +170,8 @@ pub struct Framer<R> {
     /// on the work hostile input can cause ([`MAX_REPLAYS`]).
     replay_until: u64,
     replays: u32,
+    /// Bytes set aside to be read again so far ([`Framer::replayed`]).
+    replayed: u64,
     /// A broken stretch whose end was found inside bytes read again, and where reading
     /// resumed: pushed with the next frame, or, when the record there breaks too before any
     /// frame, one stretch with it (a fragment of the same broken record).
@@ -178,7 +180,7 @@ pub struct Framer<R> {
 
 /// How many times the same bytes are read again after broken records before the framer only
 /// looks ahead.
-const MAX_REPLAYS: u32 = 8;
+pub const MAX_REPLAYS: u32 = 8;
 
 /// What input is, from its first byte that is not white space on (`rest` is not empty): JSON,
 /// or text, named by its first line.
@@ -270,6 +272,7 @@ impl<R: BufRead> Framer<R> {
             replay: Vec::new(),
             replay_until: 0,
             replays: 0,
+            replayed: 0,
             held_broken: None,
         }
     }
@@ -360,6 +363,12 @@ impl<R: BufRead> Framer<R> {
     /// Bytes consumed so far (of the decompressed stream).
     pub fn offset(&self) -> u64 {
         self.offset
+    }
+
+    /// Bytes of broken records looked at again so far (for where the next record starts):
+    /// at most [`MAX_REPLAYS`] times the input, whatever it holds.
+    pub fn replayed(&self) -> u64 {
+        self.replayed
     }
 
     /// Look at the start of the stream: JSON, text, or nothing. Consumes a byte-order mark.

@@ -378,3 +378,44 @@ fn the_summary_counts_invalid_records_apart_from_records_not_parsed() {
         format!("4 events from 2 files ({total} bytes); {invalid}")
     );
 }
+
+/// Hostile input cannot make the framer read the same bytes again and again: every byte of a
+/// broken record is looked at again at most `MAX_REPLAYS` times, and a broken record whose
+/// resume points inside it break again stays one diagnostic.
+#[test]
+fn broken_bytes_are_read_again_a_bounded_number_of_times() {
+    use snapback_ingest::frame::{Frame, Framer, MAX_REPLAYS};
+    let nested = |n: usize| format!("[{{\"a\":1}},{}", "{\"a\":".repeat(n));
+    let cases = [
+        // The record's own opening at every depth, to the end of the input.
+        nested(100_000),
+        // The same, closed by the wrong brackets.
+        format!("{}{}", nested(50_000), "]".repeat(50_000)),
+        // Strings that each turn the rest inside out.
+        format!("{{\"Records\":[{}]}}", "{\"a\":\"x,".repeat(60_000)),
+        // Lines of openings that never close.
+        "{\"a\":[{\"a\":\n".repeat(30_000),
+    ];
+    for input in &cases {
+        for fast in [true, false] {
+            let mut f = Framer::new(input.as_bytes(), 16 << 20);
+            f.set_fast(fast);
+            let mut broken = 0;
+            while let Some(frame) = f.next_frame() {
+                if let Frame::Broken { .. } = frame.unwrap() {
+                    broken += 1;
+                }
+            }
+            let len = input.len() as u64;
+            assert!(
+                f.replayed() <= u64::from(MAX_REPLAYS) * len,
+                "{} bytes read again for {len}",
+                f.replayed()
+            );
+            assert_eq!(f.offset(), len);
+            if input.starts_with('[') {
+                assert_eq!(broken, 1, "{}", &input[..40]);
+            }
+        }
+    }
+}

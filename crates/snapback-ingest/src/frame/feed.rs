@@ -174,7 +174,7 @@ impl<R: BufRead> Framer<R> {
     fn unbalanced_fast(&mut self, input: &[u8], i: usize, end: usize) -> usize {
         let at = self.offset;
         let len = (end + 1 - i) as u64;
-        let held = len as usize <= self.limit && self.may_replay(at + len);
+        let held = len as usize <= self.limit && self.may_replay(at, at + len);
         let opening = resync::signature(&input[i..=end]);
         let reason = unbalanced(input[i], input[end]);
         self.start_seek(
@@ -473,7 +473,7 @@ impl<R: BufRead> Framer<R> {
             start = self.top_array.0;
         }
         let whole = self.in_record && !self.overflow;
-        let held = whole && self.buf.len() as u64 == end - start && self.may_replay(end);
+        let held = whole && self.buf.len() as u64 == end - start && self.may_replay(start, end);
         let opening = if whole {
             resync::signature(&self.buf)
         } else {
@@ -554,16 +554,22 @@ impl<R: BufRead> Framer<R> {
         }
     }
 
-    /// Whether the bytes of a record found broken at `end` may be read again: not when the
-    /// bytes up to there have already been read again [`MAX_REPLAYS`] times.
-    fn may_replay(&mut self, end: u64) -> bool {
-        self.replays = if end <= self.replay_until {
+    /// Whether the bytes `start..end` of a broken record may be read again: not when they
+    /// start inside bytes already read again [`MAX_REPLAYS`] times in a row. A stretch that
+    /// starts after everything read again so far resets the count, so no byte is read again
+    /// more than that many times: the work stays linear in the input, whatever it holds.
+    fn may_replay(&mut self, start: u64, end: u64) -> bool {
+        self.replays = if start < self.replay_until {
             self.replays + 1
         } else {
             1
         };
+        if self.replays > MAX_REPLAYS {
+            return false;
+        }
         self.replay_until = self.replay_until.max(end);
-        self.replays <= MAX_REPLAYS
+        self.replayed += end - start;
+        true
     }
 
     /// Look for the next record start in `input` from `i`; when found, the broken stretch
