@@ -7,14 +7,24 @@
 //! not by the size of a file: it tracks only string state and nesting depth, copies the bytes
 //! of one record at a time, and hands them on to be parsed.
 //!
-//! Broken input never stops it. A raw line break inside a string (illegal in JSON), an object
-//! that starts at column 0 while another is still open (a truncated line of JSON lines), or a
-//! byte that cannot start a value each become a [`Frame::Broken`] and the framer resynchronises
-//! at the next line.
+//! Broken input never stops it. What the framer can tell without parsing makes a record
+//! broken: a raw line break inside a string (illegal in JSON), an object that starts at column
+//! 0 while another is still open (a truncated line of JSON lines), brackets that do not balance
+//! (a record opened with `{` and closed by the array's `]`), a byte that cannot start a value
+//! where a record should be, the input ending inside a record. The broken record and the bytes
+//! after it up to the next place a record starts ([`resync`]) become one [`Frame::Broken`],
+//! and framing goes on there, in the same layout (inside the same `Records` array).
 
 use std::io::{self, BufRead};
 
 use crate::RecordFilter;
+
+mod feed;
+#[cfg(test)]
+pub(crate) mod reference;
+mod resync;
+
+use resync::{Seek, NOT_INDENT};
 
 /// Where the keys of one whole record (an object or array, nothing around it) end: the offset
 /// of the closing quote of every object key that ends in `d` or `e` (and perhaps of some
@@ -116,7 +126,6 @@ pub struct Framer<R> {
     pub bom: bool,
     pending: std::collections::VecDeque<Frame>,
     done: bool,
-    skip_line: bool,
     skip_bom: u8,
     scalar_record: bool,
     /// Byte-order marks removed at the start of a line (concatenated files), not yet taken by
@@ -137,7 +146,41 @@ pub struct Framer<R> {
     eof_clean: bool,
     /// Key ends of the record last cut on the fast path, for the filter.
     keys: crate::structural::Keys,
+    /// The first byte of the record being framed: the byte that closes it must match.
+    record_open: u8,
+    /// Spaces or tabs between records since the last line feed, or [`NOT_INDENT`]: the
+    /// indentation of the next record, when it is first on its line.
+    gap_indent: u32,
+    /// [`gap_indent`](Self::gap_indent) before the record being framed.
+    record_indent: u32,
+    /// Where the current top-level array started, and the frames pushed before it.
+    top_array: (u64, u64),
+    /// The opening of the first record of the current array (`{"eventVersion":`) and its
+    /// indentation: where the array's records start, for [`Seek`]. `want_opening` until taken.
+    array_opening: Option<Vec<u8>>,
+    array_indent: u32,
+    want_opening: bool,
+    /// Looking for where records start again after a broken one.
+    seek: Option<Seek>,
+    /// Bytes to frame before the rest of the input: those of a broken record after its first
+    /// byte (looked at again for where the next record starts), or the part of a record
+    /// opening found across two reads.
+    replay: Vec<u8>,
+    /// How far bytes were read again, and how many times the bytes up to there were: a bound
+    /// on the work hostile input can cause ([`MAX_REPLAYS`]).
+    replay_until: u64,
+    replays: u32,
+    /// Bytes set aside to be read again so far ([`Framer::replayed`]).
+    replayed: u64,
+    /// A broken stretch whose end was found inside bytes read again, and where reading
+    /// resumed: pushed with the next frame, or, when the record there breaks too before any
+    /// frame, one stretch with it (a fragment of the same broken record).
+    held_broken: Option<(Seek, u64)>,
 }
+
+/// How many times the same bytes are read again after broken records before the framer only
+/// looks ahead.
+pub const MAX_REPLAYS: u32 = 8;
 
 /// What input is, from its first byte that is not white space on (`rest` is not empty): JSON,
 /// or text, named by its first line.
@@ -208,7 +251,6 @@ impl<R: BufRead> Framer<R> {
             bom: false,
             pending: Default::default(),
             done: false,
-            skip_line: false,
             skip_bom: 0,
             scalar_record: false,
             line_boms: Vec::new(),
@@ -219,6 +261,19 @@ impl<R: BufRead> Framer<R> {
             memory: None,
             keys: Default::default(),
             eof_clean: false,
+            record_open: 0,
+            gap_indent: NOT_INDENT,
+            record_indent: NOT_INDENT,
+            top_array: (0, 0),
+            array_opening: None,
+            array_indent: NOT_INDENT,
+            want_opening: false,
+            seek: None,
+            replay: Vec::new(),
+            replay_until: 0,
+            replays: 0,
+            replayed: 0,
+            held_broken: None,
         }
     }
 
@@ -276,7 +331,9 @@ impl<R: BufRead> Framer<R> {
             && self.depth == 0
             && !self.in_string
             && !self.in_record
-            && !self.skip_line
+            && self.seek.is_none()
+            && self.replay.is_empty()
+            && self.held_broken.is_none()
             && self.skip_bom == 0
             && !self.expect_container_array
             && self.at_line_start
@@ -308,6 +365,12 @@ impl<R: BufRead> Framer<R> {
         self.offset
     }
 
+    /// Bytes of broken records looked at again so far (for where the next record starts):
+    /// at most [`MAX_REPLAYS`] times the input, whatever it holds.
+    pub fn replayed(&self) -> u64 {
+        self.replayed
+    }
+
     /// Look at the start of the stream: JSON, text, or nothing. Consumes a byte-order mark.
     pub fn start(&mut self) -> io::Result<Start> {
         self.started = true;
@@ -327,7 +390,9 @@ impl<R: BufRead> Framer<R> {
             }
             let ws = buf.iter().take_while(|b| b.is_ascii_whitespace()).count();
             if ws == buf.len() {
+                // Taken here, not by the framer: the line state is what they leave.
                 let n = buf.len();
+                self.at_line_start = buf[n - 1] == b'\n';
                 self.reader.consume(n);
                 self.offset += n as u64;
                 continue;
@@ -396,7 +461,7 @@ impl<R: BufRead> Framer<R> {
                 } else {
                     self.done = true;
                     self.eof_clean = self.clean_here();
-                    self.finish_at_eof();
+                    self.finish_at_eof(filter);
                 }
                 continue;
             }
@@ -418,7 +483,7 @@ impl<R: BufRead> Framer<R> {
                     // then the error itself.
                     self.scratch = chunk;
                     self.done = true;
-                    self.finish_at_eof();
+                    self.finish_at_eof(filter);
                     self.push_frame(Frame::Broken {
                         offset: self.offset,
                         reason: format!("read error: {e}"),
@@ -430,7 +495,7 @@ impl<R: BufRead> Framer<R> {
                 self.scratch = chunk;
                 self.done = true;
                 self.eof_clean = self.clean_here();
-                self.finish_at_eof();
+                self.finish_at_eof(filter);
                 continue;
             }
             self.feed(&chunk[..n], filter);
@@ -438,42 +503,76 @@ impl<R: BufRead> Framer<R> {
         }
     }
 
-    fn finish_at_eof(&mut self) {
-        if self.mode == Mode::TopLine && !self.in_string {
-            // The last line of JSON lines needs no line break.
-            self.end_record();
-            self.reset_to_top();
+    /// The input has ended: a record or container still open is broken; so is a broken
+    /// stretch still looking for the next record.
+    fn finish_at_eof(&mut self, filter: Option<&RecordFilter<'_>>) {
+        loop {
+            if let Some(seek) = self.seek.take() {
+                let detail = seek.detail(None, self.offset);
+                self.push_frame(Frame::Broken {
+                    offset: seek.start,
+                    reason: detail,
+                });
+                // The broken stretch runs to the end, whatever it left open.
+                self.reset_to_top();
+                return;
+            }
+            if self.mode == Mode::TopLine && !self.in_string {
+                // The last line of JSON lines needs no line break.
+                self.end_record();
+                self.reset_to_top();
+                return;
+            }
+            if self.in_record {
+                let what = if self.in_string {
+                    "string"
+                } else {
+                    "object or array"
+                };
+                // Whether reading resumes after it is told by `Seek::detail`.
+                let reason = format!(
+                    "record never closes (unterminated {what}): cut off, or the file is truncated"
+                );
+                let how = feed::Break {
+                    again: true,
+                    ..Default::default()
+                };
+                self.break_off(self.offset, reason, how);
+                // The records its bytes may hold, then the end again.
+                self.feed(&[], filter);
+                continue;
+            }
+            self.flush_broken();
+            if self.mode != Mode::Top {
+                self.push_frame(Frame::Broken {
+                    offset: self.offset,
+                    reason: "input ends inside a container (unterminated object or array; the file may be truncated)".into(),
+                });
+                self.reset_to_top();
+            }
             return;
-        }
-        if self.in_record || self.mode != Mode::Top {
-            let what = if self.in_record {
-                "record"
-            } else {
-                "container"
-            };
-            let start = if self.in_record {
-                self.buf_start
-            } else {
-                self.offset
-            };
-            self.push_frame(Frame::Broken {
-                offset: start,
-                reason: format!(
-                    "input ends inside a {what} (unterminated {}; the file may be truncated)",
-                    if self.in_string {
-                        "string"
-                    } else {
-                        "object or array"
-                    }
-                ),
-            });
-            self.reset_to_top();
         }
     }
 
     fn push_frame(&mut self, frame: Frame) {
+        if self.held_broken.is_some() {
+            self.flush_broken();
+        }
         self.frames += 1;
         self.pending.push_back(frame);
+    }
+
+    /// Push the broken stretch held back ([`Framer::held_broken`]), if any.
+    #[cold]
+    #[inline(never)]
+    fn flush_broken(&mut self) {
+        if let Some((seek, resumed)) = self.held_broken.take() {
+            self.frames += 1;
+            self.pending.push_back(Frame::Broken {
+                offset: seek.start,
+                reason: seek.detail(Some(resumed), resumed),
+            });
+        }
     }
 
     fn reset_to_top(&mut self) {
@@ -509,17 +608,22 @@ impl<R: BufRead> Framer<R> {
         self.peak_buffered = self.peak_buffered.max(self.buf.capacity());
     }
 
-    fn begin_record(&mut self, at: u64) {
+    fn begin_record(&mut self, at: u64, open: u8) {
         self.in_record = true;
         self.buf.clear();
         self.buf_start = at;
         self.overflow = false;
         self.overflow_size = 0;
         self.record_depth = self.depth;
+        self.record_open = open;
+        self.record_indent = self.gap_indent;
     }
 
     fn end_record(&mut self) {
         self.in_record = false;
+        if self.want_opening && !self.overflow {
+            self.note_opening_of(None);
+        }
         let frame = if self.overflow {
             Frame::TooLarge {
                 offset: self.buf_start,
@@ -535,368 +639,31 @@ impl<R: BufRead> Framer<R> {
         self.push_frame(frame);
     }
 
-    /// Break off the current item and skip to the next line.
-    fn broken(&mut self, at: u64, reason: String) {
-        let offset = if self.in_record { self.buf_start } else { at };
-        self.push_frame(Frame::Broken { offset, reason });
-        self.reset_to_top();
-        self.skip_line = true;
-    }
-
-    fn feed(&mut self, chunk: &[u8], filter: Option<&RecordFilter<'_>>) {
-        let mut i = 0;
-        while i < chunk.len() {
-            let b = chunk[i];
-            if self.fast
-                && (b == b'{' || b == b'[')
-                && !self.in_string
-                && !self.in_record
-                && !self.skip_line
-                && self.skip_bom == 0
-            {
-                let top = match self.mode {
-                    Mode::Top if b == b'{' && !self.expect_container_array => Some(true),
-                    Mode::TopArray | Mode::ContainerArray => Some(false),
-                    _ => None,
-                };
-                if let Some(top) = top {
-                    let keys = filter.is_some().then_some(&mut self.keys);
-                    if let Some(end) =
-                        crate::structural::scan_value(chunk, i, top, names_container, keys)
-                    {
-                        let len = end + 1 - i;
-                        let at = self.offset;
-                        let frame = if len > self.limit {
-                            Frame::TooLarge {
-                                offset: at,
-                                size: len as u64,
-                            }
-                        } else if filter.is_some_and(|f| {
-                            let keys = self.keys.plain.then_some(crate::KeyList {
-                                ends: &self.keys.ends,
-                                all: self.keys.all,
-                            });
-                            !f(&chunk[i..=end], keys)
-                        }) {
-                            Frame::Filtered { offset: at }
-                        } else {
-                            self.peak_buffered = self.peak_buffered.max(len);
-                            Frame::Record {
-                                bytes: chunk[i..=end].to_vec(),
-                                offset: at,
-                            }
-                        };
-                        self.push_frame(frame);
-                        self.offset += len as u64;
-                        self.at_line_start = false;
-                        i = end + 1;
-                        continue;
-                    }
-                }
-            }
-            let at = self.offset;
-            self.offset += 1;
-            i += 1;
-            let line_start = self.at_line_start;
-            self.at_line_start = b == b'\n';
-            if self.skip_line {
-                if b == b'\n' {
-                    self.skip_line = false;
-                }
-                continue;
-            }
-            if self.in_string {
-                if b == b'\n' || b == b'\r' {
-                    self.broken(
-                        at,
-                        "line break inside a string: the record is cut off or is not JSON".into(),
-                    );
-                    self.skip_line = false;
-                    self.at_line_start = b == b'\n';
-                    continue;
-                }
-                self.push_byte(b);
-                if self.key_capture && !self.escape && b != b'"' && self.last_key.len() < 16 {
-                    self.last_key.push(b);
-                }
-                if self.escape {
-                    self.escape = false;
-                } else if b == b'\\' {
-                    self.escape = true;
-                } else if b == b'"' {
-                    self.in_string = false;
-                    self.key_capture = false;
-                }
-                continue;
-            }
-            if self.mode == Mode::TopLine && b == b'\n' {
-                self.end_record();
-                self.mode = Mode::Top;
-                continue;
-            }
-            if b.is_ascii_whitespace() {
-                self.push_byte(b);
-                continue;
-            }
-            match self.mode {
-                Mode::Top => match b {
-                    b'[' => {
-                        self.mode = Mode::TopArray;
-                        self.depth = 1;
-                    }
-                    b'{' => {
-                        self.mode = Mode::TopObject;
-                        self.depth = 1;
-                        self.begin_record(at);
-                        self.record_depth = 1;
-                        self.push_byte(b);
-                        self.last_key.clear();
-                    }
-                    0xEF if line_start && self.skip_bom == 0 => {
-                        // A byte-order mark at the start of a line (concatenated files).
-                        self.skip_bom = 2;
-                        self.line_boms.push((self.frames, at));
-                    }
-                    0xBB if self.skip_bom == 2 => self.skip_bom = 1,
-                    0xBF if self.skip_bom == 1 => {
-                        self.skip_bom = 0;
-                        self.bom = true;
-                    }
-                    _ if self.skip_bom > 0 => {
-                        self.skip_bom = 0;
-                        self.line_boms.pop();
-                        self.broken(
-                            at,
-                            format!(
-                                "unexpected byte {} where a JSON record should start",
-                                show_byte(b)
-                            ),
-                        );
-                    }
-                    _ => {
-                        // Not an object or array: frame the line and let the decoder say what
-                        // it is (a number, a string, or not JSON at all).
-                        self.mode = Mode::TopLine;
-                        self.begin_record(at);
-                        self.push_byte(b);
-                        if b == b'"' {
-                            self.in_string = true;
-                        }
-                    }
-                },
-                Mode::TopLine => self.push_byte(b),
-                Mode::TopArray => self.feed_array_byte(b, at, 1, Mode::Top),
-                Mode::ContainerArray => self.feed_array_byte(b, at, 2, Mode::ContainerTail),
-                Mode::TopObject | Mode::ContainerTail => {
-                    if b == b'{' && line_start && self.mode == Mode::TopObject && self.depth > 0 {
-                        // A new top-level object at column 0 while one is open: the previous
-                        // line of JSON lines was cut off.
-                        self.push_frame(Frame::Broken {
-                            offset: self.buf_start,
-                            reason: "record is cut off (a new record starts on the next line before it closes)".into(),
-                        });
-                        self.reset_to_top();
-                        self.mode = Mode::TopObject;
-                        self.depth = 1;
-                        self.begin_record(at);
-                        self.push_byte(b);
-                        self.last_key.clear();
-                        continue;
-                    }
-                    self.push_byte(b);
-                    match b {
-                        b'"' => {
-                            self.in_string = true;
-                            if self.depth == 1 && self.mode == Mode::TopObject {
-                                self.last_key.clear();
-                                self.key_capture = true;
-                            }
-                        }
-                        b':' if self.depth == 1 && self.mode == Mode::TopObject => {
-                            self.expect_container_array =
-                                CONTAINER_KEYS.contains(&self.last_key.as_slice());
-                        }
-                        b'[' if self.depth == 1
-                            && self.mode == Mode::TopObject
-                            && self.expect_container_array =>
-                        {
-                            // The object is a container: its records stream out one by one.
-                            self.in_record = false;
-                            self.buf.clear();
-                            self.mode = Mode::ContainerArray;
-                            self.depth = 2;
-                            self.expect_container_array = false;
-                        }
-                        b'{' | b'[' => {
-                            self.depth += 1;
-                            self.expect_container_array = false;
-                        }
-                        b'}' | b']' => {
-                            self.depth = self.depth.saturating_sub(1);
-                            if self.depth == 0 {
-                                if self.mode == Mode::TopObject {
-                                    self.end_record();
-                                }
-                                self.mode = Mode::Top;
-                                self.in_record = false;
-                            }
-                        }
-                        _ => {
-                            if self.depth == 1 {
-                                self.expect_container_array = false;
-                            }
-                        }
-                    }
-                }
-            }
+    /// Keep the opening of the first record of an array framed whole (`record`, or the
+    /// record held in `buf`), a place where its records start.
+    #[cold]
+    fn note_opening_of(&mut self, record: Option<&[u8]>) {
+        let (bytes, indent) = match record {
+            Some(r) => (r, self.gap_indent),
+            None => (&self.buf[..], self.record_indent),
+        };
+        if let Some(opening) = resync::signature(bytes) {
+            self.array_opening = Some(opening);
+            self.array_indent = indent;
+            self.want_opening = false;
         }
     }
 
-    /// A byte inside an array of records; `array_depth` is the depth inside the array.
-    fn feed_array_byte(&mut self, b: u8, at: u64, array_depth: u32, after: Mode) {
-        if !self.in_record {
-            match b {
-                b',' => {}
-                b']' => {
-                    self.depth -= 1;
-                    self.mode = after;
-                    if after == Mode::ContainerTail {
-                        // Resume tracking the container object at depth 1.
-                        self.in_record = false;
-                    }
-                }
-                b'{' | b'[' => {
-                    self.begin_record(at);
-                    self.depth += 1;
-                    self.record_depth = array_depth;
-                    self.push_byte(b);
-                }
-                b'"' => {
-                    self.begin_record(at);
-                    self.push_byte(b);
-                    self.in_string = true;
-                    self.scalar_record = true;
-                }
-                _ => {
-                    // A scalar element: frame it up to the next separator.
-                    self.begin_record(at);
-                    self.push_byte(b);
-                    self.scalar_record = true;
-                }
-            }
-            return;
-        }
-        if self.scalar_record {
-            if b == b',' || b == b']' {
-                self.scalar_record = false;
-                self.end_record();
-                if b == b']' {
-                    self.depth -= 1;
-                    self.mode = after;
-                }
-            } else {
-                self.push_byte(b);
-            }
-            return;
-        }
-        self.push_byte(b);
-        match b {
-            b'"' => self.in_string = true,
-            b'{' | b'[' => self.depth += 1,
-            b'}' | b']' => {
-                self.depth -= 1;
-                if self.depth == array_depth {
-                    self.end_record();
-                }
-            }
-            _ => {}
+    /// A new array of records begins at `at`: its records' opening is not known yet.
+    fn begin_array(&mut self, at: u64) {
+        self.array_opening = None;
+        self.array_indent = NOT_INDENT;
+        self.want_opening = true;
+        self.gap_indent = NOT_INDENT;
+        if self.mode == Mode::TopArray {
+            self.top_array = (at, self.frames);
         }
     }
-}
-
-/// Byte classes for [`scan_value_bytes`]: 0 ordinary, 1 quote, 2 open, 3 close, 4 line feed.
-#[cfg(test)]
-const CLASS: [u8; 256] = {
-    let mut t = [0u8; 256];
-    t[b'"' as usize] = 1;
-    t[b'{' as usize] = 2;
-    t[b'[' as usize] = 2;
-    t[b'}' as usize] = 3;
-    t[b']' as usize] = 3;
-    t[b'\n' as usize] = 4;
-    t
-};
-
-/// Bytes that end a run inside a string: quote, backslash, line breaks.
-#[cfg(test)]
-const STRING_STOP: [bool; 256] = {
-    let mut t = [false; 256];
-    t[b'"' as usize] = true;
-    t[b'\\' as usize] = true;
-    t[b'\n' as usize] = true;
-    t[b'\r' as usize] = true;
-    t
-};
-
-/// The fast path, a byte at a time (the reference for [`crate::structural::scan_value`],
-/// which the framer uses): the index of the byte that closes the object or array opening at
-/// `chunk[start]`, when the byte-at-a-time framer would frame exactly `chunk[start..=end]` as
-/// one record from this state, and `None` whenever it might not (the value runs past the
-/// buffer; a line break in a string, which is a broken record; a line feed outside strings,
-/// where the slow framer may resynchronise; a top-level key that names a container). `top` is
-/// true for a top-level object, false for an element of an array.
-#[cfg(test)]
-pub(crate) fn scan_value_bytes(chunk: &[u8], start: usize, top: bool) -> Option<usize> {
-    let n = chunk.len();
-    let mut depth = 0u32;
-    let mut i = start;
-    while i < n {
-        match CLASS[chunk[i] as usize] {
-            0 => {
-                if top && depth == 1 && chunk[i] == b':' && names_container(&chunk[start..i]) {
-                    return None;
-                }
-                i += 1;
-            }
-            1 => {
-                i += 1;
-                loop {
-                    while i < n && !STRING_STOP[chunk[i] as usize] {
-                        i += 1;
-                    }
-                    match chunk.get(i) {
-                        Some(b'"') => {
-                            i += 1;
-                            break;
-                        }
-                        Some(b'\\') => match chunk.get(i + 1) {
-                            Some(b'\n' | b'\r') | None => return None,
-                            Some(_) => i += 2,
-                        },
-                        _ => return None,
-                    }
-                }
-            }
-            2 => {
-                depth += 1;
-                i += 1;
-            }
-            3 => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(i);
-                }
-                i += 1;
-            }
-            _ => {
-                // A line feed outside strings: the byte-at-a-time framer resynchronises on
-                // lines after broken input, so a record spanning lines is left to it (one-line
-                // records, the CloudTrail and JSON-lines layouts, stay on the fast path).
-                return None;
-            }
-        }
-    }
-    None
 }
 
 /// Whether the key just before a `:` could be a container key: the byte-at-a-time framer

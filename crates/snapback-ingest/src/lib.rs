@@ -31,8 +31,8 @@ mod gcp;
 pub mod gzip;
 mod parallel;
 mod structural;
+mod summary;
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -45,6 +45,7 @@ pub use event::*;
 pub use frame::{all_key_ends, key_ends};
 pub use gcp::{normalise_method, normalise_ref};
 pub use parallel::{read_inputs_parallel, ParallelOptions, Progress};
+pub use summary::{Summary, INVALID_REASONS};
 
 use frame::{Frame, Framer, Start};
 
@@ -123,104 +124,6 @@ impl fmt::Display for Diagnostic {
             write!(f, " (byte {o})")?;
         }
         write!(f, ": {}: {}", self.reason, self.detail)
-    }
-}
-
-/// Counts of a run.
-#[derive(Debug, Clone, Default)]
-pub struct Summary {
-    pub files_read: u64,
-    pub files_failed: u64,
-    pub bytes_read: u64,
-    pub events: u64,
-    /// Records skipped because they are broken, by reason.
-    pub skipped: BTreeMap<&'static str, u64>,
-    /// Records skipped because they are not audit events, by kind.
-    pub not_audit: BTreeMap<String, u64>,
-    pub warnings: u64,
-    /// Records not parsed because no rule can match them (the prefilter of
-    /// [`read_inputs_parallel`]); 0 when every record was parsed.
-    pub prefiltered: u64,
-    /// The earliest and latest event time among the events decoded.
-    pub time_span: Option<(jiff::Timestamp, jiff::Timestamp)>,
-}
-
-impl Summary {
-    /// Records skipped for being broken, all reasons.
-    pub fn skipped_total(&self) -> u64 {
-        self.skipped.values().sum()
-    }
-
-    fn see_time(&mut self, t: jiff::Timestamp) {
-        self.time_span = Some(match self.time_span {
-            None => (t, t),
-            Some((a, b)) => (a.min(t), b.max(t)),
-        });
-    }
-
-    /// Whether anything went wrong (for `--strict`).
-    pub fn has_problems(&self) -> bool {
-        self.files_failed > 0 || self.skipped_total() > 0 || self.warnings > 0
-    }
-
-    pub fn merge(&mut self, other: Summary) {
-        self.files_read += other.files_read;
-        self.files_failed += other.files_failed;
-        self.bytes_read += other.bytes_read;
-        self.events += other.events;
-        self.warnings += other.warnings;
-        self.prefiltered += other.prefiltered;
-        if let Some((a, b)) = other.time_span {
-            self.see_time(a);
-            self.see_time(b);
-        }
-        for (k, v) in other.skipped {
-            *self.skipped.entry(k).or_default() += v;
-        }
-        for (k, v) in other.not_audit {
-            *self.not_audit.entry(k).or_default() += v;
-        }
-    }
-}
-
-impl fmt::Display for Summary {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} events from {} files ({} bytes)",
-            self.events, self.files_read, self.bytes_read
-        )?;
-        if self.prefiltered > 0 {
-            write!(
-                f,
-                " and {} records not parsed (no rule can match them)",
-                self.prefiltered
-            )?;
-        }
-        if self.files_failed > 0 {
-            write!(f, "; {} files failed", self.files_failed)?;
-        }
-        let skipped = self.skipped_total();
-        if skipped > 0 {
-            let parts: Vec<String> = self
-                .skipped
-                .iter()
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect();
-            write!(f, "; {skipped} records skipped ({})", parts.join(", "))?;
-        }
-        if !self.not_audit.is_empty() {
-            let parts: Vec<String> = self
-                .not_audit
-                .iter()
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect();
-            write!(f, "; not audit events: {}", parts.join(", "))?;
-        }
-        if self.warnings > 0 {
-            write!(f, "; {} warnings", self.warnings)?;
-        }
-        Ok(())
     }
 }
 
@@ -566,45 +469,8 @@ impl Reader<'_> {
             None => framer.start(),
         };
         self.started_json = matches!(start, Ok(Start::Json));
-        match start {
-            Ok(Start::Json) => {}
-            Ok(Start::Empty) => {
-                self.summary.files_failed += 1;
-                let detail = if framer.bom {
-                    "the file holds only a byte-order mark".to_owned()
-                } else {
-                    "the file is empty".to_owned()
-                };
-                self.diag(Severity::Error, &name, None, Some(0), "empty-file", detail);
-                return framer.take_memory();
-            }
-            Ok(Start::Text { first_line }) => {
-                let kind = text_kind(&first_line);
-                *self.summary.not_audit.entry(kind.to_owned()).or_default() += 1;
-                return framer.take_memory();
-            }
-            Err(e) => {
-                self.summary.files_failed += 1;
-                self.diag(
-                    Severity::Error,
-                    &name,
-                    None,
-                    Some(0),
-                    io_reason,
-                    e.to_string(),
-                );
-                return framer.take_memory();
-            }
-        }
-        if framer.bom && self.continuing.is_none() {
-            self.diag(
-                Severity::Warning,
-                &name,
-                None,
-                Some(0),
-                "byte-order-mark",
-                "a UTF-8 byte-order mark was removed".into(),
-            );
+        if !self.starts_records(&name, start, framer.bom, io_reason) {
+            return framer.take_memory();
         }
         let mut index: u64 = 0;
         let filter = self.filter;
@@ -636,47 +502,7 @@ impl Reader<'_> {
                     "a UTF-8 byte-order mark at the start of a line was removed".into(),
                 );
             }
-            match frame {
-                Frame::Record { bytes, offset } => self.decode_bytes(&name, record, offset, bytes),
-                Frame::Filtered { .. } => self.summary.prefiltered += 1,
-                Frame::Broken { offset, reason } => {
-                    // A read error fails the file (counted once, there); a broken stretch of
-                    // bytes is a skipped record.
-                    let key = if reason.starts_with("read error") {
-                        self.summary.files_failed += 1;
-                        io_reason
-                    } else {
-                        *self.summary.skipped.entry("invalid-json").or_default() += 1;
-                        "invalid-json"
-                    };
-                    self.diag(
-                        Severity::Error,
-                        &name,
-                        Some(record),
-                        Some(offset),
-                        key,
-                        if key == io_reason {
-                            format!("{reason}; records before this point were read")
-                        } else {
-                            reason
-                        },
-                    );
-                }
-                Frame::TooLarge { offset, size } => {
-                    *self.summary.skipped.entry("record-too-large").or_default() += 1;
-                    self.diag(
-                        Severity::Error,
-                        &name,
-                        Some(record),
-                        Some(offset),
-                        "record-too-large",
-                        format!(
-                            "record of {size} bytes or more exceeds the limit of {} bytes; skipped",
-                            self.options.max_record_bytes
-                        ),
-                    );
-                }
-            }
+            self.take_frame(&name, record, frame, io_reason);
         }
         self.clean_end = framer.ended_clean();
         for at in framer.take_line_boms(u64::MAX) {
@@ -694,8 +520,107 @@ impl Reader<'_> {
         framer.take_memory()
     }
 
+    /// What the start of a file says: whether it holds records to frame (JSON), or was
+    /// counted already (empty, text, unreadable). A byte-order mark is reported.
+    fn starts_records(
+        &mut self,
+        name: &Arc<str>,
+        start: io::Result<Start>,
+        bom: bool,
+        io_reason: &'static str,
+    ) -> bool {
+        match start {
+            Ok(Start::Json) => {}
+            Ok(Start::Empty) => {
+                self.summary.files_failed += 1;
+                let detail = if bom {
+                    "the file holds only a byte-order mark".to_owned()
+                } else {
+                    "the file is empty".to_owned()
+                };
+                self.diag(Severity::Error, name, None, Some(0), "empty-file", detail);
+                return false;
+            }
+            Ok(Start::Text { first_line }) => {
+                let kind = text_kind(&first_line);
+                *self.summary.not_audit.entry(kind.to_owned()).or_default() += 1;
+                return false;
+            }
+            Err(e) => {
+                self.summary.files_failed += 1;
+                self.diag(
+                    Severity::Error,
+                    name,
+                    None,
+                    Some(0),
+                    io_reason,
+                    e.to_string(),
+                );
+                return false;
+            }
+        }
+        if bom && self.continuing.is_none() {
+            self.diag(
+                Severity::Warning,
+                name,
+                None,
+                Some(0),
+                "byte-order-mark",
+                "a UTF-8 byte-order mark was removed".into(),
+            );
+        }
+        true
+    }
+
+    /// One frame of a file: decoded, counted as not parsed, or a diagnostic.
+    fn take_frame(&mut self, name: &Arc<str>, record: u64, frame: Frame, io_reason: &'static str) {
+        match frame {
+            Frame::Record { bytes, offset } => self.decode_bytes(name, record, offset, bytes),
+            Frame::Filtered { .. } => self.summary.prefiltered += 1,
+            Frame::Broken { offset, reason } => {
+                // A read error fails the file (counted once, there); a broken stretch of
+                // bytes is a skipped record.
+                let key = if reason.starts_with("read error") {
+                    self.summary.files_failed += 1;
+                    io_reason
+                } else {
+                    *self.summary.skipped.entry("invalid-json").or_default() += 1;
+                    "invalid-json"
+                };
+                self.diag(
+                    Severity::Error,
+                    name,
+                    Some(record),
+                    Some(offset),
+                    key,
+                    if key == io_reason {
+                        format!("{reason}; records before this point were read")
+                    } else {
+                        reason
+                    },
+                );
+            }
+            Frame::TooLarge { offset, size } => {
+                *self.summary.skipped.entry("record-too-large").or_default() += 1;
+                self.diag(
+                    Severity::Error,
+                    name,
+                    Some(record),
+                    Some(offset),
+                    "record-too-large",
+                    format!(
+                        "record of {size} bytes or more exceeds the limit of {} bytes; skipped",
+                        self.options.max_record_bytes
+                    ),
+                );
+            }
+        }
+    }
+
     fn decode_bytes(&mut self, name: &Arc<str>, record: u64, offset: u64, bytes: Vec<u8>) {
-        if let Some(filter) = self.filter {
+        // Only an object can be an audit record: anything else is decoded, and the decoder
+        // says what it is (a number, an array, not JSON at all).
+        if let Some(filter) = self.filter.filter(|_| bytes.first() == Some(&b'{')) {
             if !filter(&bytes, None) {
                 self.summary.prefiltered += 1;
                 return;

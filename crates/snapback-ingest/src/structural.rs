@@ -621,7 +621,7 @@ mod tests {
             }
             let bytes = s.as_bytes();
             let fast = scan_value(bytes, 0, top, crate::frame::names_container, None);
-            let slow = crate::frame::scan_value_bytes(bytes, 0, top);
+            let slow = crate::frame::reference::scan_value_bytes(bytes, 0, top);
             // The scan compiled for AVX2 and PCLMULQDQ (taken here when the processor has
             // them) and the other one give the same end and the same key lists.
             for all in [false, true] {

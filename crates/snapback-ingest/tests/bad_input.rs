@@ -414,6 +414,6 @@ fn diagnostics_display_file_record_offset_and_reason() {
     );
     assert_eq!(
         r.summary.to_string(),
-        "0 events from 1 files (8 bytes); 1 records skipped (unknown-format 1)"
+        "0 events from 1 files (8 bytes); 1 unusable records skipped (unknown-format 1)"
     );
 }

@@ -13,6 +13,43 @@ fn frames(bytes: &[u8], fast: bool, buffer: usize, limit: usize) -> Vec<String> 
     frames_of(&mut f, fast)
 }
 
+/// A reader that hands over at most `step` bytes a read (after a first read of up to four,
+/// enough for the start's byte-order-mark check), as a pipe or a decompressor may: the
+/// framer's reads (1 MiB) then end anywhere in a record. (A `BufReader` alone does not do
+/// this: it passes a read larger than its buffer straight to the slice, which fills it.)
+struct Trickle<'a> {
+    rest: &'a [u8],
+    step: usize,
+    first: bool,
+}
+
+impl Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let step = if self.first {
+            self.step.max(4)
+        } else {
+            self.step
+        };
+        self.first = false;
+        let n = self.rest.len().min(step).min(buf.len());
+        buf[..n].copy_from_slice(&self.rest[..n]);
+        self.rest = &self.rest[n..];
+        Ok(n)
+    }
+}
+
+/// [`frames`] read `step` bytes at a time, without the start (whose first line is only what
+/// the first read gave).
+fn frames_trickled(bytes: &[u8], fast: bool, step: usize, limit: usize) -> Vec<String> {
+    let reader = Trickle {
+        rest: bytes,
+        step,
+        first: true,
+    };
+    let mut f = Framer::new(BufReader::with_capacity(16, reader), limit);
+    frames_of(&mut f, fast).split_off(1)
+}
+
 /// [`frames`] of input given whole (`Framer::in_memory`), as a gzip file inflated whole is:
 /// in a buffer longer than the input, whose tail must be ignored.
 fn frames_in_memory(bytes: &[u8], fast: bool, limit: usize) -> Vec<String> {
@@ -65,6 +102,16 @@ fn same(bytes: &[u8]) {
             );
         }
     }
+    for step in [1, 5, 64] {
+        for fast in [true, false] {
+            assert_eq!(
+                frames_trickled(bytes, fast, step, usize::MAX),
+                frames(bytes, false, 1 << 20, usize::MAX).split_off(1),
+                "read {step} bytes at a time, fast {fast}, input {:?}",
+                String::from_utf8_lossy(&bytes[..bytes.len().min(300)])
+            );
+        }
+    }
     for buffer in [1, 7, 64, 4096, 1 << 20] {
         for limit in [usize::MAX, 40] {
             assert_eq!(
@@ -109,6 +156,18 @@ fn edge_cases() {
         "{\"xRecords\":[1],\"Records\" :\n [ {\"a\":1} ]}",
         // A string element cut off by a line break, then an array element.
         "{]\n[\"\n[[]",
+        // Broken records, and reading on after them (one broken stretch each).
+        "{\"Records\":[{\"a\":1},{\"a\":{\"b\":2},{\"a\":3}]}",
+        "{\"Records\":[{\"a\":1},{\"a\":\"cu{\"a\":3},{\"a\":4}]}",
+        "{\"Records\":[{\"a\":1},[[[,{\"a\":3}]}",
+        "{\"Records\":[{\"a\":1},#garbage,{\"a\":3},tru{\"a\":4}]}",
+        "{\"Records\":[{\"a\":1},{\"a\":1}},{\"a\":3}]}",
+        "{\"a\":1}\n[[[\n{\"a\":3}\n{\"a\":4}\n",
+        "{\"a\":1}\n{\"a\":\"cu{\"a\":3}\n{\"a\":4}\n",
+        "{\"a\":1}}\n#!\n{\"a\":4}\n",
+        "[\n  {\n    \"a\": \"x\ny\",\n    \"b\": {\n      \"c\": 1\n    }\n  },\n  {\n    \"a\": 2\n  }\n]\n",
+        "{\n  \"a\": \"x{\n  \"a\": 1\n}\n",
+        "[{\"a\":1},{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":",
     ];
     for c in cases {
         same(c.as_bytes());

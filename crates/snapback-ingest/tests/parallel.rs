@@ -101,18 +101,20 @@ fn json_lines_cut_anywhere() {
         match i {
             17 => lines.push_str("{\"eventName\":\"cut off\n"),
             40 => lines.push('\u{feff}'),
+            60 => lines.push_str("[[[\n"),
             90 => lines.push_str("not json at all\n"),
             120 => lines.push_str("{\n  \"pretty\": true\n}\n"),
+            150 => lines.push_str("}}\n#garbage\n42\n"),
             _ => {}
         }
     }
     std::fs::write(dir.path().join("a.jsonl"), &lines).unwrap();
     let clean: String = (0..300).map(|i| rec(i) + "\n").collect();
     std::fs::write(dir.path().join("b.jsonl"), clean).unwrap();
-    let records = format!(
-        "{{\"Records\":[\n{}\n]}}\n",
-        (0..100).map(rec).collect::<Vec<_>>().join(",\n")
-    );
+    // A record cut inside a string in the middle of the Records array.
+    let mut elements: Vec<String> = (0..100).map(rec).collect();
+    elements[50].truncate(40);
+    let records = format!("{{\"Records\":[\n{}\n]}}\n", elements.join(",\n"));
     std::fs::write(dir.path().join("c.json"), records).unwrap();
     check(&[Input::Path(dir.path().to_path_buf())]);
 }

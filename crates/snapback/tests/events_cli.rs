@@ -156,7 +156,7 @@ fn strict_exits_1_when_anything_was_skipped() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("1 records skipped (invalid-json 1)"),
+        stderr.contains("1 invalid records skipped (invalid-json 1)"),
         "{stderr}"
     );
     // Without --strict the same input exits 0.
