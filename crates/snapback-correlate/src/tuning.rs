@@ -11,7 +11,7 @@
 //! principals = ["arn:aws:sts::*:assumed-role/dr-runner/*"]   # globs
 //! source_cidrs = ["10.0.0.0/8"]
 //! accounts = ["111122223333"]
-//! rules = ["aws_ec2_stop_start_wipe"]                          # rule ids or names
+//! rules = ["aws-ec2-stop-then-start"]                          # rule ids or names
 //!
 //! [[maintenance]]
 //! reason = "Monthly patching"
@@ -20,7 +20,7 @@
 //! accounts = ["111122223333"]                                  # optional
 //!
 //! [risk]
-//! aws_ec2_stop_start_wipe = 35
+//! "aws-ec2-stop-then-start" = 35
 //! ```
 //!
 //! Within one entry, every condition given must hold; a condition left out holds always.
