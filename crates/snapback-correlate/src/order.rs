@@ -6,15 +6,16 @@
 //! **watermark** (the largest event time seen minus the allowed lateness) has passed it:
 //!
 //! - `Lateness::Bounded(d)` (`watch`, `consume`): an event is released once the watermark
-//!   reaches its time. One that arrives with a time before the watermark (or behind what a
-//!   full buffer released early) is **late**: it is not released (later stages may have closed
-//!   its windows) but counted and handed back to the caller, never dropped silently.
+//!   reaches its time. One that arrives behind what was already released (the state that could
+//!   have used it has moved on) is **late**: it is not released (it would reach correlation out
+//!   of order) but counted and handed back to the caller, never dropped silently. Events that
+//!   arrive together, before a release, are put in order whatever their spread.
 //! - `Lateness::Unbounded` (`scan`): nothing is released until [`Order::end_of_input`]; then
 //!   everything goes, in order. File order never matters.
 //!
 //! Events with the same record id are **duplicates** (a record delivered twice) and count once.
-//! An id is remembered until the watermark passes its event time by the lateness: a copy that
-//! arrives after that is behind the watermark anyway, and counted late.
+//! An id is remembered until what was released is past its event time: a copy that arrives
+//! after that is behind the released events anyway, and counted late.
 //!
 //! The buffer is **bounded**: beyond `max_buffered`, the oldest tenth is released early (the
 //! watermark is forced forward), counted in [`OrderStats::forced_releases`]; events that later
@@ -124,10 +125,8 @@ impl<T: Ordered> Order<T> {
             self.stats.duplicates += 1;
             return Admitted::Duplicate;
         }
-        // Behind the watermark, later stages may have closed the windows it belongs to; behind
-        // a forced release, it would be out of order.
-        let behind = self.watermark().is_some_and(|w| key.time < w);
-        if behind || self.released_to.as_ref().is_some_and(|r| key <= *r) {
+        // Behind what was released, it would reach correlation out of order.
+        if self.released_to.as_ref().is_some_and(|r| key <= *r) {
             self.stats.late += 1;
             return Admitted::Late(item);
         }
@@ -172,6 +171,11 @@ impl<T: Ordered> Order<T> {
         self.ended = true;
     }
 
+    /// The time of the last item released: everything up to it went on, in order.
+    pub fn released_through(&self) -> Option<Timestamp> {
+        self.released_to.as_ref().map(|r| r.time)
+    }
+
     /// Items waiting for the watermark.
     pub fn buffered(&self) -> usize {
         self.buffer.len()
@@ -186,17 +190,13 @@ impl<T: Ordered> Order<T> {
         &self.stats
     }
 
-    /// Forget ids whose copies can only arrive late now.
+    /// Forget ids whose copies can only arrive late now: those older than what was released.
     fn expire_ids(&mut self) {
-        let (Some(w), Lateness::Bounded(d)) = (self.watermark(), self.lateness) else {
+        let Some(released) = self.released_to.as_ref().map(|r| r.time) else {
             return;
         };
-        if self.ended {
-            return;
-        }
-        let horizon = w.checked_sub(d).unwrap_or(Timestamp::MIN);
         while let Some(&(t, id)) = self.ids_by_time.first() {
-            if t >= horizon {
+            if t >= released {
                 break;
             }
             self.ids_by_time.pop_first();
@@ -327,20 +327,34 @@ mod tests {
         let mut o = Order::new(minutes(15), 100);
         let mut out = Vec::new();
         o.admit(item("2026-01-01T10:00:00Z", 0, 1));
-        o.admit(item("2026-01-01T10:29:00Z", 1, 2));
+        o.admit(item("2026-01-01T10:10:00Z", 1, 2));
+        o.admit(item("2026-01-01T10:26:00Z", 2, 3));
         o.release(&mut out);
-        assert_eq!(
-            o.remembered_ids(),
-            2,
-            "watermark 10:14: 10:00 + 15m not passed"
-        );
-        o.admit(item("2026-01-01T10:31:00Z", 2, 3));
-        o.release(&mut out);
-        assert_eq!(o.remembered_ids(), 2, "watermark 10:16 passed 10:00 + 15m");
+        // Released up to 10:10: the id at 10:00 is forgotten, the one at 10:10 kept (a copy
+        // at 10:10 with a later position would still be in order).
+        assert_eq!(ids(&out), [1, 2]);
+        assert_eq!(o.remembered_ids(), 2);
+        assert!(matches!(
+            o.admit(item("2026-01-01T10:10:00Z", 9, 2)),
+            Admitted::Duplicate
+        ));
         match o.admit(item("2026-01-01T10:00:00Z", 9, 1)) {
             Admitted::Late(_) => {}
             other => panic!("a copy after its id expired is late: {other:?}"),
         }
+    }
+
+    #[test]
+    fn events_that_arrive_together_are_put_in_order_whatever_their_spread() {
+        let mut o = Order::new(minutes(15), 100);
+        let mut out = Vec::new();
+        o.admit(item("2026-01-01T13:00:00Z", 0, 1));
+        assert!(matches!(
+            o.admit(item("2026-01-01T09:00:00Z", 1, 2)),
+            Admitted::Buffered
+        ));
+        o.release(&mut out);
+        assert_eq!(ids(&out), [2]);
     }
 
     #[test]

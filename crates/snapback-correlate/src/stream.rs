@@ -153,6 +153,11 @@ impl<'r> Watcher<'r> {
         self.detector.snapshot()
     }
 
+    /// The time of the last event handed to the detector.
+    pub fn released_through(&self) -> Option<Timestamp> {
+        self.order.released_through()
+    }
+
     /// Whether `alert` can no longer change: the watermark passed its last event by the
     /// horizon.
     pub fn is_final(&self, alert: &Alert) -> bool {
@@ -243,10 +248,34 @@ pub enum Emission {
 #[derive(Debug, Default)]
 pub struct Revisions {
     pub by_id: HashMap<String, Tracked>,
+    /// Ids whose entry changed since [`take_dirty`](Self::take_dirty).
+    dirty: std::collections::HashSet<String>,
 }
 
 impl Revisions {
-    /// What to emit for the alerts found now, and the entries that changed (to persist).
+    /// Start from the entries a previous run saved.
+    pub fn restore(by_id: HashMap<String, Tracked>) -> Self {
+        Revisions {
+            by_id,
+            dirty: Default::default(),
+        }
+    }
+
+    /// The entries changed since the last call, to be saved (`None`: forgotten).
+    pub fn take_dirty(&mut self) -> Vec<(String, Option<Tracked>)> {
+        let mut out: Vec<(String, Option<Tracked>)> = self
+            .dirty
+            .drain()
+            .map(|id| {
+                let t = self.by_id.get(&id).cloned();
+                (id, t)
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// What to emit for the alerts found now; the entries that change are marked dirty.
     pub fn diff(&mut self, alerts: &[Alert], watcher: &Watcher<'_>) -> Vec<Emission> {
         let mut out = Vec::new();
         let mut found = std::collections::HashSet::new();
@@ -260,12 +289,14 @@ impl Revisions {
                         if let Some(t) = self.by_id.get_mut(&a.alert_id) {
                             t.is_final = true;
                         }
+                        self.dirty.insert(a.alert_id.clone());
                     }
                     continue;
                 }
                 Some(t) => t.revision + 1,
                 None => 1,
             };
+            self.dirty.insert(a.alert_id.clone());
             self.by_id.insert(
                 a.alert_id.clone(),
                 Tracked {
@@ -291,10 +322,20 @@ impl Revisions {
             let Some(t) = self.by_id.get_mut(&id) else {
                 continue;
             };
+            // Only an alert whose events were all released in this run can be missed for a
+            // reason: before that (a restart still reading, a watermark not there yet) it may
+            // simply not be found yet.
+            if watcher
+                .released_through()
+                .is_none_or(|r| r.as_second() < t.last_seconds)
+            {
+                continue;
+            }
             let last = Timestamp::from_second(t.last_seconds).unwrap_or(Timestamp::MIN);
             let final_now = watcher
                 .watermark()
                 .is_some_and(|w| last.checked_add(horizon).is_ok_and(|end| end < w));
+            self.dirty.insert(id.clone());
             if final_now {
                 t.is_final = true;
                 continue;
@@ -322,6 +363,7 @@ impl Revisions {
             .collect();
         for id in &gone {
             self.by_id.remove(id);
+            self.dirty.insert(id.clone());
         }
         gone
     }

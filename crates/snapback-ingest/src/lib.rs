@@ -154,6 +154,22 @@ pub fn read_inputs(
     summary
 }
 
+/// Read records held in memory (a batch of complete JSON lines that a live stream delivered),
+/// named `name` in provenance. Record indices and byte offsets count from the batch's start;
+/// a caller that reads a stream in batches adds where the batch began.
+pub fn read_bytes(
+    name: &str,
+    bytes: &[u8],
+    options: &IngestOptions,
+    on_event: &mut dyn FnMut(Event),
+    on_diag: &mut dyn FnMut(&Diagnostic),
+) -> Summary {
+    let mut summary = Summary::default();
+    let mut reader = Reader::new(options, &mut summary, on_event, on_diag);
+    reader.read_stream(name.into(), Box::new(bytes));
+    summary
+}
+
 /// The files under a path, in name order; unreadable directories become diagnostics.
 pub fn list_files(
     path: &Path,

@@ -96,28 +96,8 @@ pub fn demo(options: ScanOptions) -> anyhow::Result<ExitCode> {
 }
 
 fn scan(inputs: &[Input], opts: &ScanOptions) -> anyhow::Result<ExitCode> {
-    let rules = RuleSet::load(!opts.no_builtin, &opts.rules);
-    for p in &rules.problems {
-        let line = p.line.map(|l| format!(":{l}")).unwrap_or_default();
-        let rule = p
-            .rule
-            .as_deref()
-            .map(|r| format!(" ({r})"))
-            .unwrap_or_default();
-        eprintln!(
-            "snapback: rule not loaded: {}{line}{rule}: {}",
-            p.file, p.message
-        );
-    }
-    let tuning = match &opts.config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading the config file {}", path.display()))?;
-            Tuning::from_toml(&text)
-                .map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))?
-        }
-        None => Tuning::default(),
-    };
+    let rules = load_rules(!opts.no_builtin, &opts.rules);
+    let tuning = load_tuning(opts.config.as_deref())?;
     let mut detector = Detector::new(
         &rules,
         &tuning,
@@ -237,6 +217,38 @@ fn scan(inputs: &[Input], opts: &ScanOptions) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The built-in pack (unless `builtin` is false) and the rules under `dirs`; every rule that
+/// did not load is said on stderr with its file, line and reason.
+pub(crate) fn load_rules(builtin: bool, dirs: &[PathBuf]) -> RuleSet {
+    let rules = RuleSet::load(builtin, dirs);
+    for p in &rules.problems {
+        let line = p.line.map(|l| format!(":{l}")).unwrap_or_default();
+        let rule = p
+            .rule
+            .as_deref()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default();
+        eprintln!(
+            "snapback: rule not loaded: {}{line}{rule}: {}",
+            p.file, p.message
+        );
+    }
+    rules
+}
+
+/// The tuning of `--config`, or none.
+pub(crate) fn load_tuning(config: Option<&std::path::Path>) -> anyhow::Result<Tuning> {
+    match config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the config file {}", path.display()))?;
+            Tuning::from_toml(&text)
+                .map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))
+        }
+        None => Ok(Tuning::default()),
+    }
+}
+
 fn print_summary(summary: &Summary, report: &Report, rules: &RuleSet) {
     let s = &report.stats;
     eprintln!("snapback: {summary}");
@@ -293,7 +305,7 @@ fn print_summary(summary: &Summary, report: &Report, rules: &RuleSet) {
     }
 }
 
-fn write_jsonl(out: &mut impl Write, alerts: &[&Alert]) -> io::Result<()> {
+pub(crate) fn write_jsonl(out: &mut impl Write, alerts: &[&Alert]) -> io::Result<()> {
     for a in alerts {
         serde_json::to_writer(&mut *out, a)?;
         out.write_all(b"\n")?;
@@ -301,7 +313,7 @@ fn write_jsonl(out: &mut impl Write, alerts: &[&Alert]) -> io::Result<()> {
     Ok(())
 }
 
-fn write_table(out: &mut impl Write, alerts: &[&Alert]) -> io::Result<()> {
+pub(crate) fn write_table(out: &mut impl Write, alerts: &[&Alert]) -> io::Result<()> {
     if alerts.is_empty() {
         return writeln!(out, "No alerts.");
     }

@@ -9,7 +9,10 @@ mod cmd_output;
 mod cmd_rules;
 mod cmd_scan;
 mod cmd_simulate;
+mod cmd_watch;
 mod progress;
+mod watch_source;
+mod watch_state;
 
 /// mimalloc, not the system allocator: with glibc's, the reading threads' arenas grew to tens
 /// of megabytes each over thousands of small files while the live heap stayed under 8 MB
@@ -36,6 +39,9 @@ enum Command {
     Scan(cmd_scan::ScanArgs),
     /// Scan the bundled sample data (the seed's four Atomic Red Team tests and benign noise).
     Demo(cmd_scan::ScanOptions),
+    /// Follow audit logs as they arrive (delivery directories, growing JSON-lines files,
+    /// stdin) and emit alerts as they are decided, with revisions.
+    Watch(cmd_watch::WatchArgs),
     /// Read audit logs and print them as one normalised stream of events.
     Events(cmd_events::EventsArgs),
     /// Write realistic telemetry of the seed's Atomic Red Team tests, with benign noise.
@@ -57,6 +63,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Scan(args) => cmd_scan::run(args),
         Command::Demo(options) => cmd_scan::demo(options),
+        Command::Watch(args) => cmd_watch::run(args),
         Command::Events(args) => cmd_events::run(args),
         Command::Simulate(args) => cmd_simulate::run(args),
         Command::Rules { cmd } => cmd_rules::run(cmd),

@@ -1,0 +1,616 @@
+//! `snapback watch`: detection on logs as they arrive.
+//!
+//! Sources (watch_source.rs) send units (a complete delivery file, a batch of appended lines)
+//! to this loop, which owns the streaming detector. After each batch of units it releases what
+//! the watermark passed, finds the alerts, emits the new and changed ones as revisions, and
+//! (with `--state`) commits what a restart needs: first the revisions are written to `--out`
+//! and flushed to disk, then one state transaction records its length, the inputs read and the
+//! revisions emitted. A restart truncates `--out` to the committed length, reads again the
+//! inputs that can still matter to an alert that is not final (without emitting), and goes on.
+
+use std::collections::HashSet;
+use std::fs::{File, OpenOptions};
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::{Args, ValueEnum};
+use jiff::{SignedDuration, Timestamp};
+use snapback_correlate::order::Lateness;
+use snapback_correlate::stream::{Emission, Revisions, Watcher};
+use snapback_correlate::{Alert, DetectOptions, Detector};
+use snapback_ingest::{Diagnostic, Event, IngestOptions, Input, Summary};
+use snapback_rules::RuleSet;
+
+use crate::cmd_scan::{load_rules, load_tuning};
+use crate::watch_source::{self as source, Pace, Resume, Unit};
+use crate::watch_state::{Commit, FileDone, State, StreamPos};
+
+#[derive(Args)]
+pub struct WatchArgs {
+    /// Delivery directories (new files are read once complete), JSON-lines files (followed
+    /// like `tail -F`), or `-` for stdin.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<String>,
+    /// Keep what a restart needs here (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<PathBuf>,
+    /// How late an event may arrive and still be put in order (e.g. 15m, 1h, 30s).
+    #[arg(long, default_value = "15m", value_parser = parse_duration)]
+    pub lateness: SignedDuration,
+    /// How often to look for new files and appended lines.
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    pub poll: SignedDuration,
+    /// Read what is there now, treat it as the end of input, and exit.
+    #[arg(long)]
+    pub once: bool,
+    /// Format of the alerts written to stdout.
+    #[arg(long, value_enum, default_value_t = WatchFormat::Jsonl)]
+    pub format: WatchFormat,
+    /// Also append every alert revision, as JSON lines, to this file (exactly once each with
+    /// `--state`, even across a crash).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Write the running figures as JSON to this file after every cycle.
+    #[arg(long, value_name = "FILE")]
+    pub metrics: Option<PathBuf>,
+    /// Only emit alerts with at least this risk score.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub min_risk: u8,
+    /// Also emit suppressed alerts, with who suppressed them and why.
+    #[arg(long)]
+    pub show_suppressed: bool,
+    /// Load Sigma rules from this directory too.
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
+    /// Do not load the built-in rule pack.
+    #[arg(long)]
+    pub no_builtin: bool,
+    /// Tuning: allowlists, maintenance windows, risk overrides, state caps (TOML).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Do not print per-record diagnostics (the summary still counts them).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum WatchFormat {
+    /// One snapback alert per line, as JSON (`revision` when above 1; retractions).
+    Jsonl,
+    /// One OCSF Detection Finding per line.
+    Ocsf,
+    /// LEEF 2.0 for QRadar.
+    Leef,
+    /// ArcSight CEF.
+    Cef,
+}
+
+fn parse_duration(s: &str) -> Result<SignedDuration, String> {
+    let d: SignedDuration = s
+        .parse()
+        .map_err(|e| format!("{s:?} is not a duration like 15m, 2s or 1h30m: {e}"))?;
+    if d.is_negative() {
+        return Err(format!("{s:?} is negative"));
+    }
+    Ok(d)
+}
+
+/// Where alert revisions go.
+struct Sinks {
+    format: WatchFormat,
+    stdout: io::Stdout,
+    out: Option<File>,
+    out_len: u64,
+}
+
+impl Sinks {
+    fn write(&mut self, emissions: &[Emission], min_risk: u8, suppressed: bool) -> io::Result<()> {
+        let mut lines = Vec::new();
+        let mut alerts: Vec<&Alert> = Vec::new();
+        for e in emissions {
+            match e {
+                Emission::Alert { alert, revision } => {
+                    if alert.risk_score < min_risk || (!suppressed && alert.suppressed.is_some()) {
+                        continue;
+                    }
+                    let json = serde_json::to_string(alert.as_ref()).map_err(io::Error::other)?;
+                    lines.push(with_revision(&json, *revision));
+                    alerts.push(alert);
+                }
+                Emission::Retracted { alert_id, revision } => lines.push(format!(
+                    "{{\"revision\":{revision},\"alert_id\":{},\"retracted\":true}}",
+                    serde_json::Value::from(alert_id.as_str())
+                )),
+            }
+        }
+        if let Some(f) = &mut self.out {
+            for l in &lines {
+                f.write_all(l.as_bytes())?;
+                f.write_all(b"\n")?;
+                self.out_len += l.len() as u64 + 1;
+            }
+            f.sync_data()?;
+        }
+        let mut o = self.stdout.lock();
+        match self.format {
+            WatchFormat::Jsonl => {
+                for l in &lines {
+                    writeln!(o, "{l}")?;
+                }
+            }
+            f => {
+                let name = match f {
+                    WatchFormat::Ocsf => "ocsf",
+                    WatchFormat::Leef => "leef",
+                    _ => "cef",
+                };
+                crate::cmd_output::write_format(name, &alerts, &mut o).map_err(io::Error::other)?;
+            }
+        }
+        o.flush()
+    }
+}
+
+/// The alert's JSON with its revision first when it is above 1 (revision 1 is written as
+/// `scan` writes the alert).
+fn with_revision(json: &str, revision: u32) -> String {
+    if revision <= 1 {
+        return json.to_owned();
+    }
+    format!("{{\"revision\":{revision},{}", &json[1..])
+}
+
+/// Open `--out`, cut back to what the state committed.
+fn open_out(path: &Path, committed: Option<u64>) -> anyhow::Result<(File, u64)> {
+    let f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .read(true)
+        .open(path)
+        .with_context(|| format!("opening --out {}", path.display()))?;
+    let len = f.metadata()?.len();
+    let Some(committed) = committed else {
+        return Ok((f, len));
+    };
+    if len < committed {
+        bail!(
+            "--out {} is shorter ({len} bytes) than the state says was written ({committed}): it was replaced or cut; use another --state",
+            path.display()
+        );
+    }
+    f.set_len(committed)?;
+    Ok((f, committed))
+}
+
+struct Figures {
+    started: Instant,
+    files: u64,
+    batches: u64,
+    emitted: u64,
+    retracted: u64,
+    status: bool,
+    metrics: Option<PathBuf>,
+}
+
+pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
+    let rules = load_rules(!args.no_builtin, &args.rules);
+    let tuning = load_tuning(args.config.as_deref())?;
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(sig, stop.clone()).context("installing signal handlers")?;
+    }
+    let state = args.state.as_deref().map(State::open).transpose()?;
+    let saved = match &state {
+        Some(s) => s.load()?,
+        None => Default::default(),
+    };
+    let fingerprint = rules_fingerprint(&rules, args.config.as_deref())?;
+    if saved.rules.as_ref().is_some_and(|old| *old != fingerprint) {
+        bail!(
+            "the state in {} was made with other rules or another config; use a new --state directory",
+            args.state.as_deref().unwrap_or(Path::new("")).display()
+        );
+    }
+    let out_name = args.out.as_ref().map(|p| p.display().to_string());
+    if let Some(s) = &state {
+        s.set_identity(out_name.as_deref(), &fingerprint)?;
+    }
+    let (out, out_len) = match &args.out {
+        Some(p) => {
+            let committed = state.as_ref().map(|_| saved.out_len);
+            let (f, len) = open_out(p, committed)?;
+            (Some(f), len)
+        }
+        None => (None, 0),
+    };
+    let options = tuning.detect_options(DetectOptions::default());
+    // `--once` reads what is there as one backlog and ends it: put in order as a whole, as
+    // `scan` does, whatever the spread of the files' times.
+    let lateness = if args.once {
+        Lateness::Unbounded
+    } else {
+        Lateness::Bounded(args.lateness)
+    };
+    let watcher = Watcher::new(&rules, &tuning, options, lateness);
+    let mut w = WatchLoop {
+        rules: &rules,
+        watcher,
+        revisions: Revisions::restore(saved.alerts.clone()),
+        sinks: Sinks {
+            format: args.format,
+            stdout: io::stdout(),
+            out,
+            out_len,
+        },
+        state,
+        commit: Commit::default(),
+        summary: Summary::default(),
+        quiet: args.quiet,
+        min_risk: args.min_risk,
+        show_suppressed: args.show_suppressed,
+        figures: Figures {
+            started: Instant::now(),
+            files: 0,
+            batches: 0,
+            emitted: 0,
+            retracted: 0,
+            status: io::stderr().is_terminal() && !args.quiet,
+            metrics: args.metrics.clone(),
+        },
+    };
+    let pace = Pace {
+        poll: Duration::try_from(args.poll).unwrap_or(Duration::from_secs(2)),
+        once: args.once,
+        stop: stop.clone(),
+    };
+    let (rx, sources) = w.start(&args.paths, &saved, pace)?;
+    w.run_loop(&rx, sources, args.once, &stop)?;
+    w.finish(args.once)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A digest of the rules and the config: state made under others means nothing here.
+fn rules_fingerprint(rules: &RuleSet, config: Option<&Path>) -> anyhow::Result<String> {
+    use std::hash::{Hash, Hasher};
+    #[allow(deprecated)]
+    let mut h = std::hash::SipHasher::new_with_keys(1, 2);
+    for d in &rules.detections {
+        (&d.id, &d.title, d.meta.risk).hash(&mut h);
+    }
+    for c in &rules.correlations {
+        (&c.id, &c.title, c.meta.risk).hash(&mut h);
+    }
+    for f in &rules.filters {
+        (&f.id, &f.title).hash(&mut h);
+    }
+    if let Some(p) = config {
+        std::fs::read(p)?.hash(&mut h);
+    }
+    Ok(format!("{:016x}", h.finish()))
+}
+
+struct WatchLoop<'r> {
+    rules: &'r RuleSet,
+    watcher: Watcher<'r>,
+    revisions: Revisions,
+    sinks: Sinks,
+    state: Option<State>,
+    commit: Commit,
+    summary: Summary,
+    quiet: bool,
+    min_risk: u8,
+    show_suppressed: bool,
+    figures: Figures,
+}
+
+impl<'r> WatchLoop<'r> {
+    /// Read again what a restart needs (without emitting), then start the sources.
+    fn start(
+        &mut self,
+        paths: &[String],
+        saved: &crate::watch_state::Saved,
+        pace: Pace,
+    ) -> anyhow::Result<(Receiver<Unit>, usize)> {
+        let (tx, rx) = mpsc::channel();
+        let mut sources = 0;
+        // Files whose newest event is within twice the horizon of the newest seen: the events
+        // an alert that is not final can still hold.
+        let newest = saved
+            .files
+            .values()
+            .map(|f| f.newest)
+            .max()
+            .unwrap_or(i64::MIN);
+        let reach = self.watcher.horizon().as_secs() * 2;
+        for p in paths {
+            let tx = tx.clone();
+            let pace = pace.clone();
+            if p == "-" {
+                std::thread::spawn(move || source::stdin_lines(pace, tx));
+            } else if Path::new(p).is_dir() {
+                let mut replay: Vec<&String> = saved
+                    .files
+                    .iter()
+                    .filter(|(f, d)| {
+                        Path::new(f).starts_with(p) && d.newest >= newest.saturating_sub(reach)
+                    })
+                    .map(|(f, _)| f)
+                    .collect();
+                replay.sort();
+                for f in replay {
+                    self.read_file(Path::new(f));
+                }
+                let done: HashSet<PathBuf> = saved
+                    .files
+                    .keys()
+                    .filter(|f| Path::new(f).starts_with(p))
+                    .map(PathBuf::from)
+                    .collect();
+                let dir = PathBuf::from(p);
+                std::thread::spawn(move || source::watch_dir(dir, done, pace, tx));
+            } else {
+                let from = self.replay_stream(p, saved.streams.get(p));
+                let path = PathBuf::from(p);
+                std::thread::spawn(move || source::follow(path, from, pace, tx));
+            }
+            sources += 1;
+        }
+        self.watcher.release();
+        // What the replay found was emitted before the restart (or is emitted now if it was not).
+        self.cycle()?;
+        Ok((rx, sources))
+    }
+
+    /// A followed file read again up to where the last run committed.
+    fn replay_stream(&mut self, name: &str, pos: Option<&StreamPos>) -> Resume {
+        let Some(pos) = pos else {
+            return Resume::default();
+        };
+        let Ok(bytes) = std::fs::read(name) else {
+            return Resume::default();
+        };
+        let Ok(meta) = std::fs::metadata(name) else {
+            return Resume::default();
+        };
+        use std::os::unix::fs::MetadataExt;
+        if meta.ino() != pos.inode || (bytes.len() as u64) < pos.offset {
+            // Rotated or cut while we were away: read the new file from its start.
+            return Resume::default();
+        }
+        let upto = pos.offset as usize;
+        self.read_lines(name, &bytes[..upto], 0, 0);
+        Resume {
+            offset: pos.offset,
+            record: pos.records,
+            inode: pos.inode,
+        }
+    }
+
+    fn run_loop(
+        &mut self,
+        rx: &Receiver<Unit>,
+        mut sources: usize,
+        once: bool,
+        stop: &AtomicBool,
+    ) -> anyhow::Result<()> {
+        while sources > 0 && !stop.load(Ordering::Relaxed) {
+            let unit = match rx.recv_timeout(Duration::from_millis(200)) {
+                Ok(u) => u,
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
+            let mut next = Some(unit);
+            // Everything waiting is one batch: one cycle, one commit.
+            while let Some(u) = next {
+                if matches!(u, Unit::Ended) {
+                    sources -= 1;
+                } else {
+                    self.take(u);
+                }
+                next = rx.try_recv().ok();
+            }
+            if once && sources == 0 {
+                break;
+            }
+            self.watcher.release();
+            self.cycle()?;
+        }
+        Ok(())
+    }
+
+    fn take(&mut self, unit: Unit) {
+        self.figures.batches += 1;
+        match unit {
+            Unit::File {
+                path,
+                size,
+                mtime_ns,
+            } => {
+                let newest = self.read_file(&path);
+                self.figures.files += 1;
+                self.commit.files.push((
+                    path.display().to_string(),
+                    FileDone {
+                        size,
+                        mtime_ns,
+                        newest,
+                    },
+                ));
+            }
+            Unit::Lines {
+                name,
+                bytes,
+                offset,
+                record,
+                inode,
+            } => {
+                self.read_lines(&name, &bytes, offset, record);
+                let records = source::count_records(&bytes);
+                self.commit.streams.retain(|(n, _)| *n != name);
+                self.commit.streams.push((
+                    name,
+                    StreamPos {
+                        offset: offset + bytes.len() as u64,
+                        records: record + records,
+                        inode,
+                    },
+                ));
+            }
+            Unit::Ended => {}
+        }
+    }
+
+    /// Read one delivery file into the detector; its newest event time (seconds).
+    fn read_file(&mut self, path: &Path) -> i64 {
+        let mut events = Vec::new();
+        let quiet = self.quiet;
+        let s = snapback_ingest::read_inputs(
+            &[Input::Path(path.to_path_buf())],
+            &IngestOptions::default(),
+            &mut |e| events.push(e),
+            &mut |d| say(quiet, d),
+        );
+        self.summary.merge(s);
+        self.observe(events)
+    }
+
+    fn read_lines(&mut self, name: &str, bytes: &[u8], offset: u64, record: u64) {
+        let mut events = Vec::new();
+        let quiet = self.quiet;
+        let s = snapback_ingest::read_bytes(
+            name,
+            bytes,
+            &IngestOptions::default(),
+            &mut |mut e: Event| {
+                e.provenance.record += record;
+                e.provenance.offset += offset;
+                events.push(e)
+            },
+            &mut |d: &Diagnostic| {
+                let mut d = d.clone();
+                d.record = d.record.map(|r| r + record);
+                d.offset = d.offset.map(|o| o + offset);
+                say(quiet, &d)
+            },
+        );
+        self.summary.merge(s);
+        self.observe(events);
+    }
+
+    fn observe(&mut self, events: Vec<Event>) -> i64 {
+        let mut newest = i64::MIN;
+        for mut e in events {
+            newest = newest.max(e.time.instant.as_second());
+            let matched = self.rules.matches(&e);
+            if Detector::keeps(&e, &matched) {
+                let prepared = Detector::prepare(self.rules, &mut e, matched);
+                self.watcher.observe_prepared(e, prepared);
+            }
+        }
+        newest
+    }
+
+    /// Emit what changed, then commit.
+    fn cycle(&mut self) -> anyhow::Result<()> {
+        let alerts = self.watcher.alerts();
+        let emissions = self.revisions.diff(&alerts, &self.watcher);
+        for e in &emissions {
+            match e {
+                Emission::Alert { .. } => self.figures.emitted += 1,
+                Emission::Retracted { .. } => self.figures.retracted += 1,
+            }
+        }
+        match self
+            .sinks
+            .write(&emissions, self.min_risk, self.show_suppressed)
+        {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+            r => r.context("writing alerts")?,
+        }
+        let wm = self.watcher.watermark();
+        if let Some(w) = wm.filter(|w| *w < Timestamp::MAX) {
+            let week = SignedDuration::from_hours(24 * 7);
+            self.revisions
+                .forget_before(w.checked_sub(week).unwrap_or(Timestamp::MIN));
+        }
+        let mut commit = std::mem::take(&mut self.commit);
+        commit.out_len = self.sinks.out_len;
+        commit.alerts = self.revisions.take_dirty();
+        commit.watermark = wm.map(|w| w.to_string());
+        if let Some(s) = &self.state {
+            s.commit(&commit)?;
+        }
+        self.status()?;
+        Ok(())
+    }
+
+    fn figures_json(&self) -> serde_json::Value {
+        let st = self.watcher.stats();
+        let secs = self.figures.started.elapsed().as_secs_f64().max(1e-9);
+        serde_json::json!({
+            "files": self.figures.files,
+            "events": self.summary.events,
+            "events_per_second": (self.summary.events as f64 / secs).round(),
+            "watermark": self.watcher.watermark().map(|w| w.to_string()),
+            "watermark_lag_seconds": self.watcher.watermark()
+                .filter(|w| *w < Timestamp::MAX)
+                .map(|w| Timestamp::now().duration_since(w).as_secs()),
+            "late_events": st.late_events,
+            "duplicates": st.duplicates,
+            "buffered_events": st.buffered,
+            "retained_events": st.retained,
+            "alert_revisions": self.figures.emitted,
+            "retractions": self.figures.retracted,
+        })
+    }
+
+    fn status(&self) -> anyhow::Result<()> {
+        let f = self.figures_json();
+        if let Some(path) = &self.figures.metrics {
+            let tmp = path.with_extension("tmp");
+            std::fs::write(&tmp, serde_json::to_vec_pretty(&f)?)?;
+            std::fs::rename(&tmp, path)?;
+        }
+        if self.figures.status {
+            eprint!(
+                "\r\x1b[2Ksnapback watch: {} files, {} events ({}/s), watermark {}, {} late, {} alert revisions",
+                f["files"], f["events"], f["events_per_second"],
+                f["watermark"].as_str().unwrap_or("-"), f["late_events"], f["alert_revisions"]
+            );
+        }
+        Ok(())
+    }
+
+    fn finish(mut self, once: bool) -> anyhow::Result<()> {
+        if once {
+            self.watcher.end_of_input();
+        }
+        self.watcher.release();
+        self.cycle()?;
+        if self.figures.status {
+            eprintln!();
+        }
+        let st = self.watcher.stats();
+        eprintln!("snapback: {}", self.summary);
+        eprintln!(
+            "snapback watch: {} alert revisions emitted, {} retracted; {} late events (arrived behind the watermark, not correlated), {} duplicates",
+            self.figures.emitted, self.figures.retracted, st.late_events, st.duplicates
+        );
+        if !once {
+            eprintln!("snapback watch: stopped; open sequences are rebuilt from the inputs on the next run");
+        }
+        Ok(())
+    }
+}
+
+fn say(quiet: bool, d: &Diagnostic) {
+    if !quiet {
+        eprintln!("{d}");
+    }
+}

@@ -1,0 +1,173 @@
+//! `watch --state DIR`: what a restart needs, in one redb file (`DIR/state.redb`).
+//!
+//! | table | key → value (JSON) |
+//! |---|---|
+//! | `meta` | `out_len` (bytes of `--out` committed), `out_path`, `rules` (digest of the rules and config), `watermark` |
+//! | `files` | a delivery file read whole → its size, mtime and newest event time |
+//! | `streams` | a followed file → bytes and records read, its inode |
+//! | `alerts` | alert id → revision, digest, last event time, final |
+//!
+//! Everything of one cycle is written in one transaction, after the cycle's alert revisions
+//! were written to `--out` and flushed to disk: a crash before the commit leaves `out_len` at
+//! the previous commit, and the restart truncates `--out` to it and produces the same
+//! revisions again. The detector's own state (open sequences, retained events) is not stored:
+//! a restart rebuilds it by reading again the inputs whose events are within reach of an alert
+//! that is not final (docs/architecture.md says why this first version does so).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use anyhow::Context;
+use redb::{Database, ReadableTable, TableDefinition};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use snapback_correlate::stream::Tracked;
+
+const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
+const FILES: TableDefinition<&str, &str> = TableDefinition::new("files");
+const STREAMS: TableDefinition<&str, &str> = TableDefinition::new("streams");
+const ALERTS: TableDefinition<&str, &str> = TableDefinition::new("alerts");
+
+/// A delivery file read whole.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileDone {
+    pub size: u64,
+    pub mtime_ns: i128,
+    /// Seconds since the epoch of its newest event (`i64::MIN` when it had none).
+    pub newest: i64,
+}
+
+/// How far a followed file was read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamPos {
+    pub offset: u64,
+    pub records: u64,
+    pub inode: u64,
+}
+
+/// What the last commit held.
+#[derive(Debug, Default)]
+pub struct Saved {
+    pub out_len: u64,
+    pub out_path: Option<String>,
+    pub rules: Option<String>,
+    pub files: HashMap<String, FileDone>,
+    pub streams: HashMap<String, StreamPos>,
+    pub alerts: HashMap<String, Tracked>,
+}
+
+/// One cycle's changes.
+#[derive(Default)]
+pub struct Commit {
+    pub out_len: u64,
+    pub files: Vec<(String, FileDone)>,
+    pub streams: Vec<(String, StreamPos)>,
+    pub alerts: Vec<(String, Option<Tracked>)>,
+    pub watermark: Option<String>,
+}
+
+pub struct State {
+    db: Database,
+}
+
+fn json<T: Serialize>(v: &T) -> anyhow::Result<String> {
+    serde_json::to_string(v).context("encoding state")
+}
+
+fn parse<T: DeserializeOwned>(table: &str, key: &str, v: &str) -> anyhow::Result<T> {
+    serde_json::from_str(v).with_context(|| format!("state table {table}, key {key}: corrupt"))
+}
+
+impl State {
+    /// Open (or create) `dir/state.redb`. redb refuses a second process on the same file.
+    pub fn open(dir: &Path) -> anyhow::Result<State> {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating the state directory {}", dir.display()))?;
+        let path = dir.join("state.redb");
+        let db = Database::create(&path).with_context(|| {
+            format!(
+                "opening {} (is another `snapback watch` using it?)",
+                path.display()
+            )
+        })?;
+        let txn = db.begin_write()?;
+        for t in [META, FILES, STREAMS, ALERTS] {
+            txn.open_table(t)?;
+        }
+        txn.commit()?;
+        Ok(State { db })
+    }
+
+    pub fn load(&self) -> anyhow::Result<Saved> {
+        let txn = self.db.begin_read()?;
+        let mut saved = Saved::default();
+        let meta = txn.open_table(META)?;
+        if let Some(v) = meta.get("out_len")? {
+            saved.out_len = parse("meta", "out_len", v.value())?;
+        }
+        saved.out_path = meta.get("out_path")?.map(|v| v.value().to_owned());
+        saved.rules = meta.get("rules")?.map(|v| v.value().to_owned());
+        for row in txn.open_table(FILES)?.iter()? {
+            let (k, v) = row?;
+            let done = parse("files", k.value(), v.value())?;
+            saved.files.insert(k.value().to_owned(), done);
+        }
+        for row in txn.open_table(STREAMS)?.iter()? {
+            let (k, v) = row?;
+            let pos = parse("streams", k.value(), v.value())?;
+            saved.streams.insert(k.value().to_owned(), pos);
+        }
+        for row in txn.open_table(ALERTS)?.iter()? {
+            let (k, v) = row?;
+            let t = parse("alerts", k.value(), v.value())?;
+            saved.alerts.insert(k.value().to_owned(), t);
+        }
+        Ok(saved)
+    }
+
+    /// Record which `--out` file and which rules this state belongs to.
+    pub fn set_identity(&self, out_path: Option<&str>, rules: &str) -> anyhow::Result<()> {
+        let txn = self.db.begin_write()?;
+        {
+            let mut meta = txn.open_table(META)?;
+            if let Some(p) = out_path {
+                meta.insert("out_path", p)?;
+            }
+            meta.insert("rules", rules)?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// One cycle, durably.
+    pub fn commit(&self, c: &Commit) -> anyhow::Result<()> {
+        let txn = self.db.begin_write()?;
+        {
+            let mut meta = txn.open_table(META)?;
+            meta.insert("out_len", json(&c.out_len)?.as_str())?;
+            if let Some(w) = &c.watermark {
+                meta.insert("watermark", w.as_str())?;
+            }
+            let mut files = txn.open_table(FILES)?;
+            for (k, v) in &c.files {
+                files.insert(k.as_str(), json(v)?.as_str())?;
+            }
+            let mut streams = txn.open_table(STREAMS)?;
+            for (k, v) in &c.streams {
+                streams.insert(k.as_str(), json(v)?.as_str())?;
+            }
+            let mut alerts = txn.open_table(ALERTS)?;
+            for (k, v) in &c.alerts {
+                match v {
+                    Some(t) => {
+                        alerts.insert(k.as_str(), json(t)?.as_str())?;
+                    }
+                    None => {
+                        alerts.remove(k.as_str())?;
+                    }
+                }
+            }
+        }
+        txn.commit().context("committing the state")?;
+        Ok(())
+    }
+}
