@@ -40,6 +40,11 @@ pub trait Ordered {
     fn key(&self) -> OrderKey;
     /// A digest of (cloud, account, event id): two items with the same id are one record.
     fn record_id(&self) -> u128;
+    /// What order matters within: correlation never links events of different clouds or
+    /// accounts, so one account's delivery running behind another's is not lateness.
+    fn scope(&self) -> u64 {
+        0
+    }
 }
 
 /// The total order of events: event time, then file, then record index.
@@ -79,8 +84,10 @@ pub struct Order<T> {
     /// The largest event time admitted.
     max_seen: Option<Timestamp>,
     buffer: BTreeMap<OrderKey, T>,
-    /// The last key released: an arrival at or before it is late.
+    /// The last key released, and the last by scope: an arrival at or before its scope's is
+    /// late.
     released_to: Option<OrderKey>,
+    released_by_scope: HashMap<u64, OrderKey>,
     /// Record ids and the event time each is kept for, with a time index for expiry.
     ids: HashMap<u128, Timestamp>,
     ids_by_time: BTreeSet<(Timestamp, u128)>,
@@ -96,6 +103,7 @@ impl<T: Ordered> Order<T> {
             max_seen: None,
             buffer: BTreeMap::new(),
             released_to: None,
+            released_by_scope: HashMap::new(),
             ids: HashMap::new(),
             ids_by_time: BTreeSet::new(),
             ended: false,
@@ -125,8 +133,13 @@ impl<T: Ordered> Order<T> {
             self.stats.duplicates += 1;
             return Admitted::Duplicate;
         }
-        // Behind what was released, it would reach correlation out of order.
-        if self.released_to.as_ref().is_some_and(|r| key <= *r) {
+        // Behind what was released of its scope, it would reach correlation out of order.
+        let scope = item.scope();
+        if self
+            .released_by_scope
+            .get(&scope)
+            .is_some_and(|r| key <= *r)
+        {
             self.stats.late += 1;
             return Admitted::Late(item);
         }
@@ -146,18 +159,19 @@ impl<T: Ordered> Order<T> {
                 if entry.key().time > w {
                     break;
                 }
-                self.released_to = Some(entry.key().clone());
-                out.push(entry.remove());
+                let item = entry.remove();
+                self.mark_released(&item);
+                out.push(item);
                 self.stats.released += 1;
             }
         }
         if self.buffer.len() > self.max_buffered {
             let target = self.max_buffered - self.max_buffered / 10;
             while self.buffer.len() > target {
-                let Some((key, item)) = self.buffer.pop_first() else {
+                let Some((_, item)) = self.buffer.pop_first() else {
                     break;
                 };
-                self.released_to = Some(key);
+                self.mark_released(&item);
                 out.push(item);
                 self.stats.released += 1;
                 self.stats.forced_releases += 1;
@@ -169,6 +183,12 @@ impl<T: Ordered> Order<T> {
     /// The input ended: the watermark goes to the end of time.
     pub fn end_of_input(&mut self) {
         self.ended = true;
+    }
+
+    fn mark_released(&mut self, item: &T) {
+        let key = item.key();
+        self.released_by_scope.insert(item.scope(), key.clone());
+        self.released_to = Some(key);
     }
 
     /// The time of the last item released: everything up to it went on, in order.
@@ -190,11 +210,15 @@ impl<T: Ordered> Order<T> {
         &self.stats
     }
 
-    /// Forget ids whose copies can only arrive late now: those older than what was released.
+    /// Forget ids whose copies can only arrive late now: those older than what was released
+    /// (by the lateness, under a bounded one, since another scope may run that far behind).
     fn expire_ids(&mut self) {
-        let Some(released) = self.released_to.as_ref().map(|r| r.time) else {
+        let Some(mut released) = self.released_to.as_ref().map(|r| r.time) else {
             return;
         };
+        if let Lateness::Bounded(d) = self.lateness {
+            released = released.checked_sub(d).unwrap_or(Timestamp::MIN);
+        }
         while let Some(&(t, id)) = self.ids_by_time.first() {
             if t >= released {
                 break;
@@ -330,18 +354,58 @@ mod tests {
         o.admit(item("2026-01-01T10:10:00Z", 1, 2));
         o.admit(item("2026-01-01T10:26:00Z", 2, 3));
         o.release(&mut out);
-        // Released up to 10:10: the id at 10:00 is forgotten, the one at 10:10 kept (a copy
-        // at 10:10 with a later position would still be in order).
         assert_eq!(ids(&out), [1, 2]);
-        assert_eq!(o.remembered_ids(), 2);
+        // Released to 10:10: ids from 09:55 on are kept (another scope may run that late).
+        assert_eq!(o.remembered_ids(), 3);
         assert!(matches!(
-            o.admit(item("2026-01-01T10:10:00Z", 9, 2)),
+            o.admit(item("2026-01-01T10:00:00Z", 9, 1)),
             Admitted::Duplicate
         ));
+        o.admit(item("2026-01-01T10:41:00Z", 3, 4));
+        o.release(&mut out);
+        assert_eq!(ids(&out), [1, 2, 3]);
+        assert_eq!(
+            o.remembered_ids(),
+            2,
+            "released to 10:26: ids before 10:11 forgotten"
+        );
         match o.admit(item("2026-01-01T10:00:00Z", 9, 1)) {
             Admitted::Late(_) => {}
             other => panic!("a copy after its id expired is late: {other:?}"),
         }
+    }
+
+    #[test]
+    fn one_scope_running_behind_another_is_not_late() {
+        #[derive(Debug)]
+        struct Scoped(Item, u64);
+        impl Ordered for Scoped {
+            fn key(&self) -> OrderKey {
+                self.0.key()
+            }
+            fn record_id(&self) -> u128 {
+                self.0.id
+            }
+            fn scope(&self) -> u64 {
+                self.1
+            }
+        }
+        let mut o = Order::new(minutes(15), 100);
+        let mut out = Vec::new();
+        o.admit(Scoped(item("2026-01-01T13:00:00Z", 0, 1), 1));
+        o.admit(Scoped(item("2026-01-01T13:30:00Z", 1, 2), 1));
+        o.release(&mut out);
+        assert_eq!(out.len(), 1);
+        // The other account's delivery, an hour behind: put in order, not late.
+        assert!(matches!(
+            o.admit(Scoped(item("2026-01-01T12:50:00Z", 0, 3), 2)),
+            Admitted::Buffered
+        ));
+        // The first account's own past: late.
+        assert!(matches!(
+            o.admit(Scoped(item("2026-01-01T12:59:00Z", 5, 4), 1)),
+            Admitted::Late(_)
+        ));
     }
 
     #[test]

@@ -54,6 +54,14 @@ impl Ordered for Pending {
     fn record_id(&self) -> u128 {
         self.id
     }
+
+    fn scope(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.event.cloud.hash(&mut h);
+        self.event.account.hash(&mut h);
+        h.finish()
+    }
 }
 
 /// Counts of a stream, beside the detector's.

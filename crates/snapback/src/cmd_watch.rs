@@ -599,7 +599,7 @@ impl<'r> WatchLoop<'r> {
         let st = self.watcher.stats();
         eprintln!("snapback: {}", self.summary);
         eprintln!(
-            "snapback watch: {} alert revisions emitted, {} retracted; {} late events (arrived behind the watermark, not correlated), {} duplicates",
+            "snapback watch: {} alert revisions emitted, {} retracted; {} late events (behind what was already correlated of their account: counted, not correlated), {} duplicates",
             self.figures.emitted, self.figures.retracted, st.late_events, st.duplicates
         );
         if !once {
