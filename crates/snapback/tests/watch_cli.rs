@@ -385,3 +385,39 @@ fn an_event_behind_what_was_released_is_counted_late_not_dropped_silently() {
     let stderr = String::from_utf8(child.wait_with_output().unwrap().stderr).unwrap();
     assert!(stderr.contains(" 1 late events"), "{stderr}");
 }
+
+#[test]
+fn stdin_is_a_stream_that_ends_when_it_closes() {
+    let records = cloudtrail_lines();
+    let mut child = Command::new(bin())
+        .args(["watch", "-", "--quiet", "--once"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        let mut stdin = child.stdin.take().unwrap();
+        for r in &records {
+            writeln!(stdin, "{r}").unwrap();
+        }
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut got: Vec<String> = lines(&String::from_utf8(out.stdout).unwrap())
+        .iter()
+        .map(|a| a["rule_name"].as_str().unwrap().to_owned())
+        .collect();
+    let mut want: Vec<String> = scan_alerts(&examples())
+        .values()
+        .filter(|a| a["cloud"] == "aws")
+        .map(|a| a["rule_name"].as_str().unwrap().to_owned())
+        .collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+}
