@@ -44,7 +44,7 @@ pub use decode::{decode_record, decode_record_checked, Decoded};
 pub use event::*;
 pub use frame::{all_key_ends, key_ends};
 pub use gcp::{normalise_method, normalise_ref};
-pub use parallel::{read_inputs_parallel, ParallelOptions, Progress};
+pub use parallel::{read_files_parallel, read_inputs_parallel, ParallelOptions, Progress};
 pub use summary::{Summary, INVALID_REASONS};
 
 use frame::{Frame, Framer, Start};

@@ -134,17 +134,12 @@ pub fn read_inputs_parallel<U: Send>(
             }
             Input::Path(path) => {
                 let files = list_files(path, &mut summary, on_diag);
-                let units = plan(&files, parallel.chunk_bytes);
-                progress.files_total += files.len() as u64;
-                progress.bytes_total += units.iter().map(Unit::bytes).sum::<u64>();
-                on_progress(&progress);
-                run_units(
-                    units,
+                read_files(
+                    &files,
                     options,
                     parallel,
                     map,
-                    &mut summary,
-                    &mut progress,
+                    (&mut summary, &mut progress),
                     on_item,
                     on_diag,
                     on_progress,
@@ -153,6 +148,59 @@ pub fn read_inputs_parallel<U: Send>(
         }
     }
     summary
+}
+
+/// [`read_inputs_parallel`] over a list of files (a batch of delivery files that `watch`
+/// found), on every core, in the list's order.
+pub fn read_files_parallel<U: Send>(
+    files: &[PathBuf],
+    options: &IngestOptions,
+    parallel: &ParallelOptions<'_>,
+    map: &(dyn Fn(&mut Event) -> Option<U> + Sync),
+    on_item: &mut dyn FnMut(Event, U),
+    on_diag: &mut dyn FnMut(&Diagnostic),
+) -> Summary {
+    let mut summary = Summary::default();
+    let mut progress = Progress::default();
+    read_files(
+        files,
+        options,
+        parallel,
+        map,
+        (&mut summary, &mut progress),
+        on_item,
+        on_diag,
+        &mut |_| {},
+    );
+    summary
+}
+
+#[allow(clippy::too_many_arguments)]
+fn read_files<U: Send>(
+    files: &[PathBuf],
+    options: &IngestOptions,
+    parallel: &ParallelOptions<'_>,
+    map: &(dyn Fn(&mut Event) -> Option<U> + Sync),
+    (summary, progress): (&mut Summary, &mut Progress),
+    on_item: &mut dyn FnMut(Event, U),
+    on_diag: &mut dyn FnMut(&Diagnostic),
+    on_progress: &mut dyn FnMut(&Progress),
+) {
+    let units = plan(files, parallel.chunk_bytes);
+    progress.files_total += files.len() as u64;
+    progress.bytes_total += units.iter().map(Unit::bytes).sum::<u64>();
+    on_progress(progress);
+    run_units(
+        units,
+        options,
+        parallel,
+        map,
+        summary,
+        progress,
+        on_item,
+        on_diag,
+        on_progress,
+    );
 }
 
 /// Units of work: whole files, and chunks (cut after a line break) of large plain files.

@@ -98,21 +98,31 @@ pub fn demo(options: ScanOptions) -> anyhow::Result<ExitCode> {
 fn scan(inputs: &[Input], opts: &ScanOptions) -> anyhow::Result<ExitCode> {
     let rules = load_rules(!opts.no_builtin, &opts.rules);
     let tuning = load_tuning(opts.config.as_deref())?;
-    let mut detector = Detector::new(
+    let detector = Detector::new(
         &rules,
         &tuning,
         tuning.detect_options(DetectOptions::default()),
     );
     let quiet = opts.quiet;
-    // Files, and chunks of JSON lines, are read and matched on every core; events reach the
-    // detector in input order. The prefilter skips records no rule can match, except where
-    // every record must be read: --strict (every problem counts) and --report (it states the
-    // events read and their time span).
-    let prefilter = (std::env::var_os("SNAPBACK_NO_PREFILTER").is_none()
-        && !opts.strict
-        && opts.output.report.is_none())
-    .then(|| snapback_rules::Prefilter::for_rules(&rules))
-    .filter(|p| !p.is_off());
+    // The prefilter skips records no rule can match, except where every record must be read:
+    // --strict (every problem counts) and --report (it states the events read and their span).
+    let prefilter = !opts.strict && opts.output.report.is_none();
+    with_reading(&rules, prefilter, |parallel| {
+        scan_with(inputs, opts, &rules, detector, parallel, quiet)
+    })
+}
+
+/// Run `f` with the reader's options for `rules`: the prefilter (unless `prefilter` is false
+/// or `SNAPBACK_NO_PREFILTER` is set) and the framer's fast path (unless
+/// `SNAPBACK_NO_FAST_FRAMER`).
+pub(crate) fn with_reading<R>(
+    rules: &RuleSet,
+    prefilter: bool,
+    f: impl FnOnce(&ParallelOptions<'_>) -> R,
+) -> R {
+    let prefilter = (prefilter && std::env::var_os("SNAPBACK_NO_PREFILTER").is_none())
+        .then(|| snapback_rules::Prefilter::for_rules(rules))
+        .filter(|p| !p.is_off());
     let may_match = |record: &[u8], keys: Option<KeyList<'_>>| {
         prefilter
             .as_ref()
@@ -124,17 +134,34 @@ fn scan(inputs: &[Input], opts: &ScanOptions) -> anyhow::Result<ExitCode> {
         fast_framer: std::env::var_os("SNAPBACK_NO_FAST_FRAMER").is_none(),
         ..ParallelOptions::default()
     };
+    f(&parallel)
+}
+
+/// Matching, and what correlation needs from the raw record, on the reading threads: events
+/// waiting in a batch no longer hold their raw records.
+pub(crate) fn prepare(
+    rules: &RuleSet,
+) -> impl Fn(&mut snapback_ingest::Event) -> Option<snapback_correlate::Prepared> + Sync + '_ {
+    move |e| {
+        let matched = rules.matches(e);
+        Detector::keeps(e, &matched).then(|| Detector::prepare(rules, e, matched))
+    }
+}
+
+fn scan_with(
+    inputs: &[Input],
+    opts: &ScanOptions,
+    rules: &RuleSet,
+    mut detector: Detector<'_>,
+    parallel: &ParallelOptions<'_>,
+    quiet: bool,
+) -> anyhow::Result<ExitCode> {
     let progress = std::cell::RefCell::new(crate::progress::Bar::new());
     let summary = read_inputs_parallel(
         inputs,
         &IngestOptions::default(),
-        &parallel,
-        // Matching, and what correlation needs from the raw record, on the workers: the
-        // events waiting in a batch no longer hold their raw records.
-        &|e| {
-            let matched = rules.matches(e);
-            Detector::keeps(e, &matched).then(|| Detector::prepare(&rules, e, matched))
-        },
+        parallel,
+        &prepare(rules),
         &mut |e, prepared| detector.observe_prepared(e, prepared),
         &mut |d| {
             if !quiet {
@@ -172,7 +199,7 @@ fn scan(inputs: &[Input], opts: &ScanOptions) -> anyhow::Result<ExitCode> {
         Err(e) => return Err(e),
     }
     drop(out);
-    print_summary(&summary, &report, &rules);
+    print_summary(&summary, &report, rules);
     let scope = snapback_output::Scope {
         inputs: inputs
             .iter()

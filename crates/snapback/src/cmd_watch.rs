@@ -8,7 +8,7 @@
 //! revisions emitted. A restart truncates `--out` to the committed length, reads again the
 //! inputs that can still matter to an alert that is not final (without emitting), and goes on.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -24,10 +24,10 @@ use jiff::{SignedDuration, Timestamp};
 use snapback_correlate::order::Lateness;
 use snapback_correlate::stream::{Emission, Revisions, Watcher};
 use snapback_correlate::{Alert, DetectOptions, Detector};
-use snapback_ingest::{Diagnostic, Event, IngestOptions, Input, Summary};
+use snapback_ingest::{Diagnostic, Event, IngestOptions, ParallelOptions, Summary};
 use snapback_rules::RuleSet;
 
-use crate::cmd_scan::{load_rules, load_tuning};
+use crate::cmd_scan::{load_rules, load_tuning, prepare, with_reading};
 use crate::watch_source::{self as source, Pace, Resume, Unit};
 use crate::watch_state::{Commit, FileDone, State, StreamPos};
 
@@ -269,9 +269,12 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
         once: args.once,
         stop: stop.clone(),
     };
-    let (rx, sources) = w.start(&args.paths, &saved, pace)?;
-    w.run_loop(&rx, sources, args.once, &stop)?;
-    w.finish(args.once)?;
+    // Delivery files are read as `scan` reads them: on every core, through the prefilter.
+    with_reading(&rules, true, |parallel| -> anyhow::Result<()> {
+        let (rx, sources) = w.start(&args.paths, &saved, pace, parallel)?;
+        w.run_loop(&rx, sources, args.once, &stop, parallel)?;
+        w.finish(args.once)
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -316,6 +319,7 @@ impl<'r> WatchLoop<'r> {
         paths: &[String],
         saved: &crate::watch_state::Saved,
         pace: Pace,
+        parallel: &ParallelOptions<'_>,
     ) -> anyhow::Result<(Receiver<Unit>, usize)> {
         let (tx, rx) = mpsc::channel();
         let mut sources = 0;
@@ -343,9 +347,8 @@ impl<'r> WatchLoop<'r> {
                     .map(|(f, _)| f)
                     .collect();
                 replay.sort();
-                for f in replay {
-                    self.read_file(Path::new(f));
-                }
+                let replay: Vec<PathBuf> = replay.into_iter().map(PathBuf::from).collect();
+                self.read_files(&replay, parallel);
                 let done: HashSet<PathBuf> = saved
                     .files
                     .keys()
@@ -398,6 +401,7 @@ impl<'r> WatchLoop<'r> {
         mut sources: usize,
         once: bool,
         stop: &AtomicBool,
+        parallel: &ParallelOptions<'_>,
     ) -> anyhow::Result<()> {
         while sources > 0 && !stop.load(Ordering::Relaxed) {
             let unit = match rx.recv_timeout(Duration::from_millis(200)) {
@@ -406,15 +410,17 @@ impl<'r> WatchLoop<'r> {
                 Err(RecvTimeoutError::Disconnected) => break,
             };
             let mut next = Some(unit);
-            // Everything waiting is one batch: one cycle, one commit.
+            // Everything waiting is one batch: one read of its files, one cycle, one commit.
+            let mut files = Vec::new();
             while let Some(u) = next {
                 if matches!(u, Unit::Ended) {
                     sources -= 1;
                 } else {
-                    self.take(u);
+                    self.take(u, &mut files);
                 }
                 next = rx.try_recv().ok();
             }
+            self.take_files(files, parallel);
             if once && sources == 0 {
                 break;
             }
@@ -424,25 +430,14 @@ impl<'r> WatchLoop<'r> {
         Ok(())
     }
 
-    fn take(&mut self, unit: Unit) {
+    fn take(&mut self, unit: Unit, files: &mut Vec<(PathBuf, u64, i128)>) {
         self.figures.batches += 1;
         match unit {
             Unit::File {
                 path,
                 size,
                 mtime_ns,
-            } => {
-                let newest = self.read_file(&path);
-                self.figures.files += 1;
-                self.commit.files.push((
-                    path.display().to_string(),
-                    FileDone {
-                        size,
-                        mtime_ns,
-                        newest,
-                    },
-                ));
-            }
+            } => files.push((path, size, mtime_ns)),
             Unit::Lines {
                 name,
                 bytes,
@@ -466,18 +461,55 @@ impl<'r> WatchLoop<'r> {
         }
     }
 
-    /// Read one delivery file into the detector; its newest event time (seconds).
-    fn read_file(&mut self, path: &Path) -> i64 {
-        let mut events = Vec::new();
+    /// Read a batch of delivery files and record them as done.
+    fn take_files(&mut self, files: Vec<(PathBuf, u64, i128)>, parallel: &ParallelOptions<'_>) {
+        if files.is_empty() {
+            return;
+        }
+        let paths: Vec<PathBuf> = files.iter().map(|(p, ..)| p.clone()).collect();
+        let newest = self.read_files(&paths, parallel);
+        self.figures.files += files.len() as u64;
+        for (path, size, mtime_ns) in files {
+            let name = path.display().to_string();
+            let newest = newest.get(name.as_str()).copied().unwrap_or(i64::MIN);
+            self.commit.files.push((
+                name,
+                FileDone {
+                    size,
+                    mtime_ns,
+                    newest,
+                },
+            ));
+        }
+    }
+
+    /// Read delivery files into the detector, as `scan` reads them; the newest event time
+    /// (seconds) of each file that had an event the detector keeps.
+    fn read_files(
+        &mut self,
+        paths: &[PathBuf],
+        parallel: &ParallelOptions<'_>,
+    ) -> HashMap<String, i64> {
+        let mut newest: HashMap<String, i64> = HashMap::new();
         let quiet = self.quiet;
-        let s = snapback_ingest::read_inputs(
-            &[Input::Path(path.to_path_buf())],
+        let watcher = &mut self.watcher;
+        let s = snapback_ingest::read_files_parallel(
+            paths,
             &IngestOptions::default(),
-            &mut |e| events.push(e),
+            parallel,
+            &prepare(self.rules),
+            &mut |e, prepared| {
+                // An archive member is `archive.zip!member`: the file is the archive.
+                let file = e.provenance.file.split('!').next().unwrap_or_default();
+                let t = e.time.instant.as_second();
+                let n = newest.entry(file.to_owned()).or_insert(t);
+                *n = (*n).max(t);
+                watcher.observe_prepared(e, prepared);
+            },
             &mut |d| say(quiet, d),
         );
         self.summary.merge(s);
-        self.observe(events)
+        newest
     }
 
     fn read_lines(&mut self, name: &str, bytes: &[u8], offset: u64, record: u64) {

@@ -166,6 +166,15 @@ fn same_alerts(
     assert_eq!(norm(a, a_dir), norm(b, b_dir));
 }
 
+/// Wait until the watcher has written its first figures: it is reading its inputs.
+fn wait_for(metrics: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !metrics.exists() {
+        assert!(Instant::now() < deadline, "watch did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn once_gives_scans_alerts_byte_for_byte() {
     let out = Command::new(bin())
@@ -286,7 +295,18 @@ fn a_followed_file_that_grows_is_rotated_and_holds_bad_lines_still_alerts() {
     let records = cloudtrail_lines();
     let half = records.len() / 2;
     let mut f = std::fs::File::create(&log).unwrap();
-    let mut child = watch(&log, &state, &out, &[]).spawn().unwrap();
+    let metrics = tmp.path().join("metrics.json");
+    let mut child = watch(
+        &log,
+        &state,
+        &out,
+        &["--metrics", metrics.to_str().unwrap()],
+    )
+    .spawn()
+    .unwrap();
+    // The watcher follows the file from here on (a rotation before it opened the file would
+    // hide the first half from it, as from `tail -F`).
+    wait_for(&metrics);
     for (i, r) in records[..half].iter().enumerate() {
         if i == 3 {
             // A line an attacker broke, and one written slowly: neither stops the watcher.
@@ -366,14 +386,29 @@ fn an_event_behind_what_was_released_is_counted_late_not_dropped_silently() {
     // Delivered after the others were released, it is late and counted.
     let log2 = tmp.path().join("ct2.jsonl");
     std::fs::write(&log2, records.join("\n") + "\n").unwrap();
+    let metrics = tmp.path().join("metrics.json");
     let mut child = Command::new(bin())
         .args(["watch", "--poll", "100ms", "--quiet", "--lateness", "1m"])
         .arg(&log2)
+        .arg("--metrics")
+        .arg(&metrics)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(800));
+    // Appended only once the rest was read and released.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let m: Value = std::fs::read_to_string(&metrics)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or(Value::Null);
+        if m["events"].as_u64().unwrap_or(0) >= records.len() as u64 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "watch did not read the file");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let mut f = std::fs::OpenOptions::new()
         .append(true)
         .open(&log2)
