@@ -96,6 +96,26 @@ pub fn emit(args: &OutputArgs, alerts: &[&Alert], scope: &Scope) -> anyhow::Resu
         std::fs::write(path, page)
             .with_context(|| format!("writing the report {}", path.display()))?;
     }
+    if let Some(mut f) = forwarder(args)? {
+        for a in alerts {
+            f.send(a)?;
+            if args.forward_pace_ms > 0 {
+                std::thread::sleep(Duration::from_millis(args.forward_pace_ms));
+            }
+        }
+        let stats = f.flush()?;
+        eprintln!(
+            "snapback: forwarded {} alert(s) to {} ({} connection(s))",
+            stats.delivered,
+            args.forward.as_deref().unwrap_or_default(),
+            stats.connects
+        );
+    }
+    Ok(())
+}
+
+/// The syslog forwarder `--forward` asks for, if any.
+pub fn forwarder(args: &OutputArgs) -> anyhow::Result<Option<Forwarder>> {
     if let Some(url) = &args.forward {
         let target = Target::parse(url, args.forward_ca.clone())?;
         let opts = ForwardOptions {
@@ -115,20 +135,9 @@ pub fn emit(args: &OutputArgs, alerts: &[&Alert], scope: &Scope) -> anyhow::Resu
             retry_for: Duration::from_secs(args.forward_retry_secs),
             ..ForwardOptions::default()
         };
-        let mut f = Forwarder::new(target.clone(), opts)?;
-        for a in alerts {
-            f.send(a)?;
-            if args.forward_pace_ms > 0 {
-                std::thread::sleep(Duration::from_millis(args.forward_pace_ms));
-            }
-        }
-        let stats = f.flush()?;
-        eprintln!(
-            "snapback: forwarded {} alert(s) to {target} ({} connection(s))",
-            stats.delivered, stats.connects
-        );
+        return Ok(Some(Forwarder::new(target, opts)?));
     }
-    Ok(())
+    Ok(None)
 }
 
 /// Write one `ocsf`, `leef` (LEEF 2.0), `leef1` or `cef` line per alert.

@@ -27,9 +27,11 @@ use snapback_correlate::{Alert, DetectOptions, Detector};
 use snapback_ingest::{Diagnostic, Event, IngestOptions, ParallelOptions, Summary};
 use snapback_rules::RuleSet;
 
+use crate::cmd_output::{forwarder, write_format_with, OutputArgs};
 use crate::cmd_scan::{load_rules, load_tuning, prepare, with_reading};
 use crate::watch_source::{self as source, Pace, Resume, Unit};
 use crate::watch_state::{Commit, FileDone, State, StreamPos};
+use snapback_output::Forwarder;
 
 #[derive(Args)]
 pub struct WatchArgs {
@@ -77,6 +79,10 @@ pub struct WatchArgs {
     /// Do not print per-record diagnostics (the summary still counts them).
     #[arg(long, short)]
     pub quiet: bool,
+    /// `--forward` and its options, as for `scan` (each revision is forwarded; `--report` is
+    /// for `scan` only).
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -89,6 +95,8 @@ pub enum WatchFormat {
     Leef,
     /// ArcSight CEF.
     Cef,
+    /// A readable listing for a terminal (revisions are listed again in full).
+    Table,
 }
 
 fn parse_duration(s: &str) -> Result<SignedDuration, String> {
@@ -107,10 +115,17 @@ struct Sinks {
     stdout: io::Stdout,
     out: Option<File>,
     out_len: u64,
+    forward: Option<Forwarder>,
+    output: OutputArgs,
 }
 
 impl Sinks {
-    fn write(&mut self, emissions: &[Emission], min_risk: u8, suppressed: bool) -> io::Result<()> {
+    fn write(
+        &mut self,
+        emissions: &[Emission],
+        min_risk: u8,
+        suppressed: bool,
+    ) -> anyhow::Result<()> {
         let mut lines = Vec::new();
         let mut alerts: Vec<&Alert> = Vec::new();
         for e in emissions {
@@ -144,16 +159,25 @@ impl Sinks {
                     writeln!(o, "{l}")?;
                 }
             }
+            WatchFormat::Table if alerts.is_empty() => {}
+            WatchFormat::Table => crate::cmd_scan::write_table(&mut o, &alerts)?,
             f => {
                 let name = match f {
                     WatchFormat::Ocsf => "ocsf",
                     WatchFormat::Leef => "leef",
                     _ => "cef",
                 };
-                crate::cmd_output::write_format(name, &alerts, &mut o).map_err(io::Error::other)?;
+                write_format_with(&self.output, name, &alerts, &mut o)?;
             }
         }
-        o.flush()
+        o.flush()?;
+        if let Some(f) = &mut self.forward {
+            for a in &alerts {
+                f.send(a)?;
+            }
+            f.flush()?;
+        }
+        Ok(())
     }
 }
 
@@ -199,6 +223,9 @@ struct Figures {
 }
 
 pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
+    if args.output.report.is_some() {
+        bail!("--report needs every alert of a finished run: use it with `snapback scan`");
+    }
     let rules = load_rules(!args.no_builtin, &args.rules);
     let tuning = load_tuning(args.config.as_deref())?;
     let stop = Arc::new(AtomicBool::new(false));
@@ -247,6 +274,8 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
             stdout: io::stdout(),
             out,
             out_len,
+            forward: forwarder(&args.output)?,
+            output: args.output.clone(),
         },
         state,
         commit: Commit::default(),
@@ -562,7 +591,9 @@ impl<'r> WatchLoop<'r> {
             .sinks
             .write(&emissions, self.min_risk, self.show_suppressed)
         {
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+            Err(e)
+                if e.downcast_ref::<io::Error>()
+                    .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe) => {}
             r => r.context("writing alerts")?,
         }
         let wm = self.watcher.watermark();

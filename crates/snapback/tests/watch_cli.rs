@@ -456,3 +456,33 @@ fn stdin_is_a_stream_that_ends_when_it_closes() {
     want.sort();
     assert_eq!(got, want);
 }
+
+#[test]
+fn forward_sends_each_revision_to_a_syslog_receiver() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let receiver = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut conn, &mut text).unwrap();
+        text
+    });
+    let out = Command::new(bin())
+        .args(["watch", "--once", "--quiet", "--forward-framing", "lf"])
+        .arg("--forward")
+        .arg(format!("syslog+tcp://127.0.0.1:{port}"))
+        .arg(examples())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = receiver.join().unwrap();
+    let alerts = scan_alerts(&examples());
+    assert_eq!(got.lines().count(), alerts.len(), "{got}");
+    for id in alerts.keys() {
+        assert!(got.contains(&format!("alertId={id}")), "{id} not forwarded");
+    }
+}
