@@ -53,7 +53,7 @@ fn arrival_order(events: &[Event], lateness: SignedDuration, rng: &mut Rng) -> V
             (e.time.instant + delay, rng.next(), e.clone())
         })
         .collect();
-    keyed.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    keyed.sort_by_key(|k| (k.0, k.1));
     keyed.into_iter().map(|(_, _, e)| e).collect()
 }
 
