@@ -60,6 +60,7 @@ mod eval;
 mod export;
 pub mod functions;
 mod lexer;
+pub mod limits;
 pub mod lint;
 mod parser;
 pub mod run;
