@@ -64,6 +64,7 @@ pub mod limits;
 pub mod lint;
 mod parser;
 pub mod run;
+mod scalar;
 pub mod time;
 pub mod value;
 pub mod view;

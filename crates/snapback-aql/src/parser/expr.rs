@@ -288,11 +288,11 @@ impl Parser<'_> {
         if !self.at_binary_op(min) {
             return Ok(first);
         }
-        self.binary_rest(first, min)
+        self.binary_rest(*first, min)
     }
 
-    fn binary_rest(&mut self, first: Box<Expr>, min: u8) -> Parsed {
-        let mut operands: Vec<Box<Expr>> = vec![first];
+    fn binary_rest(&mut self, first: Expr, min: u8) -> Parsed {
+        let mut operands: Vec<Expr> = vec![first];
         let mut ops: OpStack = Vec::new();
         while let Some((op, strength)) = binary_op(&self.peek().tok) {
             if strength < min {
@@ -307,13 +307,13 @@ impl Parser<'_> {
                 }
             }
             ops.push((op, strength, at));
-            operands.push(self.unary()?);
+            operands.push(*self.unary()?);
         }
         while !ops.is_empty() {
             self.reduce(&mut operands, &mut ops)?;
         }
         match (operands.pop(), operands.is_empty()) {
-            (Some(e), true) => Ok(e),
+            (Some(e), true) => Ok(Box::new(e)),
             _ => Err(self.unbalanced()),
         }
     }
@@ -323,19 +323,19 @@ impl Parser<'_> {
     }
 
     /// Replace the two topmost operands with the topmost operator applied to them.
-    fn reduce(
-        &self,
-        operands: &mut Vec<Box<Expr>>,
-        ops: &mut OpStack,
-    ) -> Result<(), Box<ParseError>> {
+    fn reduce(&self, operands: &mut Vec<Expr>, ops: &mut OpStack) -> Result<(), Box<ParseError>> {
         let (Some((op, _, at)), Some(right), Some(left)) =
             (ops.pop(), operands.pop(), operands.pop())
         else {
             return Err(self.unbalanced());
         };
         let span = left.span.to(right.span);
-        let kind = ExprKind::Arith { op, left, right };
-        operands.push(self.node(kind, span, at)?);
+        let kind = ExprKind::Arith {
+            op,
+            left: Box::new(left),
+            right: Box::new(right),
+        };
+        operands.push(*self.node(kind, span, at)?);
         Ok(())
     }
 

@@ -234,6 +234,43 @@ impl<'a> Parser<'a> {
         if self.eat_kw("HAVING").is_some() {
             having = Some(self.expression()?);
         }
+        let order_by = self.order_by()?;
+        let mut limit = None;
+        if self.eat_kw("LIMIT").is_some() {
+            match self.peek().tok {
+                Tok::Int(n) if n >= 0 => {
+                    self.bump();
+                    limit = Some(n as u64);
+                }
+                _ => return Err(self.unexpected("a non-negative whole number after LIMIT")),
+            }
+        }
+        let time = self.time_clause()?;
+        let parameters = self.parameters()?;
+        if !self.at_end() {
+            return Err(self.trailing(time.is_some()));
+        }
+        if let Some(e) = self.lex_err.take() {
+            return Err(e);
+        }
+        Ok(Query {
+            text: self.text.to_string(),
+            select,
+            from,
+            from_span,
+            into,
+            where_,
+            group_by,
+            having,
+            order_by,
+            limit,
+            time,
+            parameters,
+        })
+    }
+
+    /// `ORDER BY key [ASC|DESC] [COLLATE 'x'], …`, if present.
+    fn order_by(&mut self) -> PResult<Vec<OrderKey>> {
         let mut order_by = Vec::new();
         if self.is_kw("ORDER") {
             self.bump();
@@ -266,17 +303,11 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        let mut limit = None;
-        if self.eat_kw("LIMIT").is_some() {
-            match self.peek().tok {
-                Tok::Int(n) if n >= 0 => {
-                    self.bump();
-                    limit = Some(n as u64);
-                }
-                _ => return Err(self.unexpected("a non-negative whole number after LIMIT")),
-            }
-        }
-        let time = self.time_clause()?;
+        Ok(order_by)
+    }
+
+    /// `PARAMETERS NAME=value, …`, if present.
+    fn parameters(&mut self) -> PResult<Vec<(String, Expr)>> {
         let mut parameters = Vec::new();
         if self.eat_kw("PARAMETERS").is_some() {
             loop {
@@ -295,44 +326,30 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        if !self.at_end() {
-            if self.is_kw("LIMIT") && time.is_some() {
-                return Err(self.error(
+        Ok(parameters)
+    }
+
+    /// The error for what is left after a complete query.
+    fn trailing(&self, has_time: bool) -> ParseError {
+        if self.is_kw("LIMIT") && has_time {
+            return self.error(
+                self.peek().span,
+                "LIMIT must come before the time clause (LAST/START): write `... LIMIT n LAST ...`",
+            );
+        }
+        if let Tok::Ident(w) = &self.peek().tok {
+            if is_interval_unit(w) {
+                return self.error(
                     self.peek().span,
-                    "LIMIT must come before the time clause (LAST/START): write `... LIMIT n LAST ...`",
-                ));
+                    format!(
+                        "unexpected `{w}`: AQL has no interval literals; times are epoch milliseconds (for one hour write 3600000)"
+                    ),
+                );
             }
-            if let Tok::Ident(w) = &self.peek().tok {
-                if is_interval_unit(w) {
-                    return Err(self.error(
-                        self.peek().span,
-                        format!(
-                            "unexpected `{w}`: AQL has no interval literals; times are epoch milliseconds (for one hour write 3600000)"
-                        ),
-                    ));
-                }
-            }
-            return Err(self.unexpected(
-                "WHERE, GROUP BY, HAVING, ORDER BY, LIMIT, LAST, START, PARAMETERS or end of query",
-            ));
         }
-        if let Some(e) = self.lex_err.take() {
-            return Err(e);
-        }
-        Ok(Query {
-            text: self.text.to_string(),
-            select,
-            from,
-            from_span,
-            into,
-            where_,
-            group_by,
-            having,
-            order_by,
-            limit,
-            time,
-            parameters,
-        })
+        self.unexpected(
+            "WHERE, GROUP BY, HAVING, ORDER BY, LIMIT, LAST, START, PARAMETERS or end of query",
+        )
     }
 
     fn select_item(&mut self) -> PResult<SelectItem> {
