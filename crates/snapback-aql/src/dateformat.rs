@@ -9,7 +9,7 @@
 //! zero-padded to the run's length but to at most [`MAX_NUMBER_WIDTH`] digits, where Java's
 //! `DecimalFormat` stops too; `XXXX` and longer are rejected, as Java rejects them. Beyond
 //! Java: a pattern, and a result, may not be longer than [`MAX_STRING_BYTES`] (1 MiB).
-//! [`validate`] refuses exactly the literal patterns that [`format`] would refuse, so
+//! [`validate`] refuses exactly the literal patterns that [`format()`] would refuse, so
 //! `aql lint` rejects what `aql run` rejects.
 
 use jiff::tz::TimeZone;
@@ -116,7 +116,7 @@ fn compile(pattern: &str) -> Result<Vec<Part>, String> {
     Ok(parts)
 }
 
-/// Check a pattern without formatting anything: what [`format`] would refuse for any time,
+/// Check a pattern without formatting anything: what [`format()`] would refuse for any time,
 /// with the same message.
 pub fn validate(pattern: &str) -> Result<(), String> {
     let parts = compile(pattern)?;

@@ -16,7 +16,7 @@
 //! | AQL-W009 | note | no time clause: QRadar searches the last 5 minutes |
 //! | AQL-W010 | warning | DATEFORMAT trap: `YYYY` (week-year), `DD` (day of year), `hh` without `a`, `mm` as month |
 //! | AQL-W011 | warning | regular expression snapback cannot evaluate (look-around, backreferences) |
-//! | AQL-W012 | warning | `= NULL` / `!= NULL`: never TRUE; use IS [NOT] NULL |
+//! | AQL-W012 | warning | `= NULL` / `!= NULL`: never TRUE; use IS \[NOT\] NULL |
 //! | AQL-W013 | note | a QRadar field that cloud audit events never fill (NULL offline) |
 //! | AQL-W014 | note | COLLATE is ignored offline (ordering is by code point) |
 
