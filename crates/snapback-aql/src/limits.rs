@@ -163,6 +163,10 @@ pub(crate) struct RegexCache {
 
 impl RegexCache {
     pub fn get(&self, pattern: &str, mode: RegexMode) -> Result<Rc<Regex>, RegexProblem> {
+        if pattern.len() > MAX_REGEX_BYTES {
+            // refused at once, and not kept: the key alone could be megabytes
+            return compile_regex(pattern, mode).map(Rc::new);
+        }
         let key = (mode, pattern.to_string());
         if let Some(hit) = self.map.borrow().get(&key) {
             return hit.clone();
@@ -268,4 +272,49 @@ pub fn first_too_deep(q: &crate::ast::Query) -> Option<Span> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_regex_cache_stays_bounded() {
+        let cache = RegexCache::default();
+        for i in 0..(3 * REGEX_CACHE_ENTRIES) {
+            assert!(cache.get(&format!("a{i}"), RegexMode::Anywhere).is_ok());
+            assert!(cache.map.borrow().len() <= REGEX_CACHE_ENTRIES);
+        }
+        let long = "a".repeat(MAX_REGEX_BYTES + 1);
+        assert!(matches!(
+            cache.get(&long, RegexMode::Whole),
+            Err(RegexProblem::OverLimit(_))
+        ));
+        assert!(!cache
+            .map
+            .borrow()
+            .keys()
+            .any(|(_, p)| p.len() > MAX_REGEX_BYTES));
+    }
+
+    #[test]
+    fn diagnostics_are_one_per_code_and_place_counted() {
+        let d = RunDiagnostics::default();
+        let text = "SELECT x\nFROM events";
+        let long = Refusal::TooLong {
+            function: "CONCAT",
+            bytes: MAX_STRING_BYTES + 1,
+        };
+        for _ in 0..3 {
+            d.record(text, Span::new(9, 13), &long);
+        }
+        d.record(text, Span::new(7, 8), &Refusal::TooDeep);
+        let list = d.take();
+        let got: Vec<_> = list
+            .iter()
+            .map(|x| (x.code, x.line, x.column, x.count))
+            .collect();
+        assert_eq!(got, [("AQL-R004", 1, 8, 1), ("AQL-R001", 2, 1, 3)]);
+        assert!(list[1].to_string().ends_with("(3 times)"));
+    }
 }
