@@ -141,6 +141,8 @@ impl TimeValue {
 pub struct Expr {
     pub kind: ExprKind,
     pub span: Span,
+    /// Levels of nesting, this node included (see [`Expr::height`]).
+    height: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -286,7 +288,21 @@ pub enum ExprKind {
 
 impl Expr {
     pub fn new(kind: ExprKind, span: Span) -> Expr {
-        Expr { kind, span }
+        let mut e = Expr {
+            kind,
+            span,
+            height: 1,
+        };
+        e.height = 1 + e.children().iter().map(|c| c.height).max().unwrap_or(0);
+        e
+    }
+
+    /// Levels of nesting of this expression: 1 for a leaf, one more than its tallest child
+    /// otherwise. The parser refuses anything taller than [`crate::limits::MAX_DEPTH`]. Kept
+    /// up to date by [`Expr::new`]; an expression whose `kind` is replaced afterwards keeps the
+    /// height it was built with.
+    pub fn height(&self) -> usize {
+        self.height
     }
 
     /// Direct children, in source order.
@@ -342,11 +358,13 @@ impl Expr {
         }
     }
 
-    /// Visit this expression and all below it, parents first.
+    /// Visit this expression and all below it, parents first, children in source order. With
+    /// an explicit stack: any depth of nesting is walked without recursion.
     pub fn walk<'a>(&'a self, f: &mut dyn FnMut(&'a Expr)) {
-        f(self);
-        for c in self.children() {
-            c.walk(f);
+        let mut stack = vec![self];
+        while let Some(e) = stack.pop() {
+            f(e);
+            stack.extend(e.children().into_iter().rev());
         }
     }
 

@@ -86,14 +86,17 @@ pub fn check(q: &Query) -> Result<(), ParseError> {
     Ok(())
 }
 
+/// Every node below `e` (itself included) with its parent, parents first; with an explicit
+/// stack, so that no nesting can exhaust the thread's.
 fn walk_with_parent<'a>(
     e: &'a Expr,
     parent: Option<&'a Expr>,
     f: &mut dyn FnMut(&'a Expr, Option<&'a Expr>),
 ) {
-    f(e, parent);
-    for c in e.children() {
-        walk_with_parent(c, Some(e), f);
+    let mut stack = vec![(e, parent)];
+    while let Some((e, parent)) = stack.pop() {
+        f(e, parent);
+        stack.extend(e.children().into_iter().rev().map(|c| (c, Some(e))));
     }
 }
 

@@ -3,18 +3,19 @@
 //! UNKNOWN, `UNKNOWN AND FALSE` is FALSE, `UNKNOWN OR TRUE` is TRUE, and WHERE, HAVING and
 //! CASE WHEN keep only TRUE.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
-use std::net::IpAddr;
-use std::rc::Rc;
-
-use regex::Regex;
 
 use crate::ast::*;
+use crate::error::Span;
 use crate::functions::{self, FnKind};
+use crate::limits::{
+    Refusal, RegexCache, RegexMode, RunDiagnostic, RunDiagnostics, MAX_EVAL_DEPTH,
+};
+use crate::scalar::{self, Ctx};
 use crate::value::{compare, like, sort_cmp, Number, Value};
-use crate::view::{log_source_type_name, PropertyMap, QRadarEvent};
+use crate::view::{PropertyMap, QRadarEvent};
 use crate::Precedence;
 
 /// What an expression is evaluated against.
@@ -51,9 +52,12 @@ pub(crate) struct Evaluator<'q> {
     pub now_ms: i64,
     /// lower-case alias → index of its SELECT item
     alias_index: HashMap<String, usize>,
-    /// Compiled patterns by (kind, pattern): 0 anchored, 1 anchored case-insensitive, 2 plain.
-    /// `Rc` so that every use shares one `Regex` and its cache pool.
-    regexes: [RefCell<HashMap<String, Option<Rc<Regex>>>>; 3],
+    /// Compiled patterns, shared by every use (see [`RegexCache`]).
+    regexes: RegexCache,
+    /// Expression nodes being evaluated on the way down (see [`MAX_EVAL_DEPTH`]).
+    depth: Cell<usize>,
+    /// Values that hit a limit, by place in the query.
+    diagnostics: RunDiagnostics,
 }
 
 type Truth = Option<bool>;
@@ -78,6 +82,21 @@ fn truth_value(t: Truth) -> Value {
     t.map_or(Value::Null, Value::Bool)
 }
 
+/// A value read as a condition: booleans, numbers (non-zero), `'true'`/`'false'`.
+fn value_truth(v: Value) -> Truth {
+    match v {
+        Value::Null => None,
+        Value::Bool(b) => Some(b),
+        Value::Int(i) => Some(i != 0),
+        Value::Float(f) => Some(f != 0.0),
+        Value::Str(s) => match s.to_ascii_lowercase().as_str() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        },
+    }
+}
+
 impl<'q> Evaluator<'q> {
     pub fn new(
         query: &'q Query,
@@ -99,36 +118,36 @@ impl<'q> Evaluator<'q> {
             tz,
             now_ms,
             alias_index,
-            regexes: Default::default(),
+            regexes: RegexCache::default(),
+            depth: Cell::new(0),
+            diagnostics: RunDiagnostics::default(),
         }
     }
 
-    fn cached_regex(&self, slot: usize, pattern: &str) -> Option<Rc<Regex>> {
-        if let Some(r) = self.regexes[slot].borrow().get(pattern) {
-            return r.clone();
-        }
-        let compiled = match slot {
-            2 => Regex::new(pattern),
-            _ => regex::RegexBuilder::new(&format!("^(?:{pattern})$"))
-                .case_insensitive(slot == 1)
-                .build(),
-        }
-        .ok()
-        .map(Rc::new);
-        self.regexes[slot]
-            .borrow_mut()
-            .insert(pattern.to_string(), compiled.clone());
-        compiled
+    /// The values that hit a limit so far, one per code and place, counted.
+    pub fn take_diagnostics(&self) -> Vec<RunDiagnostic> {
+        self.diagnostics.take()
     }
 
-    /// MATCHES / IMATCHES: the whole value, as Java's `String.matches`.
-    fn regex(&self, pattern: &str, case_insensitive: bool) -> Option<Rc<Regex>> {
-        self.cached_regex(usize::from(case_insensitive), pattern)
+    fn refused(&self, span: Span, refusal: &Refusal) {
+        self.diagnostics.record(&self.query.text, span, refusal);
     }
 
-    /// REPLACEALL / REPLACEFIRST: unanchored.
-    fn plain_regex(&self, pattern: &str) -> Option<Rc<Regex>> {
-        self.cached_regex(2, pattern)
+    /// MATCHES / IMATCHES: the whole value, as Java's `String.matches`. UNKNOWN (and a
+    /// diagnostic at the operator) when the pattern cannot be used.
+    fn matches(&self, text: &str, pattern: &str, ignore_case: bool, at: Span) -> Option<bool> {
+        let mode = if ignore_case {
+            RegexMode::WholeIgnoreCase
+        } else {
+            RegexMode::Whole
+        };
+        match self.regexes.get(pattern, mode) {
+            Ok(re) => Some(re.is_match(text)),
+            Err(problem) => {
+                self.refused(at, &Refusal::Regex(problem.to_string()));
+                None
+            }
+        }
     }
 
     // ---- names ----
@@ -174,7 +193,32 @@ impl<'q> Evaluator<'q> {
 
     // ---- values ----
 
+    /// One more level of recursion, unless that is deeper than [`MAX_EVAL_DEPTH`].
+    fn descend(&self, e: &Expr) -> bool {
+        let d = self.depth.get() + 1;
+        if d > MAX_EVAL_DEPTH {
+            self.refused(e.span, &Refusal::TooDeep);
+            return false;
+        }
+        self.depth.set(d);
+        true
+    }
+
+    fn ascend(&self) {
+        self.depth.set(self.depth.get().saturating_sub(1));
+    }
+
+    /// The value of `e`: NULL past [`MAX_EVAL_DEPTH`].
     pub fn value(&self, e: &Expr, scope: Scope<'_>) -> Value {
+        if !self.descend(e) {
+            return Value::Null;
+        }
+        let v = self.value_of(e, scope);
+        self.ascend();
+        v
+    }
+
+    fn value_of(&self, e: &Expr, scope: Scope<'_>) -> Value {
         match &e.kind {
             ExprKind::Null | ExprKind::Star => Value::Null,
             ExprKind::Bool(b) => Value::Bool(*b),
@@ -183,39 +227,19 @@ impl<'q> Evaluator<'q> {
             ExprKind::Str(s) => Value::Str(s.clone()),
             ExprKind::Column { name, .. } => self.column(name, scope),
             ExprKind::Paren(inner) => self.value(inner, scope),
-            ExprKind::Neg(inner) => match self.value(inner, scope).as_number() {
-                Some(Number::Int(i)) => i.checked_neg().map_or(Value::Null, Value::Int),
-                Some(Number::Float(f)) => Value::Float(-f),
-                None => Value::Null,
-            },
-            ExprKind::Arith { op, left, right } => {
-                arith(*op, &self.value(left, scope), &self.value(right, scope))
-            }
-            ExprKind::Func { name, args, .. } => self.call(name, args, scope),
+            ExprKind::Neg(inner) => self.neg(inner, scope),
+            ExprKind::Arith { op, left, right } => self.arith(*op, left, right, scope),
+            ExprKind::Func {
+                name,
+                args,
+                name_span,
+            } => self.call(name, args, *name_span, scope),
             ExprKind::Case {
                 operand,
                 whens,
                 else_,
-            } => {
-                let subject = operand.as_ref().map(|o| self.value(o, scope));
-                for (when, then) in whens {
-                    let hit = match &subject {
-                        Some(s) => compare(s, &self.value(when, scope)) == Some(Ordering::Equal),
-                        None => self.truth(when, scope) == Some(true),
-                    };
-                    if hit {
-                        return self.value(then, scope);
-                    }
-                }
-                else_.as_ref().map_or(Value::Null, |x| self.value(x, scope))
-            }
-            ExprKind::If { cond, then, else_ } => {
-                if self.truth(cond, scope) == Some(true) {
-                    self.value(then, scope)
-                } else {
-                    self.value(else_, scope)
-                }
-            }
+            } => self.case(operand.as_deref(), whens, else_.as_deref(), scope),
+            ExprKind::If { cond, then, else_ } => self.if_value(cond, then, else_, scope),
             ExprKind::Compare { .. }
             | ExprKind::Pattern { .. }
             | ExprKind::In { .. }
@@ -223,85 +247,68 @@ impl<'q> Evaluator<'q> {
             | ExprKind::IsNull { .. }
             | ExprKind::Not(_)
             | ExprKind::Logic { .. }
-            | ExprKind::TextSearch(_) => truth_value(self.truth(e, scope)),
+            | ExprKind::TextSearch(_) => truth_value(self.truth_of(e, scope)),
         }
+    }
+
+    fn case(
+        &self,
+        operand: Option<&Expr>,
+        whens: &[(Expr, Expr)],
+        else_: Option<&Expr>,
+        scope: Scope<'_>,
+    ) -> Value {
+        let subject = operand.map(|o| self.value(o, scope));
+        for (when, then) in whens {
+            let hit = match &subject {
+                Some(s) => compare(s, &self.value(when, scope)) == Some(Ordering::Equal),
+                None => self.truth(when, scope) == Some(true),
+            };
+            if hit {
+                return self.value(then, scope);
+            }
+        }
+        else_.map_or(Value::Null, |x| self.value(x, scope))
     }
 
     // ---- conditions ----
 
+    /// Whether `e` holds: UNKNOWN past [`MAX_EVAL_DEPTH`].
     pub fn truth(&self, e: &Expr, scope: Scope<'_>) -> Truth {
+        if !self.descend(e) {
+            return None;
+        }
+        let t = self.truth_of(e, scope);
+        self.ascend();
+        t
+    }
+
+    fn truth_of(&self, e: &Expr, scope: Scope<'_>) -> Truth {
         match &e.kind {
             ExprKind::Paren(inner) => self.truth(inner, scope),
             ExprKind::Bool(b) => Some(*b),
             ExprKind::Null => None,
             ExprKind::Not(inner) => self.truth(inner, scope).map(|b| !b),
             ExprKind::Logic { first, rest } => self.logic(first, rest, scope),
-            ExprKind::Compare { op, left, right } => {
-                let ord = compare(&self.value(left, scope), &self.value(right, scope))?;
-                Some(match op {
-                    CmpOp::Eq => ord == Ordering::Equal,
-                    CmpOp::Ne => ord != Ordering::Equal,
-                    CmpOp::Lt => ord == Ordering::Less,
-                    CmpOp::Le => ord != Ordering::Greater,
-                    CmpOp::Gt => ord == Ordering::Greater,
-                    CmpOp::Ge => ord != Ordering::Less,
-                })
-            }
+            ExprKind::Compare { op, left, right } => self.compare(*op, left, right, scope),
             ExprKind::Pattern {
                 kind,
                 negated,
                 expr,
                 pattern,
-                ..
-            } => {
-                let text = self.value(expr, scope).as_text()?;
-                let patterns: Vec<Value> = match &pattern.unparen().kind {
-                    ExprKind::Func { name, args, .. } if name == "ENUMERATION" => {
-                        args.iter().map(|a| self.value(a, scope)).collect()
-                    }
-                    _ => vec![self.value(pattern, scope)],
-                };
-                let mut result = Some(false);
-                for p in patterns {
-                    let one = p.as_text().and_then(|p| {
-                        if kind.is_regex() {
-                            self.regex(&p, kind.case_insensitive())
-                                .map(|re| re.is_match(&text))
-                        } else {
-                            Some(like(&text, &p, kind.case_insensitive()))
-                        }
-                    });
-                    result = or3(result, one);
-                }
-                result.map(|b| b != *negated)
-            }
+                op_span,
+            } => self.pattern(*kind, *negated, expr, pattern, *op_span, scope),
             ExprKind::In {
                 negated,
                 expr,
                 list,
-            } => {
-                let v = self.value(expr, scope);
-                if v.is_null() {
-                    return None;
-                }
-                let mut result = Some(false);
-                for item in list {
-                    let eq = compare(&v, &self.value(item, scope)).map(|o| o == Ordering::Equal);
-                    result = or3(result, eq);
-                }
-                result.map(|b| b != *negated)
-            }
+            } => self.in_list(*negated, expr, list, scope),
             ExprKind::Between {
                 negated,
                 expr,
                 low,
                 high,
-            } => {
-                let v = self.value(expr, scope);
-                let lo = compare(&v, &self.value(low, scope)).map(|o| o != Ordering::Less);
-                let hi = compare(&v, &self.value(high, scope)).map(|o| o != Ordering::Greater);
-                and3(lo, hi).map(|b| b != *negated)
-            }
+            } => self.between(*negated, expr, low, high, scope),
             ExprKind::IsNull { negated, expr } => {
                 Some(self.value(expr, scope).is_null() != *negated)
             }
@@ -309,18 +316,101 @@ impl<'q> Evaluator<'q> {
                 let ev = scope.row.first()?;
                 Some(text_search(ev.payload(), text))
             }
-            _ => match self.value(e, scope) {
-                Value::Null => None,
-                Value::Bool(b) => Some(b),
-                Value::Int(i) => Some(i != 0),
-                Value::Float(f) => Some(f != 0.0),
-                Value::Str(s) => match s.to_ascii_lowercase().as_str() {
-                    "true" => Some(true),
-                    "false" => Some(false),
-                    _ => None,
-                },
-            },
+            _ => value_truth(self.value_of(e, scope)),
         }
+    }
+
+    // The arms of `value_of` and `truth_of` that hold values, kept out of them so that the
+    // frames on the way down a deep expression stay small.
+
+    fn neg(&self, inner: &Expr, scope: Scope<'_>) -> Value {
+        match self.value(inner, scope).as_number() {
+            Some(Number::Int(i)) => i.checked_neg().map_or(Value::Null, Value::Int),
+            Some(Number::Float(f)) => Value::Float(-f),
+            None => Value::Null,
+        }
+    }
+
+    fn arith(&self, op: ArithOp, left: &Expr, right: &Expr, scope: Scope<'_>) -> Value {
+        arith(op, &self.value(left, scope), &self.value(right, scope))
+    }
+
+    fn if_value(&self, cond: &Expr, then: &Expr, else_: &Expr, scope: Scope<'_>) -> Value {
+        if self.truth(cond, scope) == Some(true) {
+            self.value(then, scope)
+        } else {
+            self.value(else_, scope)
+        }
+    }
+
+    fn compare(&self, op: CmpOp, left: &Expr, right: &Expr, scope: Scope<'_>) -> Truth {
+        let ord = compare(&self.value(left, scope), &self.value(right, scope))?;
+        Some(match op {
+            CmpOp::Eq => ord == Ordering::Equal,
+            CmpOp::Ne => ord != Ordering::Equal,
+            CmpOp::Lt => ord == Ordering::Less,
+            CmpOp::Le => ord != Ordering::Greater,
+            CmpOp::Gt => ord == Ordering::Greater,
+            CmpOp::Ge => ord != Ordering::Less,
+        })
+    }
+
+    fn in_list(&self, negated: bool, expr: &Expr, list: &[Expr], scope: Scope<'_>) -> Truth {
+        let v = self.value(expr, scope);
+        if v.is_null() {
+            return None;
+        }
+        let mut result = Some(false);
+        for item in list {
+            let eq = compare(&v, &self.value(item, scope)).map(|o| o == Ordering::Equal);
+            result = or3(result, eq);
+        }
+        result.map(|b| b != negated)
+    }
+
+    fn between(
+        &self,
+        negated: bool,
+        expr: &Expr,
+        low: &Expr,
+        high: &Expr,
+        scope: Scope<'_>,
+    ) -> Truth {
+        let v = self.value(expr, scope);
+        let lo = compare(&v, &self.value(low, scope)).map(|o| o != Ordering::Less);
+        let hi = compare(&v, &self.value(high, scope)).map(|o| o != Ordering::Greater);
+        and3(lo, hi).map(|b| b != negated)
+    }
+
+    /// `x [NOT] LIKE|ILIKE|MATCHES|IMATCHES p`; `p` may be `ENUMERATION(p1, p2, …)`.
+    fn pattern(
+        &self,
+        kind: PatternKind,
+        negated: bool,
+        expr: &Expr,
+        pattern: &Expr,
+        op_span: Span,
+        scope: Scope<'_>,
+    ) -> Truth {
+        let text = self.value(expr, scope).as_text()?;
+        let patterns: Vec<Value> = match &pattern.unparen().kind {
+            ExprKind::Func { name, args, .. } if name == "ENUMERATION" => {
+                args.iter().map(|a| self.value(a, scope)).collect()
+            }
+            _ => vec![self.value(pattern, scope)],
+        };
+        let mut result = Some(false);
+        for p in patterns {
+            let one = p.as_text().and_then(|p| {
+                if kind.is_regex() {
+                    self.matches(&text, &p, kind.case_insensitive(), op_span)
+                } else {
+                    Some(like(&text, &p, kind.case_insensitive()))
+                }
+            });
+            result = or3(result, one);
+        }
+        result.map(|b| b != negated)
     }
 
     fn logic(
@@ -366,147 +456,35 @@ impl<'q> Evaluator<'q> {
 
     // ---- functions ----
 
-    fn call(&self, name: &str, args: &[Expr], scope: Scope<'_>) -> Value {
-        let spec = functions::lookup(name);
-        match spec.map(|s| s.kind) {
+    /// A function call: aggregates over the group; scalar functions over their arguments'
+    /// values (see [`scalar::apply`]), NULL and a diagnostic at the name when one is refused.
+    fn call(&self, name: &str, args: &[Expr], name_span: Span, scope: Scope<'_>) -> Value {
+        match functions::lookup(name).map(|s| s.kind) {
             Some(FnKind::Aggregate) => return self.aggregate(name, args, scope),
             Some(FnKind::Offline | FnKind::OfflineCondition | FnKind::Nonstandard) | None => {
                 return Value::Null
             }
             _ => {}
         }
-        let arg = |i: usize| args.get(i).map_or(Value::Null, |a| self.value(a, scope));
-        let text = |i: usize| arg(i).as_text();
-        let ev = scope.row.first();
-        match name {
-            "DATEFORMAT" => {
-                let (Some(ms), Some(p)) = (arg(0).as_number(), text(1)) else {
-                    return Value::Null;
-                };
-                let ms = match ms {
-                    Number::Int(i) => i,
-                    Number::Float(f) => f as i64,
-                };
-                crate::dateformat::format(ms, &p, &self.tz).map_or(Value::Null, Value::Str)
-            }
-            "LOGSOURCETYPENAME" => match arg(0).as_number() {
-                Some(Number::Int(id)) => {
-                    log_source_type_name(id).map_or(Value::Null, |n| Value::Str(n.to_string()))
-                }
-                _ => Value::Null,
-            },
-            "LOGSOURCENAME" => match (ev, arg(0)) {
-                (Some(ev), Value::Int(id)) if id == ev.logsourceid => {
-                    Value::Str(ev.logsourcename.clone())
-                }
-                _ => Value::Null,
-            },
-            "QIDNAME" | "QIDDESCRIPTION" | "QIDESCRIPTION" => match (ev, arg(0)) {
-                (Some(ev), Value::Int(id)) if id == ev.qid && !ev.event.operation.is_empty() => {
-                    Value::Str(ev.event.operation.clone())
-                }
-                _ => Value::Null,
-            },
-            "CATEGORYNAME" => match (ev, arg(0)) {
-                (Some(ev), Value::Int(id)) if id == ev.category && !ev.event.service.is_empty() => {
-                    Value::Str(ev.event.service.clone())
-                }
-                _ => Value::Null,
-            },
-            "LOWER" => text(0).map_or(Value::Null, |s| {
-                Value::Str(s.chars().map(crate::value::fold_char).collect())
-            }),
-            "UPPER" => text(0).map_or(Value::Null, |s| {
-                Value::Str(
-                    s.chars()
-                        .map(|c| {
-                            let mut u = c.to_uppercase();
-                            match (u.next(), u.next()) {
-                                (Some(x), None) => x,
-                                _ => c,
-                            }
-                        })
-                        .collect(),
-                )
-            }),
-            "STR" | "UTF8" => text(0).map_or(Value::Null, Value::Str),
-            "CONCAT" => Value::Str(
-                (0..args.len())
-                    .map(|i| text(i).unwrap_or_default())
-                    .collect(),
-            ),
-            "LONG" => {
-                let v = arg(0);
-                match v.as_number() {
-                    Some(Number::Int(i)) => Value::Int(i),
-                    Some(Number::Float(f)) => Value::Int(f.trunc() as i64),
-                    None => match v.as_text().and_then(|s| s.trim().parse::<IpAddr>().ok()) {
-                        Some(IpAddr::V4(ip)) => Value::Int(i64::from(u32::from(ip))),
-                        _ => Value::Null,
-                    },
-                }
-            }
-            "DOUBLE" => arg(0)
-                .as_number()
-                .map_or(Value::Null, |n| Value::Float(n.as_f64())),
-            "NOW" => Value::Int(self.now_ms),
-            "BASE64" => text(0).map_or(Value::Null, |s| Value::Str(base64(s.as_bytes()))),
-            "REPLACEALL" | "REPLACEFIRST" => {
-                let (Some(re), Some(s), Some(rep)) = (text(0), text(1), text(2)) else {
-                    return Value::Null;
-                };
-                let Some(re) = self.plain_regex(&re) else {
-                    return Value::Null;
-                };
-                let rep = java_replacement(&rep);
-                let out = if name == "REPLACEALL" {
-                    re.replace_all(&s, rep.as_str())
-                } else {
-                    re.replace(&s, rep.as_str())
-                };
-                Value::Str(out.into_owned())
-            }
-            "STRLEN" => text(0).map_or(Value::Null, |s| Value::Int(s.chars().count() as i64)),
-            "STRPOS" => {
-                let (Some(s), Some(sub)) = (text(0), text(1)) else {
-                    return Value::Null;
-                };
-                let from = arg(2)
-                    .as_number()
-                    .map_or(0, |n| n.as_f64().max(0.0) as usize);
-                let chars: Vec<char> = s.chars().collect();
-                let needle: Vec<char> = sub.chars().collect();
-                let pos = (from..=chars.len().saturating_sub(needle.len()))
-                    .find(|&i| chars.get(i..i + needle.len()) == Some(needle.as_slice()));
-                Value::Int(pos.map_or(-1, |p| p as i64))
-            }
-            "SUBSTRING" => {
-                let Some(s) = text(0) else { return Value::Null };
-                let chars: Vec<char> = s.chars().collect();
-                let start = arg(1)
-                    .as_number()
-                    .map_or(0, |n| n.as_f64().max(0.0) as usize)
-                    .min(chars.len());
-                let end = match args.get(2) {
-                    Some(_) => arg(2)
-                        .as_number()
-                        .map_or(chars.len(), |n| start + n.as_f64().max(0.0) as usize)
-                        .min(chars.len()),
-                    None => chars.len(),
-                };
-                Value::Str(chars[start..end].iter().collect())
-            }
-            "PARSEDATETIME" => text(0)
-                .and_then(|s| crate::time::parse_datetime(&s, self.now_ms, self.tz.clone()).ok())
-                .map_or(Value::Null, Value::Int),
-            "INCIDR" => {
-                let (Some(cidr), Some(ip)) = (text(0), text(1)) else {
-                    return Value::Null;
-                };
-                incidr(&cidr, &ip).map_or(Value::Null, Value::Bool)
-            }
-            _ => Value::Null,
+        // A plain loop: an iterator chain would put its own frames between each level.
+        let mut values = Vec::with_capacity(args.len());
+        for a in args {
+            values.push(self.value(a, scope));
         }
+        self.apply(name, &values, name_span, scope)
+    }
+
+    fn apply(&self, name: &str, values: &[Value], name_span: Span, scope: Scope<'_>) -> Value {
+        let cx = Ctx {
+            ev: scope.row.first(),
+            now_ms: self.now_ms,
+            tz: &self.tz,
+            regexes: &self.regexes,
+        };
+        scalar::apply(name, values, &cx).unwrap_or_else(|refusal| {
+            self.refused(name_span, &refusal);
+            Value::Null
+        })
     }
 
     fn aggregate(&self, name: &str, args: &[Expr], scope: Scope<'_>) -> Value {
@@ -628,39 +606,6 @@ fn arith(op: ArithOp, a: &Value, b: &Value) -> Value {
     }
 }
 
-/// INCIDR('10.0.0.0/8', ip): `None` when either side does not parse.
-pub fn incidr(cidr: &str, ip: &str) -> Option<bool> {
-    let (net, bits) = cidr.trim().split_once('/')?;
-    let net: IpAddr = net.trim().parse().ok()?;
-    let bits: u32 = bits.trim().parse().ok()?;
-    let ip: IpAddr = ip.trim().parse().ok()?;
-    match (net, ip) {
-        (IpAddr::V4(n), IpAddr::V4(a)) => {
-            if bits > 32 {
-                return None;
-            }
-            let mask = if bits == 0 {
-                0
-            } else {
-                u32::MAX << (32 - bits)
-            };
-            Some(u32::from(n) & mask == u32::from(a) & mask)
-        }
-        (IpAddr::V6(n), IpAddr::V6(a)) => {
-            if bits > 128 {
-                return None;
-            }
-            let mask = if bits == 0 {
-                0
-            } else {
-                u128::MAX << (128 - bits)
-            };
-            Some(u128::from(n) & mask == u128::from(a) & mask)
-        }
-        _ => Some(false),
-    }
-}
-
 /// TEXT SEARCH offline: a case-insensitive substring search of the payload. Terms joined by
 /// ` AND ` must all occur, by ` OR ` any; `%` and `*` around a term are ignored.
 pub fn text_search(payload: &str, query: &str) -> bool {
@@ -677,46 +622,9 @@ pub fn text_search(payload: &str, query: &str) -> bool {
         .any(|alt| alt.split(" AND ").all(term_hit))
 }
 
-/// Java replacement strings use `$1` like Rust's, but escape with `\`; Rust escapes `$` as `$$`.
-fn java_replacement(rep: &str) -> String {
-    let mut out = String::new();
-    let mut chars = rep.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => match chars.next() {
-                Some('$') => out.push_str("$$"),
-                Some(other) => out.push(other),
-                None => {}
-            },
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-fn base64(bytes: &[u8]) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cidr() {
-        assert_eq!(incidr("10.0.0.0/8", "10.1.2.3"), Some(true));
-        assert_eq!(incidr("10.0.0.0/8", "11.1.2.3"), Some(false));
-        assert_eq!(incidr("fd::/16", "fd::1"), Some(true));
-        assert_eq!(incidr("10.0.0.0/8", "ec2.amazonaws.com"), None);
-    }
-
-    #[test]
-    fn b64() {
-        assert_eq!(base64(b"Man"), "TWFu");
-        assert_eq!(base64(b"Ma"), "TWE=");
-        assert_eq!(base64(b"M"), "TQ==");
-    }
 
     #[test]
     fn search() {

@@ -48,7 +48,13 @@
 //! **Rejected, with a position.** Unknown functions, `COUNT(DISTINCT x)`, a bare column where a
 //! condition belongs (`WHERE starttime LAST 30 MINUTES`), a double-quoted name compared as if it
 //! were a string (`username = "admin"`), `TEXT SEARCH` anywhere but first and with AND only,
-//! `LIMIT` after the time clause, interval literals (`NOW() - 1 HOUR`), `--` comments.
+//! `LIMIT` after the time clause, interval literals (`NOW() - 1 HOUR`), `--` comments, and an
+//! expression nested deeper than [`limits::MAX_DEPTH`] (256) levels.
+//!
+//! **Limits.** Queries and the log fields they read are hostile input: no function returns a
+//! string over 1 MiB, regular expressions and DATEFORMAT patterns are bounded, and every
+//! recursion over an expression is bounded by its depth ([`limits`]). A value over a limit is
+//! NULL and the run reports where ([`ResultSet::diagnostics`]); a query over one is an error.
 
 #![forbid(unsafe_code)]
 
@@ -60,9 +66,11 @@ mod eval;
 mod export;
 pub mod functions;
 mod lexer;
+pub mod limits;
 pub mod lint;
 mod parser;
 pub mod run;
+mod scalar;
 pub mod time;
 pub mod value;
 pub mod view;

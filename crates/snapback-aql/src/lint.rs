@@ -3,7 +3,8 @@
 //! | code | severity | finding |
 //! |---|---|---|
 //! | AQL-E001 | error | the query does not parse (or breaks a rule QRadar enforces) |
-//! | AQL-E002 | error | DATEFORMAT pattern with a letter Java rejects |
+//! | AQL-E002 | error | DATEFORMAT pattern Java rejects (a letter, `XXXX`), or over snapback's limits |
+//! | AQL-E003 | error | regular expression over snapback's limits, or a REPLACEALL replacement Java rejects |
 //! | AQL-W001 | warning | AND and OR mixed at one level without parentheses: both readings shown |
 //! | AQL-W002 | warning | a property that is not mapped (NULL for every event) |
 //! | AQL-W003 | warning | NOT LIKE / NOT ILIKE / NOT MATCHES / NOT IN over a value that may be NULL |
@@ -15,7 +16,7 @@
 //! | AQL-W009 | note | no time clause: QRadar searches the last 5 minutes |
 //! | AQL-W010 | warning | DATEFORMAT trap: `YYYY` (week-year), `DD` (day of year), `hh` without `a`, `mm` as month |
 //! | AQL-W011 | warning | regular expression snapback cannot evaluate (look-around, backreferences) |
-//! | AQL-W012 | warning | `= NULL` / `!= NULL`: never TRUE; use IS [NOT] NULL |
+//! | AQL-W012 | warning | `= NULL` / `!= NULL`: never TRUE; use IS \[NOT\] NULL |
 //! | AQL-W013 | note | a QRadar field that cloud audit events never fill (NULL offline) |
 //! | AQL-W014 | note | COLLATE is ignored offline (ordering is by code point) |
 
@@ -27,6 +28,7 @@ use serde::Serialize;
 use crate::ast::*;
 use crate::error::{position, snippet, Position, Span};
 use crate::functions::{self, FnKind};
+use crate::limits::{compile_regex, RegexMode, RegexProblem};
 use crate::view::{self, PropertyMap};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -95,8 +97,21 @@ pub fn lint(text: &str, options: &LintOptions) -> Vec<Diagnostic> {
     }
 }
 
-/// Lint a parsed query.
+/// Lint a parsed query. A query nested deeper than the parser allows (one built by hand) gives
+/// one AQL-E001 at the first node too deep, as the parser would.
 pub fn lint_query(q: &Query, options: &LintOptions) -> Vec<Diagnostic> {
+    if let Some(span) = crate::limits::first_too_deep(q) {
+        let Position { line, column } = position(&q.text, span.start);
+        return vec![Diagnostic {
+            code: "AQL-E001",
+            severity: Severity::Error,
+            message: crate::limits::depth_message(),
+            line,
+            column,
+            span,
+            snippet: snippet(&q.text, span),
+        }];
+    }
     let mut l = Linter {
         q,
         props: &options.properties,
@@ -212,45 +227,8 @@ impl<'a> Linter<'a> {
                 negated,
                 expr,
                 pattern,
-                op_span,
-            } => {
-                if *negated {
-                    self.nullable_negation(e, expr, &format!("NOT {}", kind.as_str()), aliases);
-                }
-                if let ExprKind::Str(p) = &pattern.unparen().kind {
-                    if kind.is_regex() {
-                        if regex::Regex::new(&format!("^(?:{p})$")).is_err() {
-                            self.push(
-                                "AQL-W011",
-                                Severity::Warning,
-                                pattern.span,
-                                "snapback cannot evaluate this regular expression (Rust's regex has no look-around or backreferences); it is UNKNOWN for every event".into(),
-                            );
-                        }
-                    } else if p.contains('\\') {
-                        self.push(
-                            "AQL-W008",
-                            Severity::Note,
-                            pattern.span,
-                            "backslash is a literal character in AQL LIKE patterns: it does not escape `%` or `_`".into(),
-                        );
-                    }
-                }
-                if let ExprKind::Func { name, .. } = &pattern.unparen().kind {
-                    if name == "ENUMERATION" {
-                        self.push(
-                            "AQL-W007",
-                            Severity::Warning,
-                            pattern.span,
-                            format!(
-                                "`{} ENUMERATION(...)` is not in IBM's AQL documentation (a third-party generator emits it); snapback reads it as \"matches any of the patterns\", QRadar may reject it — prefer (x {} 'a' OR x {} 'b')",
-                                kind.as_str(), kind.as_str(), kind.as_str()
-                            ),
-                        );
-                    }
-                }
-                let _ = op_span;
-            }
+                ..
+            } => self.pattern(e, *kind, *negated, expr, pattern, aliases),
             ExprKind::In { negated: true, expr, .. } => {
                 self.nullable_negation(e, expr, "NOT IN", aliases)
             }
@@ -307,8 +285,106 @@ impl<'a> Linter<'a> {
                         self.date_pattern(args[1].span, p);
                     }
                 }
+                if name == "REPLACEALL" || name == "REPLACEFIRST" {
+                    self.replace_call(name, args);
+                }
             }
             _ => {}
+        }
+    }
+
+    /// `x [NOT] LIKE|ILIKE|MATCHES|IMATCHES p`.
+    fn pattern(
+        &mut self,
+        e: &Expr,
+        kind: PatternKind,
+        negated: bool,
+        expr: &Expr,
+        pattern: &Expr,
+        aliases: &HashSet<String>,
+    ) {
+        if negated {
+            self.nullable_negation(e, expr, &format!("NOT {}", kind.as_str()), aliases);
+        }
+        if let ExprKind::Str(p) = &pattern.unparen().kind {
+            if kind.is_regex() {
+                let mode = if kind.case_insensitive() {
+                    RegexMode::WholeIgnoreCase
+                } else {
+                    RegexMode::Whole
+                };
+                self.regex(pattern.span, p, mode);
+            } else if p.contains('\\') {
+                self.push(
+                    "AQL-W008",
+                    Severity::Note,
+                    pattern.span,
+                    "backslash is a literal character in AQL LIKE patterns: it does not escape `%` or `_`".into(),
+                );
+            }
+        }
+        if let ExprKind::Func { name, .. } = &pattern.unparen().kind {
+            if name == "ENUMERATION" {
+                self.push(
+                    "AQL-W007",
+                    Severity::Warning,
+                    pattern.span,
+                    format!(
+                        "`{} ENUMERATION(...)` is not in IBM's AQL documentation (a third-party generator emits it); snapback reads it as \"matches any of the patterns\", QRadar may reject it — prefer (x {} 'a' OR x {} 'b')",
+                        kind.as_str(), kind.as_str(), kind.as_str()
+                    ),
+                );
+            }
+        }
+    }
+
+    /// A literal regular expression: AQL-E003 when over snapback's limits (run refuses it),
+    /// AQL-W011 when Rust's regex cannot read it (UNKNOWN for every event).
+    fn regex(&mut self, span: Span, p: &str, mode: RegexMode) -> Option<regex::Regex> {
+        match compile_regex(p, mode) {
+            Ok(re) => Some(re),
+            Err(RegexProblem::OverLimit(m)) => {
+                self.push(
+                    "AQL-E003",
+                    Severity::Error,
+                    span,
+                    format!("{m}: `aql run` refuses it (NULL, UNKNOWN in a condition)"),
+                );
+                None
+            }
+            Err(RegexProblem::Unsupported(_)) => {
+                self.push(
+                    "AQL-W011",
+                    Severity::Warning,
+                    span,
+                    "snapback cannot evaluate this regular expression (Rust's regex has no look-around or backreferences); it is UNKNOWN for every event".into(),
+                );
+                None
+            }
+        }
+    }
+
+    /// REPLACEALL / REPLACEFIRST with a literal pattern (and replacement): what run refuses.
+    fn replace_call(&mut self, name: &str, args: &[Expr]) {
+        let literal = |i: usize| match args.get(i).map(|a| &a.unparen().kind) {
+            Some(ExprKind::Str(s)) => Some(s.as_str()),
+            _ => None,
+        };
+        let (Some(p), Some(pattern)) = (literal(0), args.first()) else {
+            return;
+        };
+        let Some(re) = self.regex(pattern.span, p, RegexMode::Anywhere) else {
+            return;
+        };
+        if let (Some(rep), Some(arg)) = (literal(2), args.get(2)) {
+            if let Err(m) = crate::scalar::check_replacement(rep, &re) {
+                self.push(
+                    "AQL-E003",
+                    Severity::Error,
+                    arg.span,
+                    format!("{name}: {m} (Java rejects this replacement; `aql run` gives NULL)"),
+                );
+            }
         }
     }
 

@@ -15,6 +15,7 @@ use snapback_ingest::Event;
 
 use crate::ast::*;
 use crate::eval::{Evaluator, Row, Scope};
+use crate::limits::RunDiagnostic;
 use crate::value::{sort_cmp, Value};
 use crate::view::{PropertyMap, QRadarEvent, WILDCARD_COLUMNS};
 use crate::Precedence;
@@ -75,6 +76,9 @@ pub struct ResultSet {
     pub events_in_window: u64,
     /// Events that passed WHERE in the window (before GROUP BY/HAVING/LIMIT).
     pub events_matched: u64,
+    /// Values that hit one of snapback's limits (see [`crate::limits`]) and became NULL:
+    /// one per code and place in the query, with how often.
+    pub diagnostics: Vec<RunDiagnostic>,
 }
 
 fn ser_timestamp<S: serde::Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
@@ -285,6 +289,7 @@ impl<'q> Runner<'q> {
             events_read: self.events_read,
             events_in_window,
             events_matched,
+            diagnostics: self.eval.take_diagnostics(),
         }
     }
 }
@@ -424,29 +429,44 @@ fn only_reads(e: &Expr, keys: &[String]) -> bool {
     any && all
 }
 
+/// `username`, `qidname_qid`, `COUNT_x`, … (see [`column_names`]); a loop, not a recursion,
+/// down the first argument that is a column or a call.
 fn expr_name(query: &Query, e: &Expr) -> String {
-    match &e.kind {
-        ExprKind::Column { name, .. } => name.clone(),
-        ExprKind::Paren(inner) => expr_name(query, inner),
-        ExprKind::Func { name, args, .. } => {
-            let arg = args.iter().find_map(|a| match &a.unparen().kind {
-                ExprKind::Column { .. } | ExprKind::Func { .. } => Some(expr_name(query, a)),
-                _ => None,
-            });
-            let fname = if crate::functions::is_aggregate(name) {
-                name.clone()
-            } else {
-                name.to_lowercase()
-            };
-            match arg {
-                Some(a) => format!("{fname}_{a}"),
-                None => fname,
+    let mut parts: Vec<String> = Vec::new();
+    let mut e = e.unparen();
+    loop {
+        match &e.kind {
+            ExprKind::Column { name, .. } => {
+                parts.push(name.clone());
+                break;
+            }
+            ExprKind::Func { name, args, .. } => {
+                parts.push(if crate::functions::is_aggregate(name) {
+                    name.clone()
+                } else {
+                    name.to_lowercase()
+                });
+                match args.iter().find(|a| {
+                    matches!(
+                        a.unparen().kind,
+                        ExprKind::Column { .. } | ExprKind::Func { .. }
+                    )
+                }) {
+                    Some(a) => e = a.unparen(),
+                    None => break,
+                }
+            }
+            _ => {
+                parts.push(
+                    query
+                        .source(e.span)
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                );
+                break;
             }
         }
-        _ => query
-            .source(e.span)
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" "),
     }
+    parts.join("_")
 }

@@ -39,9 +39,11 @@
 #![forbid(unsafe_code)]
 
 mod meta;
+pub mod nesting;
 mod path;
 mod prefilter;
 mod sigma;
+mod source;
 mod tree;
 
 pub use prefilter::Prefilter;
@@ -58,6 +60,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 use snapback_ingest::Event;
+
+use source::{modifier_line, parse_source, yaml_files, Located, Source};
 
 include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
 
@@ -324,58 +328,6 @@ impl fmt::Debug for RuleSet {
     }
 }
 
-/// One YAML text to load.
-struct Source<'a> {
-    /// Shown in problems: `rules/aws/x.yml` or the user's path.
-    file: String,
-    /// Recorded on rules: `builtin:rules/aws/x.yml` or the user's path.
-    origin: String,
-    text: Cow<'a, str>,
-}
-
-/// One parsed document with where it came from.
-struct Located<'s> {
-    doc: sigma::Doc,
-    file: String,
-    origin: String,
-    /// 1-based line where the document starts in the file.
-    start: usize,
-    text: &'s str,
-}
-
-impl Located<'_> {
-    fn label(&self) -> String {
-        self.doc
-            .id
-            .clone()
-            .or_else(|| self.doc.name.clone())
-            .unwrap_or_else(|| self.doc.title.clone())
-    }
-
-    /// The line of the first occurrence of `needle` in this document.
-    fn line_of(&self, needle: &str) -> Option<usize> {
-        line_of(self.text, self.start, needle)
-    }
-
-    fn problem(&self, line: Option<usize>, message: impl Into<String>) -> LoadProblem {
-        LoadProblem {
-            file: self.file.clone(),
-            line: line.or(Some(self.start)),
-            rule: Some(self.label()),
-            message: message.into(),
-        }
-    }
-}
-
-fn line_of(text: &str, start: usize, needle: &str) -> Option<usize> {
-    text.lines()
-        .position(|l| {
-            let l = l.trim_start();
-            !l.starts_with('#') && l.contains(needle)
-        })
-        .map(|i| start + i)
-}
-
 impl RuleSet {
     /// The built-in pack (embedded) plus the rules under `dirs` (files or directories, walked
     /// recursively for `.yml`/`.yaml`). Every rule that does not load becomes a
@@ -405,17 +357,17 @@ impl RuleSet {
             files.sort();
             for f in files {
                 let shown = f.display().to_string();
-                match std::fs::read_to_string(&f) {
+                match source::read_rule_file(&f) {
                     Ok(text) => sources.push(Source {
                         file: shown.clone(),
                         origin: shown,
                         text: Cow::Owned(text),
                     }),
-                    Err(e) => problems.push(LoadProblem {
+                    Err(message) => problems.push(LoadProblem {
                         file: shown,
                         line: None,
                         rule: None,
-                        message: format!("cannot read rule file: {e}"),
+                        message,
                     }),
                 }
             }
@@ -775,166 +727,4 @@ impl RuleSet {
 
 fn rules_label(d: &Detection) -> &str {
     d.name.as_deref().unwrap_or(&d.id)
-}
-
-/// The line of an unknown modifier named in a compile or parse error.
-fn modifier_line(d: &Located<'_>, message: &str) -> Option<usize> {
-    let m = quoted(message)?;
-    d.line_of(&format!("|{m}"))
-}
-
-/// The first `'…'` in a message.
-fn quoted(message: &str) -> Option<&str> {
-    let start = message.find('\'')? + 1;
-    let len = message[start..].find('\'')?;
-    Some(&message[start..start + len])
-}
-
-fn yaml_files(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let meta = std::fs::metadata(path)?;
-    if meta.is_file() {
-        out.push(path.to_path_buf());
-        return Ok(());
-    }
-    for entry in std::fs::read_dir(path)? {
-        let p = entry?.path();
-        if p.is_dir() {
-            yaml_files(&p, out)?;
-        } else if matches!(p.extension().and_then(|e| e.to_str()), Some("yml" | "yaml")) {
-            out.push(p);
-        }
-    }
-    Ok(())
-}
-
-/// Split a file into its YAML documents (with their first line) and parse each on its own,
-/// so that every problem can name a line. Files that use Sigma collection actions
-/// (`action: global`) need their documents together and are parsed whole.
-fn parse_source<'s>(
-    s: &'s Source<'_>,
-    docs: &mut Vec<Located<'s>>,
-    problems: &mut Vec<LoadProblem>,
-) {
-    let text: &str = &s.text;
-    let chunks: Vec<(usize, &str)> = if text.lines().any(|l| l.starts_with("action:")) {
-        vec![(1, text)]
-    } else {
-        split_documents(text)
-    };
-    for (start, chunk) in chunks {
-        if chunk.lines().all(|l| {
-            let t = l.trim();
-            t.is_empty() || t.starts_with('#') || t == "---" || t == "..."
-        }) {
-            continue;
-        }
-        let parsed = sigma::parse(chunk);
-        let produced = !parsed.docs.is_empty();
-        for e in parsed.errors {
-            let line = yaml_error_line(&e)
-                .map(|l| start + l - 1)
-                .or_else(|| quoted(&e).and_then(|m| line_of(chunk, start, &format!("|{m}"))))
-                .or_else(|| missing_field_line(&e, chunk, start))
-                .or(Some(start));
-            let label = doc_label(chunk);
-            let message = if produced {
-                e
-            } else {
-                format!("{e}: the rule is not loaded")
-            };
-            problems.push(LoadProblem {
-                file: s.file.clone(),
-                line,
-                rule: label,
-                message,
-            });
-        }
-        for doc in parsed.docs {
-            docs.push(Located {
-                doc,
-                file: s.file.clone(),
-                origin: s.origin.clone(),
-                start,
-                text: chunk,
-            });
-        }
-    }
-}
-
-fn missing_field_line(message: &str, chunk: &str, start: usize) -> Option<usize> {
-    // "Missing required field 'detection'" etc.: point at the document start.
-    message.contains("Missing").then(|| {
-        chunk
-            .lines()
-            .position(|l| !l.trim().is_empty() && !l.starts_with('#') && l.trim() != "---")
-            .map(|i| start + i)
-            .unwrap_or(start)
-    })
-}
-
-/// `id:`, else `title:` of a document, for problems about documents that did not parse.
-fn doc_label(chunk: &str) -> Option<String> {
-    for key in ["id:", "name:", "title:"] {
-        if let Some(l) = chunk.lines().find(|l| l.starts_with(key)) {
-            let v = l[key.len()..].trim().trim_matches(['\'', '"']);
-            if !v.is_empty() {
-                return Some(v.to_owned());
-            }
-        }
-    }
-    None
-}
-
-/// The 1-based line number in a YAML parser message (`… at line 5 column 3`).
-fn yaml_error_line(message: &str) -> Option<usize> {
-    let i = message.find("line ")?;
-    let digits: String = message[i + 5..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse().ok()
-}
-
-/// Documents of a multi-document YAML text, each with its 1-based first line.
-fn split_documents(text: &str) -> Vec<(usize, &str)> {
-    let mut out = Vec::new();
-    let mut start_byte = 0;
-    let mut start_line = 1;
-    let mut offset = 0;
-    for (i, line) in text.split_inclusive('\n').enumerate() {
-        let t = line.trim_end();
-        if t == "---" || t.starts_with("--- ") {
-            if offset > start_byte {
-                out.push((start_line, &text[start_byte..offset]));
-            }
-            start_byte = offset + line.len();
-            start_line = i + 2;
-        }
-        offset += line.len();
-    }
-    if start_byte < text.len() {
-        out.push((start_line, &text[start_byte..]));
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn documents_split_with_their_lines() {
-        let t = "a: 1\n---\nb: 2\nc: 3\n---\nd: 4\n";
-        let docs = split_documents(t);
-        assert_eq!(docs, [(1, "a: 1\n"), (3, "b: 2\nc: 3\n"), (6, "d: 4\n")]);
-    }
-
-    #[test]
-    fn yaml_lines_are_read_from_messages() {
-        assert_eq!(
-            yaml_error_line("YAML parse error: mapping values are not allowed at line 7 column 9"),
-            Some(7)
-        );
-        assert_eq!(yaml_error_line("nothing"), None);
-    }
 }

@@ -288,6 +288,11 @@ fn run_query(args: RunArgs) -> anyhow::Result<ExitCode> {
     let result = runner.finish();
     eprintln!("snapback: {summary}");
     eprintln!("snapback: {}", describe_run(&result));
+    // Values that hit a limit became NULL: said even with --quiet, since rows are missing
+    // something.
+    for d in &result.diagnostics {
+        eprintln!("snapback: {}", sanitise_terminal(&d.to_string()));
+    }
 
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
