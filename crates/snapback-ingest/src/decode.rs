@@ -169,7 +169,7 @@ fn decode_into(
                 match item.get("message").and_then(Value::as_str) {
                     Some(text) => match parse_held(text, "logEvents[].message", warnings) {
                         Ok(inner) => decode_into(inner, provenance, depth + 1, out, warnings),
-                        Err(_) => out.push(Decoded::NotAudit("cloudwatch-logs-text-message")),
+                        Err(e) => out.push(log_message_not_json(text, e)),
                     },
                     None => out.push(Decoded::Invalid(
                         "CloudWatch Logs event without a message string".into(),
@@ -181,7 +181,7 @@ fn decode_into(
             let text = map.get("message").and_then(Value::as_str).unwrap_or("");
             match parse_held(text, "message", warnings) {
                 Ok(inner) => decode_into(inner, provenance, depth + 1, out, warnings),
-                Err(_) => out.push(Decoded::NotAudit("cloudwatch-logs-text-message")),
+                Err(e) => out.push(log_message_not_json(text, e)),
             }
         }
         Kind::Container(key) => {
@@ -209,6 +209,17 @@ fn decode_into(
             "unrecognised record shape (keys: {})",
             key_list(map)
         ))),
+    }
+}
+
+/// A CloudWatch Logs message that is not JSON: a text message (not audit), unless it starts
+/// as a JSON object, when it is a record broken inside its message (cut off, say), never
+/// counted as text without a word.
+fn log_message_not_json(text: &str, e: serde_json::Error) -> Decoded {
+    if text.trim_start().starts_with('{') {
+        Decoded::Invalid(format!("CloudWatch Logs message is broken JSON: {e}"))
+    } else {
+        Decoded::NotAudit("cloudwatch-logs-text-message")
     }
 }
 

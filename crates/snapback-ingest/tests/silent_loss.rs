@@ -640,3 +640,34 @@ fn item6_lone_surrogate_in_every_parse_path() {
         assert_eq!(summary.warnings, 2);
     }
 }
+
+#[test]
+fn item5_cut_record_inside_a_cloudwatch_message_is_invalid_not_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = ct("2024-01-01T00:00:00Z", "StopInstances", "stop");
+    let cut = ct("2024-01-01T00:05:00Z", "StartInstances", "start");
+    let cut = &cut[..cut.len() / 2];
+    let batch = serde_json::json!({
+        "messageType": "DATA_MESSAGE", "logGroup": "trail", "logStream": "s",
+        "logEvents": [
+            {"id": "1", "timestamp": 1, "message": good},
+            {"id": "2", "timestamp": 2, "message": cut},
+            {"id": "3", "timestamp": 3, "message": "START RequestId: 42 Version: $LATEST"},
+        ]
+    });
+    let text = batch.to_string();
+    let path = file(dir.path(), "cwl.json", text.as_bytes());
+    let r = read(&[&path]);
+    assert_eq!(ids(&r), ["stop"]);
+    // Each log event is framed as a record (`logEvents` is a container).
+    let at = text.find("{\"id\":\"2\"").unwrap() as u64;
+    assert_eq!(r.reasons(), [("bad-field", Some(1), Some(at))]);
+    assert!(r.diags[0]
+        .detail
+        .starts_with("CloudWatch Logs message is broken JSON"));
+    // The text message is text, as before.
+    assert_eq!(
+        r.summary.not_audit.get("cloudwatch-logs-text-message"),
+        Some(&1)
+    );
+}
