@@ -23,6 +23,15 @@ fn start_of(rest: &[u8]) -> Start {
     }
 }
 
+/// The last white space byte of `bytes` (marks and white space).
+fn last_space(bytes: &[u8]) -> Option<u8> {
+    bytes
+        .iter()
+        .rev()
+        .find(|b| b.is_ascii_whitespace())
+        .copied()
+}
+
 /// A UTF-8 byte-order mark.
 const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 
@@ -119,8 +128,8 @@ impl<R: BufRead> Framer<R> {
                 None => buf.len(),
                 Some(_) => lead.marks_end,
             };
-            let taken = buf[..take].to_vec();
-            self.note_lead(&taken, &lead);
+            let last_space = last_space(&buf[..take]);
+            self.note_lead(take, last_space, &lead);
             carry = lead.carry;
             self.reader.consume(take);
             if let Some(stop) = lead.stop {
@@ -130,18 +139,18 @@ impl<R: BufRead> Framer<R> {
         }
     }
 
-    /// The marks and white space of the start, taken: counted, the offset and line state
-    /// moved on.
-    fn note_lead(&mut self, taken: &[u8], lead: &Lead) {
+    /// The first `taken` bytes of the start (marks and white space, the last white space byte
+    /// `last_space`), taken: the marks counted, the offset and line state moved on.
+    fn note_lead(&mut self, taken: usize, last_space: Option<u8>, lead: &Lead) {
         if let Some(end) = lead.first_mark_end.filter(|_| self.start_boms == 0) {
             self.first_bom = (self.offset + end as u64).saturating_sub(3);
         }
         self.bom |= lead.marks > 0;
         self.start_boms += lead.marks;
-        for &b in taken.iter().filter(|b| b.is_ascii_whitespace()) {
+        if let Some(b) = last_space {
             self.at_line_start = b == b'\n';
         }
-        self.offset += taken.len() as u64;
+        self.offset += taken as u64;
     }
 
     /// How many UTF-8 byte-order marks [`start`](Self::start) removed, and where the first
@@ -161,8 +170,8 @@ impl<R: BufRead> Framer<R> {
             // Read to its end, as the reader would be.
             None => (all.len(), Start::Empty),
         };
-        let taken = all[..take].to_vec();
-        self.note_lead(&taken, &lead);
+        let last_space = last_space(&all[..take]);
+        self.note_lead(take, last_space, &lead);
         m.pos += take;
         self.memory = Some(m);
         start
