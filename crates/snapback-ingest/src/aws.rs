@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::decode::{event_time, json_type, scalar_string, str_at, subtree};
+use crate::decode::{event_time, json_type, scalar_string, str_at, subtree, Warnings};
 use crate::event::{
     Actor, Cloud, Event, Outcome, Provenance, Resource, ResourceKind, ResourceRole, Schema,
 };
@@ -18,7 +18,7 @@ pub(crate) fn decode(
     raw: Arc<Value>,
     provenance: &Provenance,
     envelope_account: Option<String>,
-    warnings: &mut Vec<String>,
+    warnings: &mut Warnings,
 ) -> Result<Event, String> {
     let r = &*raw;
     // SIEM exports (Logstash, Elasticsearch, Panther) sometimes drop eventTime for their copy.
@@ -100,7 +100,7 @@ pub(crate) fn decode(
     })
 }
 
-fn actor(r: &Value, warnings: &mut Vec<String>) -> Actor {
+fn actor(r: &Value, warnings: &mut Warnings) -> Actor {
     let ui = match r.get("userIdentity") {
         Some(ui @ Value::Object(_)) => ui,
         None | Some(Value::Null) => return Actor::default(),

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::decode::{decode_embedded, digest_id, json_type, parse_time, str_at, str_key};
+use crate::decode::{decode_embedded, digest_id, json_type, parse_time, str_at, str_key, Warnings};
 use crate::event::{
     Actor, Cloud, Event, Outcome, Provenance, Resource, ResourceKind, ResourceRole, Schema,
 };
@@ -23,7 +23,7 @@ const CLAIM_TENANT: &str = "http://schemas.microsoft.com/identity/claims/tenanti
 pub(crate) fn decode(
     raw: Arc<Value>,
     provenance: &Provenance,
-    warnings: &mut Vec<String>,
+    warnings: &mut Warnings,
 ) -> Result<Event, String> {
     let r = &*raw;
     let schema = if r.get("operationName").is_some_and(Value::is_object) {
@@ -74,7 +74,7 @@ pub(crate) fn decode(
         .filter(|p| p.is_object())
         .cloned()
         .or_else(|| r.get("Properties_d").filter(|p| p.is_object()).cloned())
-        .or_else(|| decode_embedded(r.get("Properties")))
+        .or_else(|| decode_embedded(r.get("Properties"), warnings))
         .unwrap_or(Value::Null);
     for key in ["properties", "Properties_d", "Properties"] {
         match r.get(key) {
@@ -90,11 +90,13 @@ pub(crate) fn decode(
         properties
             .get("requestbody")
             .or_else(|| properties.get("requestBody")),
+        warnings,
     );
     let response = decode_embedded(
         properties
             .get("responseBody")
             .or_else(|| properties.get("responsebody")),
+        warnings,
     );
 
     let claims = r
@@ -104,7 +106,7 @@ pub(crate) fn decode(
         .cloned()
         .or_else(|| r.get("claims").filter(|c| c.is_object()).cloned())
         .or_else(|| r.get("Claims_d").filter(|c| c.is_object()).cloned())
-        .or_else(|| decode_embedded(r.get("Claims")))
+        .or_else(|| decode_embedded(r.get("Claims"), warnings))
         .unwrap_or(Value::Null);
     let actor = actor(r, &claims);
 

@@ -29,14 +29,59 @@ pub fn decode_record(raw: Value, provenance: &Provenance) -> Vec<Decoded> {
     decode_record_checked(raw, provenance).0
 }
 
+/// Something wrong in a record that still decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeWarning {
+    /// `bad-field` (a field of the wrong JSON type, ignored) or `lone-surrogate` (JSON held
+    /// in a string, repaired).
+    pub reason: &'static str,
+    pub detail: String,
+}
+
+/// The warnings of one record, as its decoders find them.
+#[derive(Debug, Default)]
+pub(crate) struct Warnings(Vec<DecodeWarning>);
+
+impl Warnings {
+    /// A field of the wrong JSON type, ignored.
+    pub(crate) fn push(&mut self, detail: String) {
+        self.0.push(DecodeWarning {
+            reason: "bad-field",
+            detail,
+        });
+    }
+
+    /// JSON held in the string `what` parsed once `n` lone surrogate escapes were replaced.
+    fn repaired(&mut self, what: &str, n: usize) {
+        if n > 0 {
+            let (reason, detail) = crate::repair::Repair::LoneSurrogates(n).describe();
+            self.0.push(DecodeWarning {
+                reason,
+                detail: format!("{what}: {detail}"),
+            });
+        }
+    }
+}
+
 /// Decode one record, and also say what was wrong in the records that still decoded: a field
 /// of the wrong JSON type that was ignored (`userIdentity` a string, Azure `properties` a
-/// number). [`read_inputs`](crate::read_inputs) reports these as warnings.
-pub fn decode_record_checked(raw: Value, provenance: &Provenance) -> (Vec<Decoded>, Vec<String>) {
+/// number), JSON held in a string that parsed once repaired (a lone surrogate escape).
+/// [`read_inputs`](crate::read_inputs) reports these as warnings.
+pub fn decode_record_checked(
+    raw: Value,
+    provenance: &Provenance,
+) -> (Vec<Decoded>, Vec<DecodeWarning>) {
     let mut out = Vec::new();
-    let mut warnings = Vec::new();
+    let mut warnings = Warnings::default();
     decode_into(raw, provenance, 0, &mut out, &mut warnings);
-    (out, warnings)
+    (out, warnings.0)
+}
+
+/// JSON held in the string `what` of a record, repaired if it must be (said in `warnings`).
+fn parse_held(text: &str, what: &str, warnings: &mut Warnings) -> Result<Value, serde_json::Error> {
+    let (value, n) = crate::repair::parse_embedded(text)?;
+    warnings.repaired(what, n);
+    Ok(value)
 }
 
 fn decode_into(
@@ -44,7 +89,7 @@ fn decode_into(
     provenance: &Provenance,
     depth: u8,
     out: &mut Vec<Decoded>,
-    warnings: &mut Vec<String>,
+    warnings: &mut Warnings,
 ) {
     let raw = restore_key_case(raw);
     let map = match &raw {
@@ -101,7 +146,7 @@ fn decode_into(
                 .get("CloudTrailEvent")
                 .and_then(Value::as_str)
                 .unwrap_or("");
-            match serde_json::from_str::<Value>(text) {
+            match parse_held(text, "CloudTrailEvent", warnings) {
                 Ok(inner) => {
                     let mut decoded = aws::decode(Arc::new(inner), provenance, None, warnings);
                     if let Ok(e) = &mut decoded {
@@ -122,9 +167,9 @@ fn decode_into(
                 .unwrap_or_default();
             for item in events {
                 match item.get("message").and_then(Value::as_str) {
-                    Some(text) => match serde_json::from_str::<Value>(text) {
+                    Some(text) => match parse_held(text, "logEvents[].message", warnings) {
                         Ok(inner) => decode_into(inner, provenance, depth + 1, out, warnings),
-                        Err(_) => out.push(Decoded::NotAudit("cloudwatch-logs-text-message")),
+                        Err(e) => out.push(log_message_not_json(text, e)),
                     },
                     None => out.push(Decoded::Invalid(
                         "CloudWatch Logs event without a message string".into(),
@@ -134,9 +179,9 @@ fn decode_into(
         }
         Kind::CloudWatchLogEvent => {
             let text = map.get("message").and_then(Value::as_str).unwrap_or("");
-            match serde_json::from_str::<Value>(text) {
+            match parse_held(text, "message", warnings) {
                 Ok(inner) => decode_into(inner, provenance, depth + 1, out, warnings),
-                Err(_) => out.push(Decoded::NotAudit("cloudwatch-logs-text-message")),
+                Err(e) => out.push(log_message_not_json(text, e)),
             }
         }
         Kind::Container(key) => {
@@ -164,6 +209,17 @@ fn decode_into(
             "unrecognised record shape (keys: {})",
             key_list(map)
         ))),
+    }
+}
+
+/// A CloudWatch Logs message that is not JSON: a text message (not audit), unless it starts
+/// as a JSON object, when it is a record broken inside its message (cut off, say), never
+/// counted as text without a word.
+fn log_message_not_json(text: &str, e: serde_json::Error) -> Decoded {
+    if text.trim_start().starts_with('{') {
+        Decoded::Invalid(format!("CloudWatch Logs message is broken JSON: {e}"))
+    } else {
+        Decoded::NotAudit("cloudwatch-logs-text-message")
     }
 }
 
@@ -523,17 +579,12 @@ pub(crate) fn event_time(r: &Value, field: &str) -> Result<EventTime, String> {
 
 /// A subtree that should be an object (or absent, or null): an object or a JSON string holding
 /// one is decoded; anything else is ignored with a warning.
-pub(crate) fn subtree(
-    r: &Value,
-    path: &str,
-    key: &str,
-    warnings: &mut Vec<String>,
-) -> Option<Value> {
+pub(crate) fn subtree(r: &Value, path: &str, key: &str, warnings: &mut Warnings) -> Option<Value> {
     match r.get(key)? {
         Value::Null => None,
         v @ (Value::Object(_) | Value::Array(_)) => Some(v.clone()),
         Value::String(s) if s.trim().is_empty() => None,
-        Value::String(s) => match decode_embedded(Some(&Value::String(s.clone()))) {
+        Value::String(s) => match decode_embedded(Some(&Value::String(s.clone())), warnings) {
             Some(v) => Some(v),
             None => {
                 warnings.push(format!("{path} is a string that is not JSON; ignored"));
@@ -550,8 +601,9 @@ pub(crate) fn subtree(
     }
 }
 
-/// If `v` is a JSON string holding JSON (Azure's double-encoded bodies), parse it.
-pub(crate) fn decode_embedded(v: Option<&Value>) -> Option<Value> {
+/// If `v` is a JSON string holding JSON (Azure's double-encoded bodies), parse it (repaired
+/// if it must be, said in `warnings`).
+pub(crate) fn decode_embedded(v: Option<&Value>, warnings: &mut Warnings) -> Option<Value> {
     match v? {
         Value::String(s) => {
             let t = s.trim();
@@ -559,7 +611,7 @@ pub(crate) fn decode_embedded(v: Option<&Value>) -> Option<Value> {
                 return None;
             }
             if t.starts_with('{') || t.starts_with('[') {
-                serde_json::from_str(t).ok()
+                parse_held(t, "a JSON string", warnings).ok()
             } else {
                 None
             }

@@ -23,6 +23,7 @@ mod feed;
 #[cfg(test)]
 pub(crate) mod reference;
 mod resync;
+mod start;
 
 use resync::{Seek, NOT_INDENT};
 
@@ -124,6 +125,9 @@ pub struct Framer<R> {
     expect_container_array: bool,
     started: bool,
     pub bom: bool,
+    /// Byte-order marks removed by [`Framer::start`], and the offset of the first.
+    start_boms: u32,
+    first_bom: u64,
     pending: std::collections::VecDeque<Frame>,
     done: bool,
     skip_bom: u8,
@@ -182,23 +186,6 @@ pub struct Framer<R> {
 /// looks ahead.
 pub const MAX_REPLAYS: u32 = 8;
 
-/// What input is, from its first byte that is not white space on (`rest` is not empty): JSON,
-/// or text, named by its first line.
-fn start_of(rest: &[u8]) -> Start {
-    if rest[0] == b'{' || rest[0] == b'[' {
-        return Start::Json;
-    }
-    let line: Vec<u8> = rest
-        .iter()
-        .take_while(|&&b| b != b'\n')
-        .take(200)
-        .copied()
-        .collect();
-    Start::Text {
-        first_line: String::from_utf8_lossy(&line).into_owned(),
-    }
-}
-
 /// Where the framer stands in input it was given whole ([`Framer::in_memory`]).
 #[derive(Debug, Clone, Copy)]
 struct Memory {
@@ -249,6 +236,8 @@ impl<R: BufRead> Framer<R> {
             expect_container_array: false,
             started: false,
             bom: false,
+            start_boms: 0,
+            first_bom: 0,
             pending: Default::default(),
             done: false,
             skip_bom: 0,
@@ -369,58 +358,6 @@ impl<R: BufRead> Framer<R> {
     /// at most [`MAX_REPLAYS`] times the input, whatever it holds.
     pub fn replayed(&self) -> u64 {
         self.replayed
-    }
-
-    /// Look at the start of the stream: JSON, text, or nothing. Consumes a byte-order mark.
-    pub fn start(&mut self) -> io::Result<Start> {
-        self.started = true;
-        if let Some(m) = self.memory {
-            return Ok(self.start_in_memory(m));
-        }
-        let buf = self.reader.fill_buf()?;
-        if buf.starts_with(&[0xEF, 0xBB, 0xBF]) {
-            self.bom = true;
-            self.reader.consume(3);
-            self.offset += 3;
-        }
-        loop {
-            let buf = self.reader.fill_buf()?;
-            if buf.is_empty() {
-                return Ok(Start::Empty);
-            }
-            let ws = buf.iter().take_while(|b| b.is_ascii_whitespace()).count();
-            if ws == buf.len() {
-                // Taken here, not by the framer: the line state is what they leave.
-                let n = buf.len();
-                self.at_line_start = buf[n - 1] == b'\n';
-                self.reader.consume(n);
-                self.offset += n as u64;
-                continue;
-            }
-            return Ok(start_of(&buf[ws..]));
-        }
-    }
-
-    /// [`start`](Self::start) over input given whole: what reading it would find.
-    fn start_in_memory(&mut self, mut m: Memory) -> Start {
-        let all = &self.scratch[..m.len];
-        if all[m.pos..].starts_with(&[0xEF, 0xBB, 0xBF]) {
-            self.bom = true;
-            m.pos += 3;
-            self.offset += 3;
-        }
-        let buf = &all[m.pos..];
-        let ws = buf.iter().take_while(|b| b.is_ascii_whitespace()).count();
-        let start = if ws == buf.len() {
-            // Read to its end, as the reader would be.
-            m.pos += ws;
-            self.offset += ws as u64;
-            Start::Empty
-        } else {
-            start_of(&buf[ws..])
-        };
-        self.memory = Some(m);
-        start
     }
 
     /// The next frame, or `None` at the end of the stream. An I/O error (a truncated gzip

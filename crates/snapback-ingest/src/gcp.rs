@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::decode::{digest_id, event_time, json_type, scalar_string, str_at};
+use crate::decode::{digest_id, event_time, json_type, scalar_string, str_at, Warnings};
 use crate::event::{
     Actor, Cloud, Event, OperationPhase, Outcome, Provenance, Resource, ResourceKind, ResourceRole,
     Schema,
@@ -19,7 +19,7 @@ use crate::event::{
 pub(crate) fn decode(
     raw: Arc<Value>,
     provenance: &Provenance,
-    warnings: &mut Vec<String>,
+    warnings: &mut Warnings,
 ) -> Result<Event, String> {
     let r = &*raw;
     // Sinks to BigQuery name the payload `protopayload_auditlog`.

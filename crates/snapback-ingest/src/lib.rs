@@ -29,18 +29,21 @@ pub mod event;
 pub mod frame;
 mod gcp;
 pub mod gzip;
+mod open;
 mod parallel;
+mod repair;
+mod sniff;
 mod structural;
 mod summary;
+mod utf16;
 
 use std::fmt;
-use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use azure::arm_segment;
-pub use decode::{decode_record, decode_record_checked, Decoded};
+pub use decode::{decode_record, decode_record_checked, DecodeWarning, Decoded};
 pub use event::*;
 pub use frame::{all_key_ends, key_ends};
 pub use gcp::{normalise_method, normalise_ref};
@@ -75,12 +78,23 @@ pub struct IngestOptions {
     /// Records larger than this are skipped with a diagnostic (default 16 MiB; CloudTrail
     /// caps a record's request and response at 100 KB each).
     pub max_record_bytes: usize,
+    /// How many archive layers are opened one inside another (a `.zip` inside a `.zip`, a
+    /// `.zip` inside a `.gz`, a `.gz` member of a `.zip`: each layer counts); deeper input is
+    /// an `archive-too-deep` error (default 4).
+    pub max_archive_depth: u32,
+    /// The most bytes of zip archives that cannot seek (inside another archive, on a pipe or
+    /// stdin) held in memory at once, to read them through their central directory; a larger
+    /// one is read as it streams, from its local headers (default 256 MiB). Members are never
+    /// held: they are streamed.
+    pub max_archive_bytes: usize,
 }
 
 impl Default for IngestOptions {
     fn default() -> Self {
         IngestOptions {
             max_record_bytes: 16 * 1024 * 1024,
+            max_archive_depth: 4,
+            max_archive_bytes: 256 * 1024 * 1024,
         }
     }
 }
@@ -138,10 +152,8 @@ pub fn read_inputs(
     for input in inputs {
         match input {
             Input::Stdin => {
-                let stdin = io::stdin();
-                let lock = stdin.lock();
                 let mut reader = Reader::new(options, &mut summary, on_event, on_diag);
-                reader.read_stream("-".into(), Box::new(lock));
+                reader.read_stdin();
             }
             Input::Path(path) => {
                 for file in list_files(path, &mut summary, on_diag) {
@@ -196,7 +208,22 @@ pub fn list_files(
             {
                 match entry {
                     Ok(e) if e.file_type().is_file() => files.push(e.into_path()),
-                    Ok(_) => {}
+                    Ok(e) if e.file_type().is_dir() => {}
+                    Ok(e) => {
+                        // A FIFO, socket or device found by walking: reading it could block
+                        // or never end, so it is not read, and said so.
+                        summary.warnings += 1;
+                        on_diag(&Diagnostic {
+                            severity: Severity::Warning,
+                            file: e.path().display().to_string().into(),
+                            record: None,
+                            offset: None,
+                            reason: "not-a-regular-file",
+                            detail: "a FIFO, socket or device inside a directory is not read; \
+                                     name it on the command line to read it"
+                                .into(),
+                        });
+                    }
                     Err(e) => {
                         summary.files_failed += 1;
                         let where_ = e
@@ -241,6 +268,8 @@ struct Reader<'a> {
     framed: u64,
     started_json: bool,
     clean_end: bool,
+    /// Bytes of archives that cannot seek held in memory now (`IngestOptions::max_archive_bytes`).
+    archive_held: usize,
 }
 
 /// A test on one record's raw bytes; `false` means no rule can match it (see
@@ -276,24 +305,28 @@ impl<'a> Reader<'a> {
             framed: 0,
             started_json: false,
             clean_end: false,
+            archive_held: 0,
         }
     }
 }
-
-const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
-
-thread_local! {
-    /// Buffers of [`Reader::read_gzip_whole`], reused from one small gzip file to the next.
-    static WHOLE_IN: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
-    static WHOLE_OUT: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
-}
-const ZIP_MAGIC: [u8; 4] = [b'P', b'K', 3, 4];
 
 impl Reader<'_> {
     /// A file that could not be read at all: counted, and said why.
     fn file_failed(&mut self, file: &Arc<str>, reason: &'static str, detail: String) {
         self.summary.files_failed += 1;
         self.diag(Severity::Error, file, None, None, reason, detail);
+    }
+
+    /// A file (or archive member, or layer) not read for what its bytes at `offset` are.
+    fn file_failed_at(
+        &mut self,
+        file: &Arc<str>,
+        offset: u64,
+        reason: &'static str,
+        detail: String,
+    ) {
+        self.summary.files_failed += 1;
+        self.diag(Severity::Error, file, None, Some(offset), reason, detail);
     }
 
     fn diag(
@@ -316,142 +349,6 @@ impl Reader<'_> {
             reason,
             detail,
         });
-    }
-
-    fn read_file(&mut self, path: &Path) {
-        let name: Arc<str> = path.display().to_string().into();
-        let file = match File::open(path) {
-            Ok(f) => f,
-            Err(e) => {
-                self.file_failed(&name, "unreadable-file", e.to_string());
-                return;
-            }
-        };
-        let mut head = [0u8; 4];
-        let n = peek(&file, &mut head);
-        if n == 4 && head == ZIP_MAGIC {
-            self.read_zip(&name, file);
-            return;
-        }
-        // Compressed input is read through a buffer the size of the file (up to 256 KiB);
-        // plain input needs only a few bytes looked at before the framer reads it in large
-        // pieces itself, so a small buffer keeps them from being copied twice.
-        let capacity = if n >= 2 && head[..2] == GZIP_MAGIC {
-            let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-            if len <= gzip::WHOLE_MAX_COMPRESSED {
-                self.read_gzip_whole(name, file, len);
-                return;
-            }
-            (len as usize).clamp(8 * 1024, 256 * 1024)
-        } else {
-            8 * 1024
-        };
-        self.read_stream_with(name, Box::new(file), capacity);
-    }
-
-    /// A small gzip file: read whole and inflated in one call ([`gzip::gunzip_whole`]), or,
-    /// when that does not apply (several members, broken input), streamed from the bytes read.
-    fn read_gzip_whole(&mut self, name: Arc<str>, mut file: File, len: u64) {
-        let mut compressed = WHOLE_IN.with(|c| c.take());
-        compressed.clear();
-        compressed.reserve(len as usize);
-        if let Err(e) = file.read_to_end(&mut compressed) {
-            self.file_failed(&name, "unreadable-file", e.to_string());
-            return;
-        }
-        let mut out = WHOLE_OUT.with(|c| c.take());
-        match gzip::gunzip_whole(&compressed, &mut out) {
-            // As the streaming decoder's output is: framed, not looked at for another magic.
-            Some(n) => {
-                // Framed where it was inflated, not copied into the framer's read buffer.
-                let inflated = std::mem::take(&mut out);
-                let memory = Some((inflated, n));
-                if let Some(back) = self.read_records_with(name, &[][..], "corrupt-gzip", memory) {
-                    out = back;
-                }
-            }
-            None => {
-                let capacity = compressed.len().clamp(8 * 1024, 256 * 1024);
-                self.read_stream_with(name, Box::new(&compressed[..]), capacity);
-            }
-        }
-        // Kept for the next file on this thread, unless one large file grew them.
-        if compressed.capacity() <= 1 << 20 {
-            WHOLE_IN.with(|c| c.set(compressed));
-        }
-        if out.len() <= 8 << 20 {
-            WHOLE_OUT.with(|c| c.set(out));
-        }
-    }
-
-    fn read_zip(&mut self, name: &Arc<str>, file: File) {
-        let mut archive = match zip::ZipArchive::new(BufReader::new(file)) {
-            Ok(a) => a,
-            Err(e) => {
-                self.file_failed(name, "corrupt-zip", e.to_string());
-                return;
-            }
-        };
-        for i in 0..archive.len() {
-            let member = match archive.by_index(i) {
-                Ok(m) => m,
-                Err(e) => {
-                    self.file_failed(name, "corrupt-zip", format!("member {i}: {e}"));
-                    continue;
-                }
-            };
-            if member.is_dir() {
-                continue;
-            }
-            let member_name: Arc<str> = format!("{name}!{}", member.name()).into();
-            // Zip members are read to memory: the zip reader borrows the archive, and members of
-            // audit-log archives are small; the record-size limit still applies.
-            let mut bytes = Vec::new();
-            let mut limited = member.take(1 << 31);
-            if let Err(e) = limited.read_to_end(&mut bytes) {
-                self.summary.files_failed += 1;
-                self.diag(
-                    Severity::Error,
-                    &member_name,
-                    None,
-                    Some(bytes.len() as u64),
-                    "corrupt-zip",
-                    e.to_string(),
-                );
-                continue;
-            }
-            self.read_stream(member_name, Box::new(io::Cursor::new(bytes)));
-        }
-    }
-
-    /// Read one stream (a file, a zip member, stdin), decompressing gzip if its magic is there.
-    fn read_stream(&mut self, name: Arc<str>, raw: Box<dyn Read + '_>) {
-        self.read_stream_with(name, raw, 256 * 1024);
-    }
-
-    /// [`read_stream`](Self::read_stream) with a read buffer of `capacity` bytes.
-    fn read_stream_with(&mut self, name: Arc<str>, raw: Box<dyn Read + '_>, capacity: usize) {
-        let mut buffered = BufReader::with_capacity(capacity, raw);
-        let is_gzip = match buffered.fill_buf() {
-            Ok(b) => b.starts_with(&GZIP_MAGIC),
-            Err(e) => {
-                self.file_failed(&name, "unreadable-file", e.to_string());
-                return;
-            }
-        };
-        if is_gzip {
-            let decoder = flate2::bufread::MultiGzDecoder::new(buffered);
-            // A small buffer: the framer looks at the first bytes through it, then reads 1 MiB
-            // at a time, which a `BufReader` hands straight to the decoder once it is empty, so
-            // the output is inflated into the framer's buffer and never copied.
-            self.read_records(
-                name,
-                BufReader::with_capacity(8 * 1024, decoder),
-                "corrupt-gzip",
-            );
-        } else {
-            self.read_records(name, buffered, "read-error");
-        }
     }
 
     fn read_records<R: BufRead>(&mut self, name: Arc<str>, reader: R, io_reason: &'static str) {
@@ -485,7 +382,7 @@ impl Reader<'_> {
             None => framer.start(),
         };
         self.started_json = matches!(start, Ok(Start::Json));
-        if !self.starts_records(&name, start, framer.bom, io_reason) {
+        if !self.starts_records(&name, start, framer.start_boms(), io_reason) {
             return framer.take_memory();
         }
         let mut index: u64 = 0;
@@ -537,14 +434,16 @@ impl Reader<'_> {
     }
 
     /// What the start of a file says: whether it holds records to frame (JSON), or was
-    /// counted already (empty, text, unreadable). A byte-order mark is reported.
+    /// counted already (empty, text, unreadable). Byte-order marks (how many, where the first
+    /// began: [`Framer::start_boms`]) are reported.
     fn starts_records(
         &mut self,
         name: &Arc<str>,
         start: io::Result<Start>,
-        bom: bool,
+        (boms, first_bom): (u32, u64),
         io_reason: &'static str,
     ) -> bool {
+        let bom = boms > 0;
         match start {
             Ok(Start::Json) => {}
             Ok(Start::Empty) => {
@@ -576,13 +475,20 @@ impl Reader<'_> {
             }
         }
         if bom && self.continuing.is_none() {
+            let detail = match boms {
+                1 => "a UTF-8 byte-order mark was removed".to_owned(),
+                n => format!(
+                    "{n} UTF-8 byte-order marks at the start of the file (with the white space \
+                     between them) were removed"
+                ),
+            };
             self.diag(
                 Severity::Warning,
                 name,
                 None,
-                Some(0),
+                Some(first_bom),
                 "byte-order-mark",
-                "a UTF-8 byte-order mark was removed".into(),
+                detail,
             );
         }
         true
@@ -642,49 +548,36 @@ impl Reader<'_> {
                 return;
             }
         }
-        let value = match serde_json::from_slice::<serde_json::Value>(&bytes) {
-            Ok(v) => v,
-            Err(e) => {
-                if std::str::from_utf8(&bytes).is_err() {
-                    // Non-UTF-8 bytes: repair and say so, rather than lose the record.
-                    let text = String::from_utf8_lossy(&bytes);
-                    match serde_json::from_str::<serde_json::Value>(&text) {
-                        Ok(v) => {
-                            self.diag(
-                                Severity::Warning,
-                                name,
-                                Some(record),
-                                Some(offset),
-                                "invalid-utf8",
-                                "bytes that are not UTF-8 were replaced with U+FFFD".into(),
-                            );
-                            v
-                        }
-                        Err(e) => {
-                            *self.summary.skipped.entry("invalid-json").or_default() += 1;
-                            self.diag(
-                                Severity::Error,
-                                name,
-                                Some(record),
-                                Some(offset + e.column() as u64),
-                                "invalid-json",
-                                e.to_string(),
-                            );
-                            return;
-                        }
-                    }
-                } else {
-                    *self.summary.skipped.entry("invalid-json").or_default() += 1;
+        let value = match repair::parse_record(&bytes) {
+            Ok((value, repairs)) => {
+                for repair in repairs {
+                    let (reason, detail) = repair.describe();
                     self.diag(
-                        Severity::Error,
+                        Severity::Warning,
                         name,
                         Some(record),
                         Some(offset),
-                        "invalid-json",
-                        e.to_string(),
+                        reason,
+                        detail,
                     );
-                    return;
                 }
+                value
+            }
+            Err(unparsed) => {
+                *self.summary.skipped.entry("invalid-json").or_default() += 1;
+                let at = match unparsed.after_utf8_repair {
+                    true => offset + unparsed.error.column() as u64,
+                    false => offset,
+                };
+                self.diag(
+                    Severity::Error,
+                    name,
+                    Some(record),
+                    Some(at),
+                    "invalid-json",
+                    unparsed.error.to_string(),
+                );
+                return;
             }
         };
         let provenance = Provenance {
@@ -699,8 +592,8 @@ impl Reader<'_> {
                 name,
                 Some(record),
                 Some(offset),
-                "bad-field",
-                warning,
+                warning.reason,
+                warning.detail,
             );
         }
         for decoded in decoded {
@@ -756,13 +649,4 @@ fn text_kind(first_line: &str) -> &'static str {
     } else {
         "not-json (text)"
     }
-}
-
-/// Read up to `buf.len()` bytes from the start of a file without moving its cursor.
-fn peek(file: &File, buf: &mut [u8]) -> usize {
-    use std::io::{Seek, SeekFrom};
-    let mut f = file;
-    let n = f.read(buf).unwrap_or(0);
-    let _ = f.seek(SeekFrom::Start(0));
-    n
 }

@@ -21,10 +21,8 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::{
-    list_files, Diagnostic, Event, IngestOptions, Input, Reader, RecordFilter, Summary, GZIP_MAGIC,
-    ZIP_MAGIC,
-};
+use crate::sniff::{Peek, SNIFF_BYTES};
+use crate::{list_files, Diagnostic, Event, IngestOptions, Input, Reader, RecordFilter, Summary};
 
 /// Knobs of [`read_inputs_parallel`].
 #[derive(Clone, Copy)]
@@ -121,8 +119,6 @@ pub fn read_inputs_parallel<U: Send>(
     for input in inputs {
         match input {
             Input::Stdin => {
-                let stdin = std::io::stdin();
-                let lock = stdin.lock();
                 let mut on_event = |mut e: Event| {
                     if let Some(u) = map(&mut e) {
                         on_item(e, u);
@@ -130,7 +126,7 @@ pub fn read_inputs_parallel<U: Send>(
                 };
                 let mut reader = Reader::new(options, &mut summary, &mut on_event, on_diag);
                 parallel.set_up(&mut reader);
-                reader.read_stream("-".into(), Box::new(lock));
+                reader.read_stdin();
             }
             Input::Path(path) => {
                 let files = list_files(path, &mut summary, on_diag);
@@ -236,15 +232,18 @@ fn plan(files: &[PathBuf], chunk_bytes: u64) -> Vec<Unit> {
 }
 
 /// The ends of the chunks of a plain file: just after a line feed near each multiple of
-/// `chunk_bytes`, and the file's end. `None` for compressed files, archives, or files with no
-/// line feed to cut at.
+/// `chunk_bytes`, and the file's end. `None` for anything but a regular file of bytes for the
+/// framer (compressed, an archive, UTF-16), or with no line feed to cut at.
 fn cut_points(path: &Path, size: u64, chunk_bytes: u64) -> Option<Vec<u64>> {
-    let mut f = File::open(path).ok()?;
-    let mut head = [0u8; 4];
-    let n = f.read(&mut head).ok()?;
-    if (n >= 2 && head[..2] == GZIP_MAGIC) || (n == 4 && head == ZIP_MAGIC) {
+    let f = File::open(path).ok()?;
+    if !f.metadata().ok()?.is_file() {
         return None;
     }
+    let mut head = Peek::new(f);
+    if !crate::open::is_plain(head.peek(SNIFF_BYTES)) {
+        return None;
+    }
+    let (_, mut f) = head.into_parts();
     let mut cuts = Vec::new();
     let mut at = chunk_bytes;
     let mut buf = vec![0u8; 64 * 1024];

@@ -93,6 +93,7 @@ fn check(bytes: &[u8]) {
             &[Input::Path(path.clone())],
             &IngestOptions {
                 max_record_bytes: limit,
+                ..IngestOptions::default()
             },
         );
         for e in &r.events {

@@ -36,6 +36,7 @@ pub fn run(args: EventsArgs) -> anyhow::Result<ExitCode> {
     let inputs: Vec<Input> = args.paths.iter().map(|p| Input::parse(p)).collect();
     let options = IngestOptions {
         max_record_bytes: args.max_record_bytes,
+        ..IngestOptions::default()
     };
     let mut events: Vec<Event> = Vec::new();
     let quiet = args.quiet;
