@@ -178,7 +178,7 @@ pub fn read_bytes(
 ) -> Summary {
     let mut summary = Summary::default();
     let mut reader = Reader::new(options, &mut summary, on_event, on_diag);
-    reader.read_stream(name.into(), Box::new(bytes));
+    reader.read_named(name.into(), Box::new(bytes));
     summary
 }
 

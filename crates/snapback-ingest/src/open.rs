@@ -85,6 +85,12 @@ impl Reader<'_> {
         self.read_layer("-".into(), src, 0, 256 * 1024, "read-error");
     }
 
+    /// A stream that is not a file (a batch of lines a live source delivered), named `name`.
+    pub(crate) fn read_named(&mut self, name: Arc<str>, raw: Box<dyn io::Read + '_>) {
+        let src: Source<'_> = Peek::new(raw);
+        self.read_layer(name, src, 0, 256 * 1024, "read-error");
+    }
+
     /// Read one layer of a source: unwrap it when it is an archive, a compressed stream or
     /// UTF-16, frame it otherwise. `depth` archive layers are open around it; `capacity` is
     /// the read buffer for a compressed stream; `io_reason` names a failure to read it.
