@@ -74,7 +74,10 @@ impl Run {
     }
 }
 
-fn scan(path: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+/// An environment variable of a run.
+type Env = (&'static str, &'static str);
+
+fn scan(path: &Path, args: &[&str], env: &[Env]) -> Run {
     let mut cmd = Command::cargo_bin("snapback").unwrap();
     cmd.args(["scan", "--format", "jsonl"]).args(args).arg(path);
     cmd.env_remove("SNAPBACK_NO_PREFILTER");
@@ -96,7 +99,7 @@ fn item6_lone_surrogate_user_agent_still_raises_the_stop_start_alert() {
     );
     let records = format!("{{\"Records\":[{stop},{start}]}}");
     let gz = file(dir.path(), "b.json.gz", &gzip(records.as_bytes()));
-    let runs: [(&[&str], &[(&str, &str)], i32); 4] = [
+    let runs: [(&[&str], &[Env], i32); 4] = [
         // The default run (prefilter and fast framer on): the repair is a warning.
         (&[], &[], 0),
         // --strict parses every record, and exits 1: something was repaired.
