@@ -35,17 +35,26 @@ pub(crate) trait Correlator {
         out: &mut Vec<Completed>,
     ) -> u64;
 
+    /// The open sequences, which every kind keeps the same way.
+    fn sequences(&mut self) -> &mut Open;
+
     /// Sequences open now.
-    fn open(&self) -> usize;
+    fn open(&mut self) -> usize {
+        self.sequences().count
+    }
 
     /// Drop the sequences with the oldest start until `target` are open; returns how many went.
-    fn evict(&mut self, target: usize) -> u64;
+    fn evict(&mut self, target: usize) -> u64 {
+        self.sequences().evict(target)
+    }
 
     /// Drop the sequences whose window ended before `watermark`: no event they could still
     /// take can arrive in order. A batch run never needs it (its watermark is the end of
-    /// input); the streaming detector calls it as the watermark moves.
-    #[allow(dead_code)] // until `watch` drives the stages (docs/architecture.md, step 6)
-    fn expire(&mut self, watermark: Timestamp);
+    /// input); the incremental stages will call it as the watermark moves.
+    #[allow(dead_code)] // until the stages are driven incrementally (docs/architecture.md, 6c)
+    fn expire(&mut self, watermark: Timestamp) {
+        self.sequences().expire(watermark)
+    }
 }
 
 /// The correlator for correlation rule `c`.
@@ -76,7 +85,7 @@ pub(crate) fn for_rule(rules: &RuleSet, c: usize) -> Box<dyn Correlator> {
 }
 
 /// Open sequences by group key, with their count and the window they must fit in.
-struct Open {
+pub(crate) struct Open {
     span: SignedDuration,
     by_key: HashMap<String, Vec<Partial>>,
     count: usize,
@@ -190,16 +199,8 @@ impl Correlator for Ordered {
         1
     }
 
-    fn open(&self) -> usize {
-        self.open.count
-    }
-
-    fn evict(&mut self, target: usize) -> u64 {
-        self.open.evict(target)
-    }
-
-    fn expire(&mut self, watermark: Timestamp) {
-        self.open.expire(watermark)
+    fn sequences(&mut self) -> &mut Open {
+        &mut self.open
     }
 }
 
@@ -253,16 +254,8 @@ impl Correlator for Unordered {
         opened
     }
 
-    fn open(&self) -> usize {
-        self.open.count
-    }
-
-    fn evict(&mut self, target: usize) -> u64 {
-        self.open.evict(target)
-    }
-
-    fn expire(&mut self, watermark: Timestamp) {
-        self.open.expire(watermark)
+    fn sequences(&mut self) -> &mut Open {
+        &mut self.open
     }
 }
 
@@ -324,16 +317,8 @@ impl Correlator for Counting {
         opened
     }
 
-    fn open(&self) -> usize {
-        self.open.count
-    }
-
-    fn evict(&mut self, target: usize) -> u64 {
-        self.open.evict(target)
-    }
-
-    fn expire(&mut self, watermark: Timestamp) {
-        self.open.expire(watermark)
+    fn sequences(&mut self) -> &mut Open {
+        &mut self.open
     }
 }
 
