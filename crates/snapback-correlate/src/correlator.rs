@@ -336,8 +336,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn expiry_drops_sequences_whose_window_the_watermark_closed_and_keeps_the_edge() {
+    /// Sequences under "a" that start at 09:00 and 09:30, and one under "b" at `b`; 1 h window.
+    fn three_open(b: &str) -> Open {
         let mut open = Open {
             span: SignedDuration::from_hours(1),
             by_key: HashMap::new(),
@@ -350,8 +350,13 @@ mod tests {
                 partial("2026-01-01T09:30:00Z"),
             ],
         );
-        open.by_key
-            .insert("b".into(), vec![partial("2026-01-01T08:59:59Z")]);
+        open.by_key.insert("b".into(), vec![partial(b)]);
+        open
+    }
+
+    #[test]
+    fn expiry_drops_sequences_whose_window_the_watermark_closed_and_keeps_the_edge() {
+        let mut open = three_open("2026-01-01T08:59:59Z");
         // 10:00 - 09:00 is the window exactly: still open (both ends inclusive).
         open.expire("2026-01-01T10:00:00Z".parse().unwrap());
         assert_eq!(open.count, 2);
@@ -363,20 +368,7 @@ mod tests {
 
     #[test]
     fn eviction_takes_the_oldest_starts_first() {
-        let mut open = Open {
-            span: SignedDuration::from_hours(1),
-            by_key: HashMap::new(),
-            count: 3,
-        };
-        open.by_key.insert(
-            "a".into(),
-            vec![
-                partial("2026-01-01T09:00:00Z"),
-                partial("2026-01-01T09:30:00Z"),
-            ],
-        );
-        open.by_key
-            .insert("b".into(), vec![partial("2026-01-01T09:10:00Z")]);
+        let mut open = three_open("2026-01-01T09:10:00Z");
         assert_eq!(open.evict(1), 2);
         assert_eq!(
             open.by_key["a"][0].start.to_string(),
