@@ -34,7 +34,7 @@
 //! leaves a field unset.
 //!
 //! **Properties.** System fields (`username`, `sourceip`, `devicetime`, …) come from the
-//! normalised [`snapback_ingest::Event`] ([`view`]). Custom event properties (`"Operation"`,
+//! normalised [`snapback_model::Event`] ([`view`]). Custom event properties (`"Operation"`,
 //! `"ResourceType"`, `"ResourceGroup"`, `"SubscriptionId"`, `"ResultType"`) come from a
 //! [`PropertyMap`]: a built-in mapping per cloud that makes the seed query meaningful out of
 //! the box, overlaid by a user file that maps any name to a JSON path in the raw record. An

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 use serde::Serialize;
-use snapback_ingest::Event;
+use snapback_model::Event;
 
 use crate::ast::*;
 use crate::eval::{Evaluator, Row, Scope};

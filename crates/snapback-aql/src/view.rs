@@ -20,7 +20,7 @@
 use std::sync::OnceLock;
 
 use serde::Deserialize;
-use snapback_ingest::{Cloud, Event};
+use snapback_model::{Cloud, Event};
 
 use crate::value::Value;
 
@@ -541,13 +541,13 @@ fn builtin(b: Builtin, event: &Event) -> Option<String> {
             .and_then(serde_json::Value::as_str)
             .map(str::to_string),
         (Builtin::ResourceGroup, Cloud::Azure) => azure_resource_id(event)
-            .and_then(|id| snapback_ingest::arm_segment(&id, "resourceGroups"))
+            .and_then(|id| snapback_model::arm_segment(&id, "resourceGroups"))
             .or_else(|| {
                 raw_str(event, &["resourceGroupName", "ResourceGroup"]).map(str::to_string)
             }),
         (Builtin::ResourceGroup, _) => None,
         (Builtin::SubscriptionId, Cloud::Azure) => azure_resource_id(event)
-            .and_then(|id| snapback_ingest::arm_segment(&id, "subscriptions"))
+            .and_then(|id| snapback_model::arm_segment(&id, "subscriptions"))
             .or_else(|| nonempty(&event.account)),
         (Builtin::SubscriptionId, _) => nonempty(&event.account),
         (Builtin::ResultType, Cloud::Azure) => {

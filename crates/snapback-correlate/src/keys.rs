@@ -1,7 +1,7 @@
 //! Correlation keys: the values of a group-by field, normalised so that references compare
 //! equal, scoped by cloud and account.
 
-use snapback_ingest::{Cloud, Event};
+use snapback_model::{Cloud, Event};
 use snapback_rules::RuleSet;
 
 /// The values of a field as correlation keys: [`RuleSet::field_values`] (Azure ids

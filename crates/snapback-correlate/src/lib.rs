@@ -59,7 +59,6 @@
 
 #![forbid(unsafe_code)]
 
-pub mod alert;
 mod correlator;
 mod keys;
 mod operation;
@@ -71,10 +70,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
-use snapback_ingest::{Cloud, Event, Outcome};
+use snapback_model::{Cloud, Event, Outcome};
 use snapback_rules::{CorrelationKind, RuleRef, RuleSet};
 
-pub use alert::{Alert, Entity, Evidence, EvidenceRole, Guide, Severity, Suppression};
+pub use snapback_model::alert::{
+    self, Alert, Entity, Evidence, EvidenceRole, Guide, Severity, Suppression,
+};
 pub use snapback_rules::{OutcomePolicy, Role};
 pub use tuning::{StateLimits, Tuning};
 

@@ -6,13 +6,13 @@
 //! A rule about "a VM write whose request body was not logged" is therefore true of the
 //! Success record of every write, body or not. The rule names, in `unless_operation_matches`,
 //! a rule that matches the records that do carry what it is about; a match counts only when
-//! no record of the same operation (the same [`snapback_ingest::Event::act`]) in the input
+//! no record of the same operation (the same [`snapback_model::Event::act`]) in the input
 //! matched one of those.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use snapback_ingest::Cloud;
+use snapback_model::Cloud;
 use snapback_rules::RuleSet;
 
 use crate::Matched;

@@ -29,7 +29,7 @@ use std::collections::HashMap;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use snapback_ingest::Event;
+use snapback_model::Event;
 
 use crate::order::{Admitted, Lateness, Order, OrderKey, Ordered};
 use crate::{record_digest, Alert, DetectOptions, Detector, Prepared, Tuning};

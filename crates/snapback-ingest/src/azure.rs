@@ -14,6 +14,7 @@ use crate::decode::{decode_embedded, digest_id, json_type, parse_time, str_at, s
 use crate::event::{
     Actor, Cloud, Event, Outcome, Provenance, Resource, ResourceKind, ResourceRole, Schema,
 };
+use snapback_model::arm_segment;
 
 const CLAIM_UPN: &str = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn";
 const CLAIM_NAME: &str = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name";
@@ -210,17 +211,6 @@ fn actor(r: &Value, claims: &Value) -> Actor {
         account: str_key(claims, CLAIM_TENANT).or_else(|| str_key(claims, "tid")),
         delegated_by: str_key(claims, "xms_mirid"),
     }
-}
-
-/// A segment value of an ARM id: `arm_segment(id, "resourcegroups")`.
-pub fn arm_segment(id: &str, name: &str) -> Option<String> {
-    let mut parts = id.split('/');
-    while let Some(p) = parts.next() {
-        if p.eq_ignore_ascii_case(name) {
-            return parts.next().map(str::to_owned);
-        }
-    }
-    None
 }
 
 fn kind_of_arm(id: &str) -> ResourceKind {

@@ -455,6 +455,13 @@ pub const LOWER_CASE_MARKERS: [&str; 6] = [
     "insertid",
 ];
 
+/// The keys the decoders must see listed by the framer when a record filter is in front of them
+/// (the key contract, `snapback_model::KeySpec`): a record holding one is rewritten before
+/// decoding, so a filter must let it through.
+pub fn marker_keys() -> &'static [&'static str] {
+    &LOWER_CASE_MARKERS
+}
+
 fn restore_key_case(raw: Value) -> Value {
     let Value::Object(map) = raw else {
         return raw;

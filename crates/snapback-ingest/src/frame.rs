@@ -17,7 +17,7 @@
 
 use std::io::{self, BufRead};
 
-use crate::RecordFilter;
+use crate::{KeySpec, RecordFilter};
 
 mod feed;
 #[cfg(test)]
@@ -38,7 +38,7 @@ pub fn key_ends(record: &[u8]) -> Option<Vec<u32>> {
 }
 
 /// [`key_ends`] of every key, whatever its last letter (what the framer lists when
-/// [`Framer::set_all_keys`] asks it to).
+/// [`Framer::set_keys`] is given a key it would miss).
 pub fn all_key_ends(record: &[u8]) -> Option<Vec<u32>> {
     ends_of_keys(record, true)
 }
@@ -266,10 +266,11 @@ impl<R: BufRead> Framer<R> {
         }
     }
 
-    /// List every key of a record for the filter ([`all_key_ends`]), not only those that end
-    /// in `d` or `e` ([`key_ends`]).
-    pub fn set_all_keys(&mut self, all: bool) {
-        self.keys.all = all;
+    /// List the keys `spec` names for the filter: those that end in `d` or `e`
+    /// ([`key_ends`], the fast path marks those bytes) when that lists them all, every key
+    /// ([`all_key_ends`]) otherwise.
+    pub fn set_keys(&mut self, spec: &KeySpec) {
+        self.keys.all = spec.needs_all();
     }
 
     /// Turn the fast path off (or on): the frames are the same either way, which tests and

@@ -15,6 +15,7 @@ use crate::event::{
     Actor, Cloud, Event, OperationPhase, Outcome, Provenance, Resource, ResourceKind, ResourceRole,
     Schema,
 };
+use snapback_model::normalise_ref;
 
 pub(crate) fn decode(
     raw: Arc<Value>,
@@ -197,16 +198,6 @@ pub fn normalise_method(m: &str) -> String {
         }
     }
     m.to_owned()
-}
-
-/// Normalise a Compute reference: strip `https://…/compute/v1/` and similar prefixes.
-pub fn normalise_ref(s: &str) -> String {
-    let s = s.trim();
-    let s = match s.find("/projects/") {
-        Some(i) if s.starts_with("http") || s.starts_with("//") => &s[i + 1..],
-        _ => s,
-    };
-    s.to_owned()
 }
 
 fn kind_of(reference: &str) -> Option<ResourceKind> {

@@ -25,7 +25,6 @@
 mod aws;
 mod azure;
 pub mod decode;
-pub mod event;
 pub mod frame;
 mod gcp;
 pub mod gzip;
@@ -42,12 +41,12 @@ use std::io::{self, BufRead};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use azure::arm_segment;
 pub use decode::{decode_record, decode_record_checked, DecodeWarning, Decoded};
-pub use event::*;
 pub use frame::{all_key_ends, key_ends};
-pub use gcp::{normalise_method, normalise_ref};
+pub use gcp::normalise_method;
 pub use parallel::{read_files_parallel, read_inputs_parallel, ParallelOptions, Progress};
+pub use snapback_model::event::{self, *};
+pub use snapback_model::{arm_segment, normalise_ref, KeyList, KeySpec};
 pub use summary::{Summary, INVALID_REASONS};
 
 use frame::{Frame, Framer, Start};
@@ -259,8 +258,8 @@ struct Reader<'a> {
     filter: Option<&'a RecordFilter<'a>>,
     /// The framer's fast path.
     fast: bool,
-    /// The filter wants every key listed (`KeyList::all`).
-    all_keys: bool,
+    /// The keys the filter needs listed ([`KeySpec`]).
+    keys: &'a KeySpec,
     /// Reading a chunk of a JSON lines file that starts at this offset (not the file's start).
     continuing: Option<u64>,
     /// Set by `read_records`: records framed, how the stream started, and whether the framer
@@ -277,15 +276,6 @@ struct Reader<'a> {
 /// given, lists where the record's keys end ([`frame::key_ends`]).
 pub type RecordFilter<'a> = dyn Fn(&[u8], Option<KeyList<'_>>) -> bool + Sync + 'a;
 
-/// Where a record's keys end ([`frame::key_ends`]), as the framer's fast path hands them to a
-/// [`RecordFilter`]: every key when `all` ([`frame::all_key_ends`], asked for with
-/// `ParallelOptions::all_keys`), else those that end in `d` or `e` and perhaps a few others.
-#[derive(Debug, Clone, Copy)]
-pub struct KeyList<'a> {
-    pub ends: &'a [u32],
-    pub all: bool,
-}
-
 impl<'a> Reader<'a> {
     fn new(
         options: &'a IngestOptions,
@@ -300,7 +290,7 @@ impl<'a> Reader<'a> {
             on_diag,
             filter: None,
             fast: true,
-            all_keys: false,
+            keys: &KeySpec::Nothing,
             continuing: None,
             framed: 0,
             started_json: false,
@@ -373,7 +363,7 @@ impl Reader<'_> {
             }
         };
         framer.set_fast(self.fast);
-        framer.set_all_keys(self.all_keys);
+        framer.set_keys(self.keys);
         if let Some((bytes, len)) = memory {
             framer.in_memory(bytes, len);
         }

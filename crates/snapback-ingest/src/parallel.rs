@@ -22,7 +22,11 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::sniff::{Peek, SNIFF_BYTES};
-use crate::{list_files, Diagnostic, Event, IngestOptions, Input, Reader, RecordFilter, Summary};
+use crate::{
+    list_files, Diagnostic, Event, IngestOptions, Input, KeySpec, Reader, RecordFilter, Summary,
+};
+
+static NO_KEYS: KeySpec = KeySpec::Nothing;
 
 /// Knobs of [`read_inputs_parallel`].
 #[derive(Clone, Copy)]
@@ -30,8 +34,10 @@ pub struct ParallelOptions<'a> {
     /// Records for which this returns false are counted (`Summary::prefiltered`) and not
     /// parsed: no diagnostic, no event.
     pub filter: Option<&'a RecordFilter<'a>>,
-    /// List every key of a record for `filter`, not only those that end in `d` or `e`.
-    pub all_keys: bool,
+    /// The keys the framer must list for `filter` (the key contract: the filter's keys and the
+    /// decoders' markers, [`crate::decode::marker_keys`]); it lists every key when one of them
+    /// ends in a byte its fast path does not mark ([`KeySpec::needs_all`]).
+    pub keys: &'a KeySpec,
     /// The framer's fast path (off only to compare).
     pub fast_framer: bool,
     /// Plain files larger than this are read in chunks of about this size.
@@ -42,7 +48,7 @@ impl Default for ParallelOptions<'_> {
     fn default() -> Self {
         ParallelOptions {
             filter: None,
-            all_keys: false,
+            keys: &NO_KEYS,
             fast_framer: true,
             chunk_bytes: 32 << 20,
         }
@@ -56,7 +62,7 @@ impl<'a> ParallelOptions<'a> {
         'a: 'r,
     {
         reader.filter = self.filter;
-        reader.all_keys = self.all_keys;
+        reader.keys = self.keys;
         reader.fast = self.fast_framer;
     }
 }

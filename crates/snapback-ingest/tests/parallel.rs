@@ -25,10 +25,9 @@ fn parallel(inputs: &[Input], chunk_bytes: u64, fast: bool) -> (Vec<String>, Vec
     let mut diags = Vec::new();
     let mut last = Progress::default();
     let options = ParallelOptions {
-        filter: None,
-        all_keys: false,
         fast_framer: fast,
         chunk_bytes,
+        ..ParallelOptions::default()
     };
     let s = read_inputs_parallel(
         inputs,

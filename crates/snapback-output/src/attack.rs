@@ -3,7 +3,7 @@
 //! Only names we are sure of are listed; an unknown technique keeps its id as its name and an
 //! unknown tactic keeps its name without an id, rather than guessing.
 
-use snapback_correlate::Alert;
+use snapback_model::Alert;
 
 /// ATT&CK version the names below were taken from.
 pub const ATTACK_VERSION: &str = "v16";

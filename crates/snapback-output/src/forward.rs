@@ -26,7 +26,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use snapback_correlate::{Alert, Severity};
+use snapback_model::{Alert, Severity};
 
 use crate::siem::{self, SiemFormat, SyslogFormat};
 

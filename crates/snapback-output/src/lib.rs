@@ -36,7 +36,7 @@ pub mod text;
 
 use std::io::Write;
 
-use snapback_correlate::{Alert, EvidenceRole};
+use snapback_model::{Alert, EvidenceRole};
 
 pub use forward::{ForwardError, ForwardOptions, Forwarder, Target, Transport};
 pub use siem::{LeefVersion, SiemFormat, SyslogFormat};

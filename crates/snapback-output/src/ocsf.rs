@@ -4,8 +4,8 @@
 //! profiles are declared: `cloud` brings `cloud` and `api`, `host` brings `actor`.
 
 use serde_json::{json, Value};
-use snapback_correlate::{Alert, EvidenceRole, Severity};
-use snapback_ingest::Cloud;
+use snapback_model::Cloud;
+use snapback_model::{Alert, EvidenceRole, Severity};
 
 use crate::{attack, PRODUCT, VENDOR, VERSION};
 

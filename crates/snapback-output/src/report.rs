@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use snapback_correlate::{Alert, EvidenceRole, Severity};
+use snapback_model::{Alert, EvidenceRole, Severity};
 
 use crate::text::{html, json_for_script};
 use crate::{attack, Scope, VERSION};

@@ -1,8 +1,8 @@
 //! Hand-built alerts for tests, benchmarks and documentation of the outputs, so that the formats
 //! can be exercised (10,000 alerts, hostile strings in every field) without running detection.
 
-use snapback_correlate::{Alert, Entity, Evidence, EvidenceRole, Guide, Severity};
-use snapback_ingest::{Cloud, Outcome, ResourceKind};
+use snapback_model::{Alert, Entity, Evidence, EvidenceRole, Guide, Severity};
+use snapback_model::{Cloud, Outcome, ResourceKind};
 
 /// The strings an attacker can put into audit-log fields to break an output: each must arrive
 /// as text, in one event, in every format.

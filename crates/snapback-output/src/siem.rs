@@ -4,7 +4,7 @@
 //! (spec §3.4 item 5). Values go through [`crate::text`]; each is bounded so that a whole line
 //! stays well under QRadar's default 4 KB TCP payload.
 
-use snapback_correlate::{Alert, Severity};
+use snapback_model::{Alert, Severity};
 
 use crate::text::{cef_header, cef_value, leef_header, leef_value, syslog_token};
 use crate::{facts, PRODUCT, VENDOR, VERSION};

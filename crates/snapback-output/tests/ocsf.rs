@@ -2,10 +2,10 @@
 
 mod support;
 
-use snapback_correlate::Suppression;
+use snapback_model::Suppression;
 use snapback_output::{ocsf, sample, write_lines, LineFormat};
 
-fn findings() -> Vec<snapback_correlate::Alert> {
+fn findings() -> Vec<snapback_model::Alert> {
     let mut v: Vec<_> = (0..6).map(sample::alert).collect();
     let mut s = sample::alert(6);
     s.suppressed = Some(Suppression {

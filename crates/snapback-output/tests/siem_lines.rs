@@ -346,7 +346,7 @@ fn syslog_headers() {
     let now: jiff::Timestamp = "2025-01-18T11:07:53.52Z".parse().unwrap();
     let m = syslog_message(
         "LEEF:2.0|x",
-        snapback_correlate::Severity::High,
+        snapback_model::Severity::High,
         SyslogFormat::Rfc5424,
         "host a",
         now,
@@ -360,7 +360,7 @@ fn syslog_headers() {
     );
     let m = syslog_message(
         "CEF:0|x",
-        snapback_correlate::Severity::Critical,
+        snapback_model::Severity::Critical,
         SyslogFormat::Rfc3164,
         "h",
         now,
@@ -375,7 +375,7 @@ fn syslog_headers() {
     let now: jiff::Timestamp = "2025-01-08T01:02:03Z".parse().unwrap();
     let m = syslog_message(
         "x",
-        snapback_correlate::Severity::Low,
+        snapback_model::Severity::Low,
         SyslogFormat::Rfc3164,
         "h",
         now,

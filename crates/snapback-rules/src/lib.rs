@@ -2,7 +2,7 @@
 //!
 //! ```no_run
 //! use snapback_rules::RuleSet;
-//! # fn events() -> Vec<snapback_ingest::Event> { Vec::new() }
+//! # fn events() -> Vec<snapback_model::Event> { Vec::new() }
 //! let rules = RuleSet::load(true, &[]);
 //! for p in &rules.problems { eprintln!("{p}"); }
 //! for e in events() {
@@ -59,7 +59,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Serialize;
-use snapback_ingest::Event;
+use snapback_model::Event;
 
 use source::{modifier_line, parse_source, yaml_files, Located, Source};
 

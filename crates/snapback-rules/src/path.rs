@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 
 use serde_json::Value;
-use snapback_ingest::{Cloud, Event};
+use snapback_model::{Cloud, Event};
 
 /// One value found at a path.
 #[derive(Debug, Clone)]
@@ -161,14 +161,14 @@ fn virtual_field<'a>(e: &'a Event, name: &str, out: &mut Vec<Found<'a>>) {
         }
         "azure.resource_group" => {
             if let Some(rg) = azure_resource_id(e)
-                .and_then(|id| snapback_ingest::arm_segment(&id, "resourcegroups"))
+                .and_then(|id| snapback_model::arm_segment(&id, "resourcegroups"))
             {
                 out.push(Found::Text(Cow::Owned(rg)));
             }
         }
         "azure.subscription" => {
             if let Some(sub) = azure_resource_id(e)
-                .and_then(|id| snapback_ingest::arm_segment(&id, "subscriptions"))
+                .and_then(|id| snapback_model::arm_segment(&id, "subscriptions"))
             {
                 out.push(Found::Text(Cow::Owned(sub)));
             }
@@ -214,13 +214,13 @@ fn azure_resource_id(e: &Event) -> Option<String> {
         .map(str::to_ascii_lowercase)
 }
 
-/// Walk a dotted path ([`snapback_ingest::walk_path`]: arrays fan out, a numeric segment
+/// Walk a dotted path ([`snapback_model::walk_path`]: arrays fan out, a numeric segment
 /// indexes instead, a key that itself contains dots is matched whole), and where a JSON string
 /// is met with path left, parse it and walk on into it.
 pub(crate) fn walk<'a>(node: &'a Value, path: &str, out: &mut Vec<Found<'a>>) {
     // Both callbacks push, in the order of the walk.
     let out = std::cell::RefCell::new(out);
-    snapback_ingest::walk_path(
+    snapback_model::walk_path(
         node,
         path,
         &mut |v| out.borrow_mut().push(Found::Node(v)),
@@ -256,7 +256,7 @@ pub(crate) fn key_values(e: &Event, path: &str) -> Vec<String> {
             {
                 s.make_ascii_lowercase();
             }
-            Cloud::Gcp => s = snapback_ingest::normalise_ref(&s),
+            Cloud::Gcp => s = snapback_model::normalise_ref(&s),
             _ => {}
         }
         if !out.contains(&s) {

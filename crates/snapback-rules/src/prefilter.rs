@@ -47,8 +47,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use snapback_ingest::decode::LOWER_CASE_MARKERS;
-use snapback_ingest::KeyList;
+use snapback_model::{KeyList, KeySpec};
 
 use crate::{
     Condition, DetectionTree, Modifier, RuleSet, Selection, SelectionItem, SigmaValue, StrPart,
@@ -84,7 +83,7 @@ pub(crate) enum Key {
     Op(OpKey),
     /// Another field, by the last segment of its path: the value is held by a key of that
     /// name, or (a flattened record) a key whose name ends with `.` and it. Field paths are
-    /// matched case-sensitively (`snapback_ingest::walk_path`).
+    /// matched case-sensitively (`snapback_model::walk_path`).
     Field(String),
     /// Anywhere in the record: a keyword.
     Anywhere,
@@ -420,12 +419,12 @@ fn op_key_slot(name: &[u8]) -> Option<usize> {
         .map(|&(_, slot)| slot)
 }
 
-/// Patterns that force a pass: a key or value may be spelt with `\u` escapes, and a
-/// lower-cased marker key (`snapback_ingest::decode::LOWER_CASE_MARKERS`, quoted) makes the
-/// decoder restore key spelling.
-fn forcing() -> Vec<String> {
+/// Patterns that force a pass: a key or value may be spelt with `\u` escapes, and a decoder's
+/// marker key (quoted; `snapback_ingest::decode::LOWER_CASE_MARKERS`: a lower-cased export)
+/// makes the decoder restore key spelling.
+fn forcing(markers: &[&str]) -> Vec<String> {
     std::iter::once("\\u".to_owned())
-        .chain(LOWER_CASE_MARKERS.iter().map(|m| format!("\"{m}\"")))
+        .chain(markers.iter().map(|m| format!("\"{m}\"")))
         .collect()
 }
 
@@ -487,6 +486,10 @@ struct Compiled {
     /// A quicker no for almost all keys: the bit of [`tail_bit`] is set for the last four
     /// bytes of each name that means something. `None` when some name is shorter than that.
     tails: Option<Box<[u64; TAIL_WORDS]>>,
+    /// The decoders' marker keys ([`Prefilter::for_rules`]).
+    markers: Box<[Box<[u8]>]>,
+    /// `keys().needs_all()`, computed once.
+    needs_all: bool,
 }
 
 /// Words of [`Compiled::tails`]: one bit per value of [`tail_bit`], 8 KiB, which stays in the
@@ -582,7 +585,12 @@ pub struct Prefilter {
 impl Prefilter {
     /// The prefilter of a rule set: off when a detection pins nothing (or its logic cannot be
     /// read as a tree).
-    pub fn for_rules(rules: &RuleSet) -> Prefilter {
+    ///
+    /// `markers` are the decoders' marker keys (`snapback_ingest::decode::LOWER_CASE_MARKERS`):
+    /// a record that holds one is let through, because its decoder rewrites its keys. They
+    /// come in as an argument so that this crate knows nothing of decoding (the key contract,
+    /// docs/architecture.md §2.4), and [`keys`](Self::keys) names them for the framer.
+    pub fn for_rules(rules: &RuleSet, markers: &[&str]) -> Prefilter {
         let pins: Vec<Result<Vec<Clause>, String>> = (0..rules.detections.len())
             .map(|i| {
                 let label = || rules.detections[i].id.clone();
@@ -592,12 +600,12 @@ impl Prefilter {
                 }
             })
             .collect();
-        Prefilter::new(&pins)
+        Prefilter::new(&pins, markers)
     }
 
     /// A prefilter from each detection's necessary condition (`Err(rule label)` for a rule that
     /// pins nothing).
-    pub(crate) fn new(rules: &[Result<Vec<Clause>, String>]) -> Prefilter {
+    pub(crate) fn new(rules: &[Result<Vec<Clause>, String>], markers: &[&str]) -> Prefilter {
         let mut slots: Vec<Wanted> = (0..3).map(|_| Wanted::default()).collect();
         let mut field_slot: ShortMap<String, usize> = ShortMap::default();
         let mut fields: Vec<String> = Vec::new();
@@ -660,7 +668,7 @@ impl Prefilter {
         for name in OP_KEYS
             .iter()
             .map(|&(n, _)| n)
-            .chain(LOWER_CASE_MARKERS.iter().copied())
+            .chain(markers.iter().copied())
             .chain(fields.iter().map(String::as_str))
         {
             if let Some(&b) = name.as_bytes().last() {
@@ -689,7 +697,7 @@ impl Prefilter {
             patterns.push(f.clone());
             found.push(Found::Key(3 + i));
         }
-        for f in forcing() {
+        for f in forcing(markers) {
             patterns.push(f);
             found.push(Found::Force);
         }
@@ -725,20 +733,32 @@ impl Prefilter {
                 })
         };
         match (keys, anywhere) {
-            (Some(keys), Some(anywhere)) => Prefilter {
-                compiled: Some(Compiled {
-                    keys,
-                    found,
-                    field_slots,
-                    shapes,
-                    tails,
-                    slots,
-                    anywhere,
-                    multi,
-                    lone,
-                }),
-                disabled_by: None,
-            },
+            (Some(keys), Some(anywhere)) => {
+                let mut p = Prefilter {
+                    compiled: Some(Compiled {
+                        keys,
+                        found,
+                        field_slots,
+                        shapes,
+                        tails,
+                        slots,
+                        anywhere,
+                        multi,
+                        lone,
+                        markers: markers
+                            .iter()
+                            .map(|m| m.as_bytes().to_vec().into_boxed_slice())
+                            .collect(),
+                        needs_all: false,
+                    }),
+                    disabled_by: None,
+                };
+                let needs_all = p.keys().needs_all();
+                if let Some(c) = p.compiled.as_mut() {
+                    c.needs_all = needs_all;
+                }
+                p
+            }
             _ => Prefilter::off("the searcher did not build".into()),
         }
     }
@@ -756,12 +776,28 @@ impl Prefilter {
         self.compiled.is_none()
     }
 
+    /// The keys [`may_match_keys`](Self::may_match_keys) must be given (the key contract,
+    /// `snapback_model::KeySpec`): none when the prefilter is off; every key when the rules pin
+    /// fields other than operation names; else the operation keys and the decoders' markers.
+    pub fn keys(&self) -> KeySpec {
+        match &self.compiled {
+            None => KeySpec::Nothing,
+            Some(c) if !c.field_slots.is_empty() => KeySpec::All,
+            Some(c) => KeySpec::names(
+                OP_KEYS.iter().map(|&(n, _)| n.to_owned()).chain(
+                    c.markers
+                        .iter()
+                        .map(|m| String::from_utf8_lossy(m).into_owned()),
+                ),
+            ),
+        }
+    }
+
     /// Whether [`may_match_keys`](Self::may_match_keys) needs every key listed
-    /// (`snapback_ingest::all_key_ends`): the rules pin fields other than operation names.
+    /// (`snapback_ingest::all_key_ends`): [`keys`](Self::keys) names one the framer's fast
+    /// path would not list.
     pub fn wants_all_keys(&self) -> bool {
-        self.compiled
-            .as_ref()
-            .is_some_and(|c| !c.field_slots.is_empty())
+        self.keys().needs_all()
     }
 
     /// Why every record passes, when it does.
@@ -821,12 +857,9 @@ impl Prefilter {
         let Some(c) = &self.compiled else {
             return true;
         };
-        // The list names the keys asked about: every key, or (for operation names and
-        // markers alone) those that end in `d` or `e`.
-        let Some(ends) = keys
-            .filter(|k| k.all || c.field_slots.is_empty())
-            .map(|k| k.ends)
-        else {
+        // The list names the keys asked about: every key, or those the fast path lists when
+        // they are all [`keys`](Self::keys) names.
+        let Some(ends) = keys.filter(|k| k.all || !c.needs_all).map(|k| k.ends) else {
             return self.may_match(record);
         };
         Prefilter::tally(c, |t| {
@@ -881,7 +914,7 @@ impl Compiled {
             return None;
         }
         // Lower-cased marker keys (whole keys) make the decoder restore key spelling.
-        if k[start - 1] == b'"' && LOWER_CASE_MARKERS.iter().any(|m| name == m.as_bytes()) {
+        if k[start - 1] == b'"' && self.markers.iter().any(|m| name == &m[..]) {
             return Some(None);
         }
         op_key_slot(name)
@@ -939,6 +972,7 @@ fn lower(v: &[u8]) -> std::borrow::Cow<'_, [u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use snapback_ingest::decode::LOWER_CASE_MARKERS as MARKERS;
 
     fn item(field: &str, mods: Vec<Modifier>, values: &[&[StrPart]]) -> Selection {
         Selection::AllOf(vec![SelectionItem {
@@ -1142,17 +1176,20 @@ mod tests {
     }
 
     fn pack() -> Prefilter {
-        Prefilter::new(&[
-            Ok(op(OpKey::CloudTrail, exact("StopInstances"))),
-            Ok(op(
-                OpKey::Azure,
-                exact("Microsoft.Compute/virtualMachines/start/action"),
-            )),
-            Ok(op(
-                OpKey::Gcp,
-                Pattern::Suffix("compute.instances.stop".into()),
-            )),
-        ])
+        Prefilter::new(
+            &[
+                Ok(op(OpKey::CloudTrail, exact("StopInstances"))),
+                Ok(op(
+                    OpKey::Azure,
+                    exact("Microsoft.Compute/virtualMachines/start/action"),
+                )),
+                Ok(op(
+                    OpKey::Gcp,
+                    Pattern::Suffix("compute.instances.stop".into()),
+                )),
+            ],
+            &MARKERS,
+        )
     }
 
     #[test]
@@ -1221,7 +1258,7 @@ mod tests {
         }
         assert!(with_keys >= 12, "only {with_keys} cases had a key list");
         // Every marker key gets a record through on both paths.
-        for m in LOWER_CASE_MARKERS {
+        for m in MARKERS {
             let record = format!(r#"{{"{m}":"x","eventName":"DescribeInstances"}}"#);
             let ends = listed(&p, record.as_bytes());
             assert!(
@@ -1234,10 +1271,13 @@ mod tests {
 
     #[test]
     fn an_unpinned_rule_turns_it_off() {
-        let p = Prefilter::new(&[
-            Ok(op(OpKey::CloudTrail, exact("StopInstances"))),
-            Err("user-agent-rule".into()),
-        ]);
+        let p = Prefilter::new(
+            &[
+                Ok(op(OpKey::CloudTrail, exact("StopInstances"))),
+                Err("user-agent-rule".into()),
+            ],
+            &MARKERS,
+        );
         assert!(p.is_off());
         assert!(p.may_match(br#"{"eventName":"DescribeInstances"}"#));
         assert!(p.disabled_by().unwrap().contains("user-agent-rule"));
@@ -1247,19 +1287,22 @@ mod tests {
     fn fields_keywords_and_clauses() {
         // The pack's rule, SigmaHQ's assumed-role rule (two clauses on `type`), a keyword, and
         // a regular expression on `arn`.
-        let p = Prefilter::new(&[
-            Ok(op(OpKey::CloudTrail, exact("StopInstances"))),
-            Ok(vec![
-                vec![field("type", exact("AssumedRole"))],
-                vec![field("type", exact("Role"))],
-            ]),
-            Ok(vec![vec![(Key::Anywhere, contains("TruffleHog"))]]),
-            Ok(vec![vec![field("arn", contains(":assumed-role/aws:"))]]),
-            Ok(vec![vec![field(
-                "OperationName",
-                contains("member to role"),
-            )]]),
-        ]);
+        let p = Prefilter::new(
+            &[
+                Ok(op(OpKey::CloudTrail, exact("StopInstances"))),
+                Ok(vec![
+                    vec![field("type", exact("AssumedRole"))],
+                    vec![field("type", exact("Role"))],
+                ]),
+                Ok(vec![vec![(Key::Anywhere, contains("TruffleHog"))]]),
+                Ok(vec![vec![field("arn", contains(":assumed-role/aws:"))]]),
+                Ok(vec![vec![field(
+                    "OperationName",
+                    contains("member to role"),
+                )]]),
+            ],
+            &MARKERS,
+        );
         assert!(!p.is_off());
         let cases: &[(&str, bool)] = &[
             (
@@ -1315,10 +1358,13 @@ mod tests {
     #[test]
     fn keys_sifted_by_their_tails() {
         // Every name at least four bytes long: keys are sifted by their last four bytes first.
-        let p = Prefilter::new(&[
-            Ok(op(OpKey::CloudTrail, exact("StopInstances"))),
-            Ok(vec![vec![field("sourceIPAddress", exact("203.0.113.9"))]]),
-        ]);
+        let p = Prefilter::new(
+            &[
+                Ok(op(OpKey::CloudTrail, exact("StopInstances"))),
+                Ok(vec![vec![field("sourceIPAddress", exact("203.0.113.9"))]]),
+            ],
+            &MARKERS,
+        );
         let c = p.compiled.as_ref().unwrap();
         assert!(c.tails.is_some());
         let cases: &[(&str, bool)] = &[
@@ -1340,7 +1386,7 @@ mod tests {
         ];
         check(&p, cases);
         // A name shorter than four bytes turns the sifting off; such keys are still found.
-        let short = Prefilter::new(&[Ok(vec![vec![field("arn", contains("x"))]])]);
+        let short = Prefilter::new(&[Ok(vec![vec![field("arn", contains("x"))]])], &MARKERS);
         assert!(short.compiled.as_ref().unwrap().tails.is_none());
         let record = br#"{"arn":"x"}"#;
         let ends = listed(&short, record);

@@ -14,7 +14,7 @@ use rsigma_parser::{
     LogSource, SigmaRule,
 };
 use serde_json::Value;
-use snapback_ingest::Event;
+use snapback_model::Event;
 
 use crate::path::{self, Found};
 use crate::{tree, CorrelationKind, Level};

@@ -59,7 +59,7 @@ fn records(dirs: &[PathBuf]) -> Vec<(Arc<str>, Vec<u8>)> {
 }
 
 fn check(rules: &RuleSet, label: &str, recs: &[(Arc<str>, Vec<u8>)]) {
-    let prefilter = Prefilter::for_rules(rules);
+    let prefilter = Prefilter::for_rules(rules, &snapback_ingest::decode::LOWER_CASE_MARKERS);
     if let Some(why) = prefilter.disabled_by() {
         eprintln!("{label}: prefilter off ({why}): every record passes");
     }

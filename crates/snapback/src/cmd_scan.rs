@@ -8,7 +8,8 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use snapback_correlate::{Alert, DetectOptions, Detector, Report, Severity, Tuning};
 use snapback_ingest::{
-    read_inputs_parallel, IngestOptions, Input, KeyList, ParallelOptions, RecordFilter, Summary,
+    read_inputs_parallel, IngestOptions, Input, KeyList, KeySpec, ParallelOptions, RecordFilter,
+    Summary,
 };
 use snapback_rules::RuleSet;
 
@@ -121,16 +122,24 @@ pub(crate) fn with_reading<R>(
     f: impl FnOnce(&ParallelOptions<'_>) -> R,
 ) -> R {
     let prefilter = (prefilter && std::env::var_os("SNAPBACK_NO_PREFILTER").is_none())
-        .then(|| snapback_rules::Prefilter::for_rules(rules))
+        .then(|| {
+            snapback_rules::Prefilter::for_rules(rules, snapback_ingest::decode::marker_keys())
+        })
         .filter(|p| !p.is_off());
     let may_match = |record: &[u8], keys: Option<KeyList<'_>>| {
         prefilter
             .as_ref()
             .is_none_or(|p| p.may_match_keys(record, keys))
     };
+    // The key contract: the framer lists what the prefilter and the decoders need.
+    let keys = prefilter.as_ref().map_or(KeySpec::Nothing, |p| {
+        p.keys().union(KeySpec::names(
+            snapback_ingest::decode::marker_keys().iter().copied(),
+        ))
+    });
     let parallel = ParallelOptions {
         filter: prefilter.as_ref().map(|_| &may_match as &RecordFilter),
-        all_keys: prefilter.as_ref().is_some_and(|p| p.wants_all_keys()),
+        keys: &keys,
         fast_framer: std::env::var_os("SNAPBACK_NO_FAST_FRAMER").is_none(),
         ..ParallelOptions::default()
     };

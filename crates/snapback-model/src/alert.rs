@@ -2,9 +2,9 @@
 
 use std::fmt;
 
+use crate::event::{Cloud, Event, Outcome, ResourceKind};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use snapback_ingest::{Cloud, Event, Outcome, ResourceKind};
 
 /// Severity, derived from the risk score so that the two never disagree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
