@@ -102,29 +102,38 @@ impl Open {
         partials
     }
 
+    /// Drop sequences until `target` are open, fairly ([`crate::fair`]: charged to the actor
+    /// of each sequence's first step, the one holding most loses its oldest start first).
     fn evict(&mut self, target: usize) -> u64 {
         if self.count <= target {
             return 0;
         }
-        let mut starts: Vec<(Timestamp, String)> = self
-            .by_key
-            .iter()
-            .flat_map(|(k, ps)| ps.iter().map(move |p| (p.start, k.clone())))
-            .collect();
-        starts.sort();
-        let excess = self.count - target;
-        let mut evicted = 0;
-        for (start, key) in starts.into_iter().take(excess) {
-            if let Some(ps) = self.by_key.get_mut(&key) {
-                if let Some(j) = ps.iter().position(|p| p.start == start) {
-                    ps.remove(j);
-                    self.count -= 1;
-                    evicted += 1;
-                }
+        let mut keys: Vec<&String> = self.by_key.keys().collect();
+        keys.sort();
+        let mut at: Vec<(&String, usize)> = Vec::with_capacity(self.count);
+        let mut charged = Vec::with_capacity(self.count);
+        for k in keys {
+            for (j, p) in self.by_key[k].iter().enumerate() {
+                let who = p.steps.first().map(|s| crate::fair::flood_key(&s.m.event));
+                charged.push((who, p.start));
+                at.push((k, j));
             }
         }
+        let mut going: Vec<(String, usize)> = crate::fair::victims(&charged, self.count - target)
+            .into_iter()
+            .map(|i| (at[i].0.clone(), at[i].1))
+            .collect();
+        // Highest index first within a key, so that removing one leaves the others' indices.
+        going.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        let evicted = going.len();
+        for (key, j) in going {
+            if let Some(ps) = self.by_key.get_mut(&key) {
+                ps.remove(j);
+            }
+        }
+        self.count -= evicted;
         self.by_key.retain(|_, ps| !ps.is_empty());
-        evicted
+        evicted as u64
     }
 
     #[allow(dead_code)] // see Correlator::expire

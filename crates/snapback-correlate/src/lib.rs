@@ -60,6 +60,7 @@
 #![forbid(unsafe_code)]
 
 mod correlator;
+mod fair;
 mod keys;
 mod operation;
 pub mod order;
@@ -117,8 +118,14 @@ pub struct DetectStats {
     pub sequences_evicted: u64,
     /// Matched events dropped, oldest first, beyond [`DetectOptions::max_retained_events`].
     pub events_evicted: u64,
-    /// Operations forgotten, oldest first, beyond [`DetectOptions::max_operations`].
+    /// Operations forgotten beyond [`DetectOptions::max_operations`]: failed ones first, then
+    /// fairly ([`fair`]).
     pub operations_evicted: u64,
+    /// Matched records that took no state (issue 13 item 7): failed or dry-run calls that no
+    /// rule they matched can use (every such rule, and every correlation over it, counts only
+    /// calls that went through). Not in `events_matched`, which counts the records that took
+    /// state; every delivery counts, since recognising a re-delivery would take state.
+    pub events_unusable: u64,
     pub alerts: u64,
     pub suppressed: u64,
     /// Alerts merged into a higher-ranked alert over the same act.
@@ -199,6 +206,8 @@ struct OperationResult {
     evidence: Vec<Evidence>,
     /// Digests (`Detector::seen`) of its records that no rule matched: forgotten with it.
     ids: Vec<u128>,
+    /// Who it is charged to ([`fair::flood_key`] of its first record).
+    charged: fair::FloodKey,
 }
 
 /// An event's matches and what correlation needs from its raw record: see
@@ -206,6 +215,16 @@ struct OperationResult {
 pub struct Prepared {
     rules: Vec<usize>,
     derived: Option<Derived>,
+    /// Whether a rule it matched can use the record with its outcome ([`Detector::usable`]).
+    usable: bool,
+}
+
+impl Prepared {
+    /// Whether the record takes any state: it matched a rule that can use it, or it is a
+    /// record of a multi-record operation, whose outcome it may decide.
+    pub fn takes_state(&self, event: &Event) -> bool {
+        (self.usable && !self.rules.is_empty()) || Detector::needs_operation(event)
+    }
 }
 
 thread_local! {
@@ -310,9 +329,11 @@ impl<'r> Detector<'r> {
             return Prepared {
                 rules: matched,
                 derived: None,
+                usable: false,
             };
         }
-        let derived = Self::derive(rules, event, &matched);
+        let usable = Self::usable(rules, event, &matched);
+        let derived = usable.then(|| Self::derive(rules, event, &matched));
         // Only `Actor::display` of the actor is read.
         event.raw = NO_RAW.with(Arc::clone);
         event.request = None;
@@ -323,8 +344,33 @@ impl<'r> Detector<'r> {
         event.actor.principal = actor.principal.or(actor.name);
         Prepared {
             rules: matched,
-            derived: Some(derived),
+            derived,
+            usable,
         }
+    }
+
+    /// Whether anything a rule in `matched` does can use `e` (issue 13 item 7, admission): a
+    /// failed or dry-run call can, only for a rule (or a correlation over it) whose outcome
+    /// policy is `any`, or as a record of its operation that voids other matches
+    /// (`unless_operation_matches` names its rule). Under the pack's default policy the
+    /// 110,000 failed `StopInstances` of a flood are not kept, and cannot push out the stop
+    /// that a later start completes. An accepted or undecided record always can: its
+    /// operation's final record may still say it went through.
+    fn usable(rules: &RuleSet, e: &Event, matched: &[usize]) -> bool {
+        if !matches!(e.outcome, Outcome::Failure { .. } | Outcome::DryRun) {
+            return true;
+        }
+        matched.iter().any(|&r| {
+            rules.detections[r].meta.outcome == OutcomePolicy::Any
+                || rules
+                    .detections
+                    .iter()
+                    .any(|d| d.unless_operation.contains(&r))
+                || rules
+                    .correlations
+                    .iter()
+                    .any(|c| c.rules.contains(&r) && c.meta.outcome == OutcomePolicy::Any)
+        })
     }
 
     /// Observe an event made ready by [`prepare`](Self::prepare); the outcome is the same as
@@ -337,13 +383,20 @@ impl<'r> Detector<'r> {
             return;
         }
         let needs_operation = Self::needs_operation(&event);
-        let Prepared { rules, derived } = prepared;
-        if rules.is_empty() && !needs_operation {
+        let Prepared {
+            rules,
+            derived,
+            usable,
+        } = prepared;
+        if !rules.is_empty() && !usable {
+            self.stats.events_unusable += 1;
+        }
+        if (rules.is_empty() || !usable) && !needs_operation {
             return;
         }
         self.seen.insert(id);
         if needs_operation {
-            self.record_operation(&event, rules.is_empty().then_some(id));
+            self.record_operation(&event, derived.is_none().then_some(id));
         }
         if let Some(derived) = derived {
             self.stats.events_matched += 1;
@@ -404,24 +457,37 @@ impl<'r> Detector<'r> {
         }
     }
 
-    /// Beyond the cap, drop the matched events with the oldest event time, down to 90% of the
-    /// cap so that the sort is paid once per tenth of the cap, and count them.
+    /// Beyond the cap, drop matched events down to 90% of the cap (so that the work is paid
+    /// once per tenth of the cap), fairly ([`fair`]: the principal holding most loses its
+    /// oldest first), and count them.
     fn evict_events(&mut self) {
         let cap = self.options.max_retained_events;
         let target = cap - cap / 10;
         if self.matched.len() <= target {
             return;
         }
-        // Before the oldest go, the alerts they take part in are found from everything
-        // retained now and kept: a chain whose events were all retained at once is not lost.
-        // This pass counts nothing (the final one does).
+        // Before they go, the alerts they take part in are found from everything retained now
+        // and kept: a chain whose events were all retained at once is not lost. This pass
+        // counts nothing (the final one does).
         self.matched
             .sort_by(|a, b| Self::event_order(&a.event, &b.event));
         let excess = self.matched.len() - target;
-        // By event id: ids of different accounts that collide only keep an alert more.
-        let leaving: HashSet<String> = self.matched[..excess]
+        let charged: Vec<_> = self
+            .matched
             .iter()
-            .map(|m| m.event.event_id.clone())
+            .map(|m| (fair::flood_key(&m.event), m.event.time.instant))
+            .collect();
+        let mut going = vec![false; self.matched.len()];
+        for i in fair::victims(&charged, excess) {
+            going[i] = true;
+        }
+        // By event id: ids of different accounts that collide only keep an alert more.
+        let leaving: HashSet<String> = self
+            .matched
+            .iter()
+            .zip(&going)
+            .filter(|(_, &g)| g)
+            .map(|(m, _)| m.event.event_id.clone())
             .collect();
         let stats = self.stats.clone();
         let now = self.alerts_now(Some(&leaving));
@@ -431,10 +497,17 @@ impl<'r> Detector<'r> {
                 self.early.entry(a.alert_id.clone()).or_insert(a);
             }
         }
-        for m in self.matched.drain(..excess) {
-            self.seen.remove(&m.id);
-            self.stats.events_evicted += 1;
-        }
+        let mut going = going.into_iter();
+        let seen = &mut self.seen;
+        let stats = &mut self.stats;
+        self.matched.retain(|m| {
+            let go = going.next().unwrap_or(false);
+            if go {
+                seen.remove(&m.id);
+                stats.events_evicted += 1;
+            }
+            !go
+        });
     }
 
     /// Event time, then file and record: the order correlation sees events in.
@@ -467,6 +540,7 @@ impl<'r> Detector<'r> {
                 newest: e.time.instant,
                 evidence: Vec::new(),
                 ids: Vec::new(),
+                charged: fair::flood_key(e),
             });
         entry.newest = entry.newest.max(e.time.instant);
         entry.ids.extend(id);
@@ -490,22 +564,46 @@ impl<'r> Detector<'r> {
         }
     }
 
-    /// Beyond the cap, forget the operations whose newest record is oldest, down to 90% of the
-    /// cap, and count them.
+    /// Beyond the cap, forget operations down to 90% of the cap, and count them: those that
+    /// failed first (oldest first: they can only withdraw an alert, never make one), then
+    /// fairly among the rest ([`fair`], by their newest record).
     fn evict_operations(&mut self) {
         let cap = self.options.max_operations;
         let target = cap - cap / 10;
         if self.operations.len() <= target {
             return;
         }
-        let mut by_age: Vec<(Timestamp, (Cloud, String))> = self
+        let mut excess = self.operations.len() - target;
+        let failed =
+            |op: &OperationResult| matches!(op.outcome, Outcome::Failure { .. } | Outcome::DryRun);
+        let mut going: Vec<(Timestamp, (Cloud, String))> = self
             .operations
             .iter()
+            .filter(|(_, op)| failed(op))
             .map(|(k, op)| (op.newest, k.clone()))
             .collect();
-        by_age.sort();
-        let excess = self.operations.len() - target;
-        for (_, key) in by_age.into_iter().take(excess) {
+        going.sort();
+        going.truncate(excess);
+        excess -= going.len();
+        if excess > 0 {
+            let mut rest: Vec<(&(Cloud, String), &OperationResult)> = self
+                .operations
+                .iter()
+                .filter(|(_, op)| !failed(op))
+                .collect();
+            rest.sort_by(|a, b| a.0.cmp(b.0));
+            let charged: Vec<_> = rest
+                .iter()
+                .map(|(_, op)| (&op.charged, op.newest))
+                .collect();
+            let chosen = fair::victims(&charged, excess);
+            going.extend(
+                chosen
+                    .into_iter()
+                    .map(|i| (rest[i].1.newest, rest[i].0.clone())),
+            );
+        }
+        for (_, key) in going {
             if let Some(op) = self.operations.remove(&key) {
                 for id in op.ids {
                     self.seen.remove(&id);

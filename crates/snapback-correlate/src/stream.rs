@@ -75,6 +75,8 @@ pub struct StreamStats {
     pub forced_releases: u64,
     pub buffered: u64,
     pub retained: u64,
+    /// Matched records that took no state (failed or dry-run calls no rule can use).
+    pub unusable: u64,
 }
 
 /// The streaming detector.
@@ -123,6 +125,12 @@ impl<'r> Watcher<'r> {
     /// Take an event (prepared on any thread by [`Detector::prepare`]). Returns `false` when
     /// it arrived late.
     pub fn observe_prepared(&mut self, event: Event, prepared: Prepared) -> bool {
+        // Admission (issue 13 item 7): a record that takes no state is counted by the
+        // detector at once and never waits in the reorder buffer.
+        if !prepared.takes_state(&event) {
+            self.detector.observe_prepared(event, prepared);
+            return true;
+        }
         let id = record_digest(event.cloud, &event.account, &event.event_id);
         match self.order.admit(Pending {
             event,
@@ -181,12 +189,13 @@ impl<'r> Watcher<'r> {
     pub fn stats(&self) -> StreamStats {
         let o = self.order.stats();
         StreamStats {
-            events_in: o.admitted + o.duplicates + o.late,
+            events_in: o.admitted + o.duplicates + o.late + self.detector.stats.events_unusable,
             late_events: self.late,
             duplicates: o.duplicates + self.detector.stats.duplicates,
             forced_releases: o.forced_releases,
             buffered: self.order.buffered() as u64,
             retained: self.detector.retained_events() as u64,
+            unusable: self.detector.stats.events_unusable,
         }
     }
 }

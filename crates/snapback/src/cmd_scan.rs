@@ -321,6 +321,12 @@ fn print_summary(summary: &Summary, report: &Report, rules: &RuleSet) {
             eprintln!("snapback:   {n} × {reason}");
         }
     }
+    if s.events_unusable > 0 {
+        eprintln!(
+            "snapback: {} more records matched a rule but took no state: failed or dry-run calls that no rule they matched can use (each delivery counted)",
+            s.events_unusable
+        );
+    }
     if s.sequences_evicted > 0 {
         eprintln!(
             "snapback: {} open sequences evicted (state cap reached); some chains may be missed",

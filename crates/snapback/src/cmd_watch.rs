@@ -626,6 +626,7 @@ impl<'r> WatchLoop<'r> {
                 .map(|w| Timestamp::now().duration_since(w).as_secs()),
             "late_events": st.late_events,
             "duplicates": st.duplicates,
+            "unusable_events": st.unusable,
             "buffered_events": st.buffered,
             "retained_events": st.retained,
             "alert_revisions": self.figures.emitted,
@@ -665,6 +666,12 @@ impl<'r> WatchLoop<'r> {
             "snapback watch: {} alert revisions emitted, {} retracted; {} late events (behind what was already correlated of their account: counted, not correlated), {} duplicates",
             self.figures.emitted, self.figures.retracted, st.late_events, st.duplicates
         );
+        if st.unusable > 0 {
+            eprintln!(
+                "snapback watch: {} more records matched a rule but took no state: failed or dry-run calls that no rule they matched can use (each delivery counted)",
+                st.unusable
+            );
+        }
         if !once {
             eprintln!("snapback watch: stopped; open sequences are rebuilt from the inputs on the next run");
         }
