@@ -101,6 +101,6 @@ fn lint(dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
 fn print_problems(problems: &[LoadProblem]) {
     // `file:line [rule]: message`, the shape editors and CI annotations understand.
     for p in problems {
-        println!("{p}");
+        println!("{}", snapback_output::text::terminal(&p.to_string()));
     }
 }

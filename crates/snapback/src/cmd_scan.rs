@@ -9,10 +9,11 @@ use clap::{Args, ValueEnum};
 use snapback_correlate::{Alert, DetectOptions, Detector, Report, Severity, Tuning};
 use snapback_ingest::{
     read_inputs_parallel, IngestOptions, Input, KeyList, ParallelOptions, RecordFilter, Summary,
+    DEFAULT_DIAGNOSTICS_PER_REASON,
 };
+use snapback_output::text;
 use snapback_rules::RuleSet;
 
-use crate::cmd_events::sanitise_terminal;
 use crate::cmd_output::{emit, write_format_with, OutputArgs};
 
 #[derive(Args)]
@@ -51,6 +52,10 @@ pub struct ScanOptions {
     /// Do not print per-record diagnostics (the summary still counts them).
     #[arg(long, short)]
     pub quiet: bool,
+    /// Print at most this many diagnostics of each reason (e.g. `invalid-json`); the summary
+    /// counts the others. Bounds memory too.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_DIAGNOSTICS_PER_REASON)]
+    pub max_diagnostics: usize,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -157,15 +162,19 @@ fn scan_with(
     quiet: bool,
 ) -> anyhow::Result<ExitCode> {
     let progress = std::cell::RefCell::new(crate::progress::Bar::new());
+    let ingest = IngestOptions {
+        max_diagnostics_per_reason: opts.max_diagnostics,
+        ..IngestOptions::default()
+    };
     let summary = read_inputs_parallel(
         inputs,
-        &IngestOptions::default(),
+        &ingest,
         parallel,
         &prepare(rules),
         &mut |e, prepared| detector.observe_prepared(e, prepared),
         &mut |d| {
             if !quiet {
-                progress.borrow().suspend(|| eprintln!("{d}"));
+                progress.borrow().suspend(|| crate::terminal::diagnostic(d));
             }
         },
         &mut |p| progress.borrow_mut().update(p),
@@ -199,7 +208,7 @@ fn scan_with(
         Err(e) => return Err(e),
     }
     drop(out);
-    print_summary(&summary, &report, rules);
+    print_summary(&summary, &report, rules, opts.max_diagnostics);
     let scope = snapback_output::Scope {
         inputs: inputs
             .iter()
@@ -255,10 +264,8 @@ pub(crate) fn load_rules(builtin: bool, dirs: &[PathBuf]) -> RuleSet {
             .as_deref()
             .map(|r| format!(" ({r})"))
             .unwrap_or_default();
-        eprintln!(
-            "snapback: rule not loaded: {}{line}{rule}: {}",
-            p.file, p.message
-        );
+        let said = format!("{}{line}{rule}: {}", p.file, p.message);
+        eprintln!("snapback: rule not loaded: {}", text::terminal(&said));
     }
     rules
 }
@@ -276,9 +283,9 @@ pub(crate) fn load_tuning(config: Option<&std::path::Path>) -> anyhow::Result<Tu
     }
 }
 
-fn print_summary(summary: &Summary, report: &Report, rules: &RuleSet) {
+fn print_summary(summary: &Summary, report: &Report, rules: &RuleSet, per_reason: usize) {
     let s = &report.stats;
-    eprintln!("snapback: {summary}");
+    crate::terminal::summary(summary, per_reason, true);
     let sev: Vec<String> = [
         Severity::Critical,
         Severity::High,
@@ -345,7 +352,7 @@ pub(crate) fn write_table(out: &mut impl Write, alerts: &[&Alert]) -> io::Result
         return writeln!(out, "No alerts.");
     }
     for a in alerts {
-        let t = |s: &str| sanitise_terminal(s);
+        let t = |s: &str| text::terminal(s);
         let status = match &a.suppressed {
             Some(s) => format!("  [SUPPRESSED by {}: {}]", t(&s.by), t(&s.reason)),
             None => String::new(),

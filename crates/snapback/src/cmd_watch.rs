@@ -660,7 +660,11 @@ impl<'r> WatchLoop<'r> {
             eprintln!();
         }
         let st = self.watcher.stats();
-        eprintln!("snapback: {}", self.summary);
+        crate::terminal::summary(
+            &self.summary,
+            snapback_ingest::DEFAULT_DIAGNOSTICS_PER_REASON,
+            false,
+        );
         eprintln!(
             "snapback watch: {} alert revisions emitted, {} retracted; {} late events (behind what was already correlated of their account: counted, not correlated), {} duplicates",
             self.figures.emitted, self.figures.retracted, st.late_events, st.duplicates
@@ -674,6 +678,6 @@ impl<'r> WatchLoop<'r> {
 
 fn say(quiet: bool, d: &Diagnostic) {
     if !quiet {
-        eprintln!("{d}");
+        crate::terminal::diagnostic(d);
     }
 }

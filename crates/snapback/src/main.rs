@@ -11,6 +11,7 @@ mod cmd_scan;
 mod cmd_simulate;
 mod cmd_watch;
 mod progress;
+mod terminal;
 mod watch_source;
 mod watch_state;
 
