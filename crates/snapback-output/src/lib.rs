@@ -23,9 +23,13 @@
 //!   `innerHTML`), which makes HTML injection impossible by construction rather than by template
 //!   discipline, and lets the page page through 10,000 alerts lazily.
 
-#![forbid(unsafe_code)]
+// One function has `unsafe`: `delivery::bytes_acked` asks the kernel what the receiver's TCP
+// acknowledged (docs/decisions.md).
+#![deny(unsafe_code)]
 
 pub mod attack;
+mod connection;
+pub mod delivery;
 pub mod forward;
 pub mod ocsf;
 pub mod report;
@@ -38,7 +42,7 @@ use std::io::Write;
 
 use snapback_correlate::{Alert, EvidenceRole};
 
-pub use forward::{ForwardError, ForwardOptions, Forwarder, Target, Transport};
+pub use forward::{ForwardError, ForwardOptions, ForwardStats, Forwarder, Target, Transport};
 pub use siem::{LeefVersion, SiemFormat, SyslogFormat};
 
 /// Vendor and product in LEEF/CEF headers and OCSF metadata.

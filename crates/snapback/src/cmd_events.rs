@@ -71,7 +71,7 @@ pub fn run(args: EventsArgs) -> anyhow::Result<ExitCode> {
     }
     crate::terminal::summary(&summary, args.max_diagnostics, true);
     if args.strict && summary.has_problems() {
-        return Ok(ExitCode::from(1));
+        return Ok(ExitCode::from(crate::exit::PROBLEMS));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -95,7 +95,7 @@ fn lint(dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     }
     print_problems(&problems);
     eprintln!("{what}: {} problem(s)", problems.len());
-    Ok(ExitCode::from(1))
+    Ok(ExitCode::from(crate::exit::PROBLEMS))
 }
 
 fn print_problems(problems: &[LoadProblem]) {

@@ -14,7 +14,8 @@ use snapback_ingest::{
 use snapback_output::text;
 use snapback_rules::RuleSet;
 
-use crate::cmd_output::{emit, write_format_with, OutputArgs};
+use crate::cmd_output::{forward, forwarder, write_format_with, write_report, OutputArgs};
+use snapback_output::Forwarder;
 
 #[derive(Args)]
 pub struct ScanArgs {
@@ -101,8 +102,11 @@ pub fn demo(options: ScanOptions) -> anyhow::Result<ExitCode> {
 }
 
 fn scan(inputs: &[Input], opts: &ScanOptions) -> anyhow::Result<ExitCode> {
-    let rules = load_rules(!opts.no_builtin, &opts.rules);
+    // What the operator got wrong is said before the input is read, not after.
     let tuning = load_tuning(opts.config.as_deref())?;
+    let forward = forwarder(&opts.output)?;
+    check_report_path(opts.output.report.as_deref())?;
+    let rules = load_rules(!opts.no_builtin, &opts.rules);
     let detector = Detector::new(
         &rules,
         &tuning,
@@ -113,8 +117,24 @@ fn scan(inputs: &[Input], opts: &ScanOptions) -> anyhow::Result<ExitCode> {
     // --strict (every problem counts) and --report (it states the events read and their span).
     let prefilter = !opts.strict && opts.output.report.is_none();
     with_reading(&rules, prefilter, |parallel| {
-        scan_with(inputs, opts, &rules, detector, parallel, quiet)
+        scan_with(inputs, opts, &rules, (detector, forward), parallel, quiet)
     })
+}
+
+/// `--report FILE` can be written: its folder exists.
+fn check_report_path(report: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let Some(path) = report else { return Ok(()) };
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    anyhow::ensure!(
+        folder.is_dir(),
+        "--report {}: the folder {} does not exist",
+        path.display(),
+        folder.display()
+    );
+    Ok(())
 }
 
 /// Run `f` with the reader's options for `rules`: the prefilter (unless `prefilter` is false
@@ -157,7 +177,7 @@ fn scan_with(
     inputs: &[Input],
     opts: &ScanOptions,
     rules: &RuleSet,
-    mut detector: Detector<'_>,
+    (mut detector, mut forwarder): (Detector<'_>, Option<Forwarder>),
     parallel: &ParallelOptions<'_>,
     quiet: bool,
 ) -> anyhow::Result<ExitCode> {
@@ -232,23 +252,14 @@ fn scan_with(
         .iter()
         .filter(|a| a.risk_score >= opts.min_risk)
         .collect();
-    let forwarded = shown.clone();
-    if opts.output.report.is_some() {
-        let only_report = OutputArgs {
-            forward: None,
-            ..opts.output.clone()
-        };
-        emit(&only_report, &reported, &scope)?;
+    write_report(&opts.output, &reported, &scope)?;
+    if let Some(f) = &mut forwarder {
+        if let Some(code) = forward(f, &opts.output, &shown)? {
+            return Ok(code);
+        }
     }
-    if opts.output.forward.is_some() {
-        let only_forward = OutputArgs {
-            report: None,
-            ..opts.output.clone()
-        };
-        emit(&only_forward, &forwarded, &scope)?;
-    }
-    if opts.strict && summary.has_problems() {
-        return Ok(ExitCode::from(1));
+    if opts.strict && (summary.has_problems() || !rules.problems.is_empty()) {
+        return Ok(ExitCode::from(crate::exit::PROBLEMS));
     }
     Ok(ExitCode::SUCCESS)
 }

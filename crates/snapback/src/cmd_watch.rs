@@ -27,7 +27,7 @@ use snapback_correlate::{Alert, DetectOptions, Detector};
 use snapback_ingest::{Diagnostic, Event, IngestOptions, ParallelOptions, Summary};
 use snapback_rules::RuleSet;
 
-use crate::cmd_output::{forwarder, write_format_with, OutputArgs};
+use crate::cmd_output::{finish_forward, forwarder, write_format_with, OutputArgs};
 use crate::cmd_scan::{load_rules, load_tuning, prepare, with_reading};
 use crate::watch_source::{self as source, Pace, Resume, Unit};
 use crate::watch_state::{Commit, FileDone, State, StreamPos};
@@ -116,6 +116,8 @@ struct Sinks {
     out: Option<File>,
     out_len: u64,
     forward: Option<Forwarder>,
+    /// Alert revisions given to `forward`.
+    forwarded: u64,
     output: OutputArgs,
 }
 
@@ -175,6 +177,7 @@ impl Sinks {
             for a in &alerts {
                 f.send(a)?;
             }
+            self.forwarded += alerts.len() as u64;
             f.flush()?;
         }
         Ok(())
@@ -275,6 +278,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
             out,
             out_len,
             forward: forwarder(&args.output)?,
+            forwarded: 0,
             output: args.output.clone(),
         },
         state,
@@ -299,12 +303,16 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
         stop: stop.clone(),
     };
     // Delivery files are read as `scan` reads them: on every core, through the prefilter.
-    with_reading(&rules, true, |parallel| -> anyhow::Result<()> {
-        let (rx, sources) = w.start(&args.paths, &saved, pace, parallel)?;
-        w.run_loop(&rx, sources, args.once, &stop, parallel)?;
-        w.finish(args.once)
-    })?;
-    Ok(ExitCode::SUCCESS)
+    let code = with_reading(
+        &rules,
+        true,
+        |parallel| -> anyhow::Result<Option<ExitCode>> {
+            let (rx, sources) = w.start(&args.paths, &saved, pace, parallel)?;
+            w.run_loop(&rx, sources, args.once, &stop, parallel)?;
+            w.finish(args.once)
+        },
+    )?;
+    Ok(code.unwrap_or(ExitCode::SUCCESS))
 }
 
 /// A digest of the rules and the config: state made under others means nothing here.
@@ -650,7 +658,8 @@ impl<'r> WatchLoop<'r> {
         Ok(())
     }
 
-    fn finish(mut self, once: bool) -> anyhow::Result<()> {
+    /// End the run; the exit code the forward's outcome asks for, if not 0.
+    fn finish(mut self, once: bool) -> anyhow::Result<Option<ExitCode>> {
         if once {
             self.watcher.end_of_input();
         }
@@ -672,7 +681,11 @@ impl<'r> WatchLoop<'r> {
         if !once {
             eprintln!("snapback watch: stopped; open sequences are rebuilt from the inputs on the next run");
         }
-        Ok(())
+        let sinks = &mut self.sinks;
+        match &mut sinks.forward {
+            Some(f) => finish_forward(f, &sinks.output, sinks.forwarded),
+            None => Ok(None),
+        }
     }
 }
 
