@@ -4,59 +4,23 @@
 //! unconfirmed (may be lost) or not delivered (an error), never silently lost; and what was
 //! never acknowledged is written again, never duplicated.
 
+mod support;
+
 use std::collections::HashMap;
-use std::io::Read;
-use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::net::{TcpListener, UdpSocket};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use snapback_correlate::Severity;
 use snapback_output::forward::Framing;
 use snapback_output::{ForwardError, ForwardOptions, ForwardStats, Forwarder, Target};
+use support::{alert_ids as ids, read_then_close, read_to_end};
 
 const ALERTS: usize = 5_000;
 
 /// A line of about 600 bytes, like a LEEF alert, that names alert `i`.
 fn line(i: usize) -> String {
     format!("alertId=a{i:05}\tpad={}", "x".repeat(560))
-}
-
-/// The alert ids in the complete lines of `bytes` (a cut last line is not counted).
-fn ids(bytes: &[u8]) -> Vec<String> {
-    let text = String::from_utf8_lossy(bytes);
-    let complete = match text.rfind('\n') {
-        Some(end) => &text[..end],
-        None => "",
-    };
-    complete
-        .lines()
-        .filter_map(|l| l.split("alertId=").nth(1))
-        .map(|rest| rest.split('\t').next().unwrap_or_default().to_owned())
-        .collect()
-}
-
-/// Read until `n` complete messages arrived and more bytes wait unread, then close: the
-/// kernel answers a close with unread bytes with a reset, as a receiver that crashes does.
-fn read_then_close(mut s: TcpStream, n: usize) -> Vec<u8> {
-    let mut got = Vec::new();
-    let mut buf = [0u8; 8192];
-    let mut lines = 0;
-    while lines < n {
-        let k = s.read(&mut buf).unwrap();
-        assert!(k > 0, "the forwarder ended the stream early");
-        lines += buf[..k].iter().filter(|b| **b == b'\n').count();
-        got.extend_from_slice(&buf[..k]);
-    }
-    let mut one = [0u8; 1];
-    assert_eq!(s.peek(&mut one).unwrap(), 1, "more bytes wait unread");
-    got
-}
-
-/// Read until the forwarder ends the stream, then close in turn.
-fn read_to_end(mut s: TcpStream) -> Vec<u8> {
-    let mut got = Vec::new();
-    s.read_to_end(&mut got).unwrap();
-    got
 }
 
 fn forwarder(url: &str, retry: Duration) -> Forwarder {
