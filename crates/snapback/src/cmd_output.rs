@@ -3,7 +3,6 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
@@ -105,11 +104,7 @@ pub fn write_report(args: &OutputArgs, alerts: &[&Alert], scope: &Scope) -> anyh
 }
 
 /// Forward the alerts, end the stream and say what became of them ([`finish_forward`]).
-pub fn forward(
-    f: &mut Forwarder,
-    args: &OutputArgs,
-    alerts: &[&Alert],
-) -> anyhow::Result<Option<ExitCode>> {
+pub fn forward(f: &mut Forwarder, args: &OutputArgs, alerts: &[&Alert]) -> anyhow::Result<bool> {
     for a in alerts {
         f.send(a)?;
         if args.forward_pace_ms > 0 {
@@ -120,18 +115,13 @@ pub fn forward(
 }
 
 /// End the stream of `f`, after `n` alerts, and say what the receiver can have got. An alert
-/// that was not delivered is an error (exit 3), never a silent drop; otherwise the exit code
-/// the outcome asks for, if not 0: a certain loss (a refused UDP datagram), or with
-/// `--forward-strict` an unconfirmed delivery.
-pub fn finish_forward(
-    f: &mut Forwarder,
-    args: &OutputArgs,
-    n: u64,
-) -> anyhow::Result<Option<ExitCode>> {
+/// that was not delivered is an error, never a silent drop; otherwise whether the outcome
+/// fails the run: a certain loss (a refused UDP datagram), or with `--forward-strict` an
+/// unconfirmed delivery (the caller exits `exit::UNDELIVERED`).
+pub fn finish_forward(f: &mut Forwarder, args: &OutputArgs, n: u64) -> anyhow::Result<bool> {
     let stats = f.finish()?;
     say_delivery(f.target(), n, &stats, args.forward_strict);
-    let failed = stats.certainly_lost() > 0 || (args.forward_strict && stats.unconfirmed > 0);
-    Ok(failed.then(|| ExitCode::from(crate::exit::UNDELIVERED)))
+    Ok(stats.certainly_lost() > 0 || (args.forward_strict && stats.unconfirmed > 0))
 }
 
 /// One line on what the receiver can have got, and what may be lost.
@@ -155,10 +145,7 @@ fn say_delivery(target: &Target, n: u64, s: &ForwardStats, strict: bool) {
         );
     }
     if s.unconfirmed > 0 && !strict && s.certainly_lost() == 0 {
-        eprintln!(
-            "snapback: --forward-strict makes an unconfirmed delivery exit {}",
-            crate::exit::UNDELIVERED
-        );
+        eprintln!("snapback: with --forward-strict, an unconfirmed delivery fails the run");
     }
 }
 

@@ -254,8 +254,8 @@ fn scan_with(
         .collect();
     write_report(&opts.output, &reported, &scope)?;
     if let Some(f) = &mut forwarder {
-        if let Some(code) = forward(f, &opts.output, &shown)? {
-            return Ok(code);
+        if forward(f, &opts.output, &shown)? {
+            return Ok(ExitCode::from(crate::exit::UNDELIVERED));
         }
     }
     if opts.strict && (summary.has_problems() || !rules.problems.is_empty()) {

@@ -303,16 +303,15 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
         stop: stop.clone(),
     };
     // Delivery files are read as `scan` reads them: on every core, through the prefilter.
-    let code = with_reading(
-        &rules,
-        true,
-        |parallel| -> anyhow::Result<Option<ExitCode>> {
-            let (rx, sources) = w.start(&args.paths, &saved, pace, parallel)?;
-            w.run_loop(&rx, sources, args.once, &stop, parallel)?;
-            w.finish(args.once)
-        },
-    )?;
-    Ok(code.unwrap_or(ExitCode::SUCCESS))
+    let failed = with_reading(&rules, true, |parallel| -> anyhow::Result<bool> {
+        let (rx, sources) = w.start(&args.paths, &saved, pace, parallel)?;
+        w.run_loop(&rx, sources, args.once, &stop, parallel)?;
+        w.finish(args.once)
+    })?;
+    Ok(match failed {
+        true => ExitCode::from(crate::exit::UNDELIVERED),
+        false => ExitCode::SUCCESS,
+    })
 }
 
 /// A digest of the rules and the config: state made under others means nothing here.
@@ -658,8 +657,8 @@ impl<'r> WatchLoop<'r> {
         Ok(())
     }
 
-    /// End the run; the exit code the forward's outcome asks for, if not 0.
-    fn finish(mut self, once: bool) -> anyhow::Result<Option<ExitCode>> {
+    /// End the run; whether the forward's outcome fails it (`finish_forward`).
+    fn finish(mut self, once: bool) -> anyhow::Result<bool> {
         if once {
             self.watcher.end_of_input();
         }
@@ -684,7 +683,7 @@ impl<'r> WatchLoop<'r> {
         let sinks = &mut self.sinks;
         match &mut sinks.forward {
             Some(f) => finish_forward(f, &sinks.output, sinks.forwarded),
-            None => Ok(None),
+            None => Ok(false),
         }
     }
 }

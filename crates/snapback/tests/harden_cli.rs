@@ -315,7 +315,7 @@ fn item13_scan_forward_to_a_receiver_that_resets_mid_stream_says_what_may_be_los
         } else {
             assert_eq!(out.status.code(), Some(0), "{err}");
             assert!(
-                err.contains("--forward-strict makes an unconfirmed delivery exit 3"),
+                err.contains("with --forward-strict, an unconfirmed delivery fails the run"),
                 "{err}"
             );
         }
