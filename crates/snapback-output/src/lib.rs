@@ -4,7 +4,8 @@
 //! * [`siem`]: LEEF 2.0 (default) / 1.0 and CEF lines, and the RFC 5424 / RFC 3164 syslog
 //!   header around them.
 //! * [`forward::Forwarder`]: syslog over UDP, TCP or TLS (rustls) with RFC 6587 octet counting,
-//!   reconnection with backoff and a bounded buffer that fails loudly instead of dropping.
+//!   reconnection with backoff and a bounded buffer that fails loudly instead of dropping;
+//!   [`delivery`] says what the receiver can have got (confirmed, may be lost, written again).
 //! * [`report::render`]: one self-contained HTML file (inline CSS, JS and SVG; no network).
 //!
 //! Design reasons:
