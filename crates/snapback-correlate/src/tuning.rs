@@ -23,7 +23,10 @@
 //! "aws-ec2-stop-then-start" = 35
 //! ```
 //!
-//! Within one entry, every condition given must hold; a condition left out holds always.
+//! Within one entry, every condition given must hold; a condition left out holds always. An
+//! `[[allow]]` entry needs at least one of `principals`, `source_cidrs`, `accounts` and `rules`:
+//! with only a reason it would suppress every alert, so such a file is refused, with the line
+//! of the entry.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -38,7 +41,7 @@ use crate::alert::{Alert, Suppression};
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     #[serde(default)]
-    allow: Vec<RawAllow>,
+    allow: Vec<toml::Spanned<RawAllow>>,
     #[serde(default)]
     maintenance: Vec<RawMaintenance>,
     #[serde(default)]
@@ -154,6 +157,18 @@ impl Tuning {
             }
         }
         for (i, a) in raw.allow.into_iter().enumerate() {
+            let line = text[..a.span().start.min(text.len())].matches('\n').count() + 1;
+            let a = a.into_inner();
+            if a.principals.is_empty()
+                && a.source_cidrs.is_empty()
+                && a.accounts.is_empty()
+                && a.rules.is_empty()
+            {
+                return Err(format!(
+                    "allow[{i}] (line {line}, reason {:?}): no condition: give at least one of principals, source_cidrs, accounts or rules (with only a reason, it would suppress every alert)",
+                    a.reason
+                ));
+            }
             let mut principals = Vec::new();
             for p in &a.principals {
                 let glob =

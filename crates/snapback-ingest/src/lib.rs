@@ -25,6 +25,7 @@
 mod aws;
 mod azure;
 pub mod decode;
+mod diagnostics;
 pub mod frame;
 mod gcp;
 pub mod gzip;
@@ -42,6 +43,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use decode::{decode_record, decode_record_checked, DecodeWarning, Decoded};
+pub use diagnostics::{Diagnostics, DEFAULT_DIAGNOSTICS_PER_REASON};
 pub use frame::{all_key_ends, key_ends};
 pub use gcp::normalise_method;
 pub use parallel::{read_files_parallel, read_inputs_parallel, ParallelOptions, Progress};
@@ -86,6 +88,11 @@ pub struct IngestOptions {
     /// one is read as it streams, from its local headers (default 256 MiB). Members are never
     /// held: they are streamed.
     pub max_archive_bytes: usize,
+    /// How many diagnostics of each reason a read hands to its `on_diag` (default
+    /// [`DEFAULT_DIAGNOSTICS_PER_REASON`]); the others are counted in
+    /// [`Summary::diagnostics_not_shown`], so that memory stays bounded however much of the
+    /// input is broken. `usize::MAX` hands on every one.
+    pub max_diagnostics_per_reason: usize,
 }
 
 impl Default for IngestOptions {
@@ -94,6 +101,7 @@ impl Default for IngestOptions {
             max_record_bytes: 16 * 1024 * 1024,
             max_archive_depth: 4,
             max_archive_bytes: 256 * 1024 * 1024,
+            max_diagnostics_per_reason: DEFAULT_DIAGNOSTICS_PER_REASON,
         }
     }
 }
@@ -140,7 +148,9 @@ impl fmt::Display for Diagnostic {
     }
 }
 
-/// Read every input, calling `on_event` for each event and `on_diag` for each problem.
+/// Read every input, calling `on_event` for each event and `on_diag` for each problem (the
+/// first [`IngestOptions::max_diagnostics_per_reason`] of each reason; the summary counts the
+/// others).
 pub fn read_inputs(
     inputs: &[Input],
     options: &IngestOptions,
@@ -148,6 +158,12 @@ pub fn read_inputs(
     on_diag: &mut dyn FnMut(&Diagnostic),
 ) -> Summary {
     let mut summary = Summary::default();
+    let mut gate = Diagnostics::new(options.max_diagnostics_per_reason);
+    let on_diag = &mut |d: &Diagnostic| {
+        if gate.admit(d) {
+            on_diag(d);
+        }
+    };
     for input in inputs {
         match input {
             Input::Stdin => {
@@ -162,6 +178,7 @@ pub fn read_inputs(
             }
         }
     }
+    summary.count_not_shown(gate.not_kept());
     summary
 }
 
@@ -176,8 +193,15 @@ pub fn read_bytes(
     on_diag: &mut dyn FnMut(&Diagnostic),
 ) -> Summary {
     let mut summary = Summary::default();
+    let mut gate = Diagnostics::new(options.max_diagnostics_per_reason);
+    let on_diag = &mut |d: &Diagnostic| {
+        if gate.admit(d) {
+            on_diag(d);
+        }
+    };
     let mut reader = Reader::new(options, &mut summary, on_event, on_diag);
     reader.read_named(name.into(), Box::new(bytes));
+    summary.count_not_shown(gate.not_kept());
     summary
 }
 

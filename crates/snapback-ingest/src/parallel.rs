@@ -23,7 +23,8 @@ use rayon::prelude::*;
 
 use crate::sniff::{Peek, SNIFF_BYTES};
 use crate::{
-    list_files, Diagnostic, Event, IngestOptions, Input, KeySpec, Reader, RecordFilter, Summary,
+    list_files, Diagnostic, Diagnostics, Event, IngestOptions, Input, KeySpec, Reader,
+    RecordFilter, Summary,
 };
 
 static NO_KEYS: KeySpec = KeySpec::Nothing;
@@ -100,6 +101,7 @@ impl Unit {
 
 struct Done<U> {
     events: Vec<(Event, U)>,
+    /// The first diagnostics of each reason; the unit's summary counts the others.
     diags: Vec<Diagnostic>,
     summary: Summary,
     framed: u64,
@@ -110,7 +112,9 @@ struct Done<U> {
 /// Like [`read_inputs`](crate::read_inputs), on every core. `map` runs on worker threads for
 /// each event (`None` drops the event: the caller has no use for it; it may also drop what it
 /// will not need from the event, which then waits in its batch); `on_item`, `on_diag` and
-/// `on_progress` run on the calling thread, in input order.
+/// `on_progress` run on the calling thread, in input order. `on_diag` gets the first
+/// [`IngestOptions::max_diagnostics_per_reason`] diagnostics of each reason, and the summary
+/// counts the others: a unit keeps no more than that many of each while it waits in its batch.
 pub fn read_inputs_parallel<U: Send>(
     inputs: &[Input],
     options: &IngestOptions,
@@ -122,6 +126,12 @@ pub fn read_inputs_parallel<U: Send>(
 ) -> Summary {
     let mut summary = Summary::default();
     let mut progress = Progress::default();
+    let mut gate = Diagnostics::new(options.max_diagnostics_per_reason);
+    let on_diag = &mut |d: &Diagnostic| {
+        if gate.admit(d) {
+            on_diag(d);
+        }
+    };
     for input in inputs {
         match input {
             Input::Stdin => {
@@ -149,6 +159,7 @@ pub fn read_inputs_parallel<U: Send>(
             }
         }
     }
+    summary.count_not_shown(gate.not_kept());
     summary
 }
 
@@ -164,6 +175,7 @@ pub fn read_files_parallel<U: Send>(
 ) -> Summary {
     let mut summary = Summary::default();
     let mut progress = Progress::default();
+    let mut gate = Diagnostics::new(options.max_diagnostics_per_reason);
     read_files(
         files,
         options,
@@ -171,9 +183,14 @@ pub fn read_files_parallel<U: Send>(
         map,
         (&mut summary, &mut progress),
         on_item,
-        on_diag,
+        &mut |d| {
+            if gate.admit(d) {
+                on_diag(d);
+            }
+        },
         &mut |_| {},
     );
+    summary.count_not_shown(gate.not_kept());
     summary
 }
 
@@ -288,7 +305,7 @@ fn run_unit<U: Send>(
     map: &(dyn Fn(&mut Event) -> Option<U> + Sync),
 ) -> Done<U> {
     let mut events = Vec::new();
-    let mut diags = Vec::new();
+    let mut diags = Diagnostics::new(options.max_diagnostics_per_reason);
     let mut summary = Summary::default();
     let (framed, started_json, clean_end);
     {
@@ -297,7 +314,7 @@ fn run_unit<U: Send>(
                 events.push((e, u));
             }
         };
-        let mut on_diag = |d: &Diagnostic| diags.push(d.clone());
+        let mut on_diag = |d: &Diagnostic| diags.push(d);
         let mut reader = Reader::new(options, &mut summary, &mut on_event, &mut on_diag);
         parallel.set_up(&mut reader);
         match unit {
@@ -310,6 +327,8 @@ fn run_unit<U: Send>(
         started_json = reader.started_json;
         clean_end = reader.clean_end;
     }
+    let (diags, not_kept) = diags.into_parts();
+    summary.count_not_shown(&not_kept);
     Done {
         events,
         diags,
@@ -457,5 +476,34 @@ impl Reader<'_> {
                 self.clean_end = false;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn item9_a_unit_waiting_in_its_batch_keeps_only_the_first_diagnostics() {
+        let dir = std::env::temp_dir().join(format!("snapback-item9-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("bad.jsonl");
+        std::fs::write(&path, "{\"x\": nul}\n".repeat(20_000)).unwrap();
+        let options = IngestOptions {
+            max_diagnostics_per_reason: 10,
+            ..IngestOptions::default()
+        };
+        let unit = Unit::File {
+            path: path.clone(),
+            size: 0,
+        };
+        let done = run_unit(&unit, &options, &ParallelOptions::default(), &|_| Some(()));
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(done.diags.len(), 10);
+        assert_eq!(done.summary.skipped.get("invalid-json"), Some(&20_000));
+        assert_eq!(
+            done.summary.diagnostics_not_shown.get("invalid-json"),
+            Some(&19_990)
+        );
     }
 }

@@ -26,6 +26,9 @@ pub struct Summary {
     /// where each begins and ends, so a record broken in its structure is never among them
     /// (it is an invalid record); one with a subtler JSON error may be (docs/ingest.md).
     pub prefiltered: u64,
+    /// Diagnostics counted but not handed on, by reason: those beyond the first
+    /// `IngestOptions::max_diagnostics_per_reason` of their reason.
+    pub diagnostics_not_shown: BTreeMap<&'static str, u64>,
     /// The earliest and latest event time among the events decoded.
     pub time_span: Option<(jiff::Timestamp, jiff::Timestamp)>,
 }
@@ -42,6 +45,17 @@ impl Summary {
             .iter()
             .filter_map(|k| self.skipped.get(k))
             .sum()
+    }
+
+    /// Diagnostics not shown, all reasons.
+    pub fn not_shown_total(&self) -> u64 {
+        self.diagnostics_not_shown.values().sum()
+    }
+
+    pub(crate) fn count_not_shown(&mut self, by_reason: &BTreeMap<&'static str, u64>) {
+        for (k, v) in by_reason {
+            *self.diagnostics_not_shown.entry(k).or_default() += v;
+        }
     }
 
     pub(crate) fn see_time(&mut self, t: jiff::Timestamp) {
@@ -73,6 +87,7 @@ impl Summary {
         for (k, v) in other.not_audit {
             *self.not_audit.entry(k).or_default() += v;
         }
+        self.count_not_shown(&other.diagnostics_not_shown);
     }
 }
 
@@ -116,6 +131,19 @@ impl fmt::Display for Summary {
         }
         if self.warnings > 0 {
             write!(f, "; {} warnings", self.warnings)?;
+        }
+        let not_shown = self.not_shown_total();
+        if not_shown > 0 {
+            let parts: Vec<String> = self
+                .diagnostics_not_shown
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
+            write!(
+                f,
+                "; {not_shown} more diagnostics counted, not shown ({})",
+                parts.join(", ")
+            )?;
         }
         Ok(())
     }

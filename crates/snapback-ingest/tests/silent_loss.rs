@@ -671,3 +671,66 @@ fn item5_cut_record_inside_a_cloudwatch_message_is_invalid_not_text() {
         Some(&1)
     );
 }
+
+/// Item 9: ten million broken records gave ten million diagnostics, all kept (2–4 GB). Both
+/// readers hand on the first `max_diagnostics_per_reason` of each reason, in order, and count
+/// the rest in the summary; every record is still counted as skipped. The parallel reader is
+/// given small chunks, so that the file is read as many units, each with its own first ones.
+#[test]
+fn item9_readers_hand_on_the_first_diagnostics_of_each_reason_and_count_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = "{\"x\": nul}\n".repeat(30_000);
+    text.push_str("{\"no\": \"shape\"}\n");
+    let path = file(dir.path(), "bad.jsonl", text.as_bytes());
+    let options = IngestOptions {
+        max_diagnostics_per_reason: 25,
+        ..IngestOptions::default()
+    };
+    let inputs = [Input::Path(path)];
+    let sequential = read_with(&inputs, &options);
+    let mut diags = Vec::new();
+    let parallel = read_inputs_parallel(
+        &inputs,
+        &options,
+        &ParallelOptions {
+            chunk_bytes: 16 * 1024,
+            ..ParallelOptions::default()
+        },
+        &|_| Some(()),
+        &mut |_, _| {},
+        &mut |d| diags.push(d.clone()),
+        &mut |_| {},
+    );
+    for (what, diags, summary) in [
+        ("sequential", &sequential.diags, &sequential.summary),
+        ("parallel", &diags, &parallel),
+    ] {
+        let records: Vec<Option<u64>> = diags
+            .iter()
+            .filter(|d| d.reason == "invalid-json")
+            .map(|d| d.record)
+            .collect();
+        let first: Vec<Option<u64>> = (0..25).map(Some).collect();
+        assert_eq!(records, first, "{what}: the first 25, in order");
+        assert_eq!(
+            diags
+                .iter()
+                .filter(|d| d.reason == "unknown-format")
+                .count(),
+            1,
+            "{what}"
+        );
+        assert_eq!(summary.skipped.get("invalid-json"), Some(&30_000), "{what}");
+        assert_eq!(
+            summary.diagnostics_not_shown.get("invalid-json"),
+            Some(&29_975),
+            "{what}"
+        );
+        assert!(
+            summary
+                .to_string()
+                .ends_with("; 29975 more diagnostics counted, not shown (invalid-json 29975)"),
+            "{what}: {summary}"
+        );
+    }
+}

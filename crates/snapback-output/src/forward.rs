@@ -1,6 +1,7 @@
 //! Syslog forwarding over UDP, TCP or TLS, one alert per message.
 //!
-//! Delivery model (see docs/outputs.md for the long version):
+//! Delivery model (see docs/outputs.md for the long version, and [`crate::delivery`] for what
+//! TCP tells the sender):
 //!
 //! * Messages wait in a bounded queue and leave it only once written to a connection that was
 //!   alive just before the write. When the queue is full, [`Forwarder::send`] fails with
@@ -10,24 +11,26 @@
 //!   `retry_for` and then fails with the number of alerts it could not deliver.
 //! * Before each write on TCP/TLS the connection is checked without blocking: a receiver that
 //!   closed or reset it (a restarted rsyslog does) is seen *before* a message is written into a
-//!   dead socket, where the kernel would accept it and lose it. The residual risk is a receiver
-//!   that dies after that check and before it reads the bytes, or a peer that vanishes without
-//!   a FIN/RST: TCP gives the sender no way to know. Syslog has no acknowledgement, so this is at
-//!   most once per message with a loss window of one in-flight write; alert ids are stable, so a
-//!   receiver can dedupe if a later version resends.
+//!   dead socket. A message written after that check and never acknowledged by the receiver's
+//!   TCP when the connection dies is written again on the next connection; one acknowledged on
+//!   a connection the receiver then reset may not have been read, and is counted as such
+//!   ([`ForwardStats::unconfirmed`]). [`Forwarder::finish`] ends the stream and waits for the
+//!   receiver to close its side, which confirms that it read everything.
 //! * TCP and TLS use RFC 6587 octet counting (`LEN SP MSG`) by default; messages never hold CR or
 //!   LF either, so LF framing (`--forward-framing lf`, what QRadar documents) is just as safe.
-//!   UDP sends one datagram per message and is best effort.
+//!   UDP sends one datagram per message: nothing is confirmed, and a refused datagram (ICMP port
+//!   unreachable) is counted as lost.
 
 use std::collections::VecDeque;
-use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use snapback_model::{Alert, Severity};
 
+use crate::connection::{tls_config, Conn, Probe, StreamEnd};
+pub use crate::delivery::ForwardStats;
+use crate::delivery::{Ended, Ledger};
 use crate::siem::{self, SiemFormat, SyslogFormat};
 
 /// How messages are delimited on a stream transport.
@@ -138,13 +141,16 @@ pub enum ForwardError {
         last_error: String,
     },
     #[error(
-        "{pending} alert(s) not delivered to {target} after retrying for {secs} s (last error: {last_error})"
+        "{pending} alert(s) not delivered to {target} after retrying for {secs} s (last error: {last_error}); before that, {} confirmed, {} may be lost",
+        .stats.confirmed, .stats.unconfirmed
     )]
     Undelivered {
         pending: usize,
         target: String,
         secs: u64,
         last_error: String,
+        /// What happened to the alerts that were written.
+        stats: Box<ForwardStats>,
     },
 }
 
@@ -156,8 +162,11 @@ pub struct ForwardOptions {
     pub framing: Framing,
     /// Alerts held while the receiver is unreachable.
     pub capacity: usize,
-    /// How long [`Forwarder::flush`] keeps retrying an unreachable receiver.
+    /// How long [`Forwarder::flush`] keeps retrying an unreachable receiver, and waits for
+    /// what was written to be acknowledged.
     pub retry_for: Duration,
+    /// How long [`Forwarder::finish`] waits for the receiver to close its side of the stream.
+    pub confirm_for: Duration,
     pub backoff_initial: Duration,
     pub backoff_max: Duration,
     /// Syslog HOSTNAME (QRadar's Log Source Identifier).
@@ -174,6 +183,7 @@ impl Default for ForwardOptions {
             framing: Framing::OctetCounting,
             capacity: 10_000,
             retry_for: Duration::from_secs(60),
+            confirm_for: Duration::from_secs(10),
             backoff_initial: Duration::from_millis(100),
             backoff_max: Duration::from_secs(5),
             hostname: siem::local_hostname(),
@@ -182,40 +192,26 @@ impl Default for ForwardOptions {
     }
 }
 
-/// What a forwarder did, for tests and the summary line.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ForwardStats {
-    pub delivered: u64,
-    pub connects: u64,
-    pub failed_attempts: u64,
-    /// Connections found closed by the receiver before a write.
-    pub stale_connections: u64,
-}
-
-struct Pending {
-    bytes: Vec<u8>,
-}
-
-enum Conn {
-    Udp(UdpSocket),
-    Tcp(TcpStream),
-    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
-}
-
 /// Sends alerts to one syslog receiver. See the module doc for the delivery model.
 pub struct Forwarder {
     target: Target,
     opts: ForwardOptions,
     tls: Option<Arc<rustls::ClientConfig>>,
     conn: Option<Conn>,
-    queue: VecDeque<Pending>,
+    /// Messages waiting to be written, in order (those to write again first).
+    queue: VecDeque<Vec<u8>>,
+    /// What was written on `conn` and is not settled yet.
+    ledger: Ledger,
+    /// Writes since the ledger was last settled against what the receiver acknowledged.
+    unsettled: u32,
     backoff: Duration,
     next_attempt: Instant,
     last_error: String,
     stats: ForwardStats,
 }
 
-const IO_TIMEOUT: Duration = Duration::from_secs(10);
+/// Settle the ledger every this many writes, so that it holds about what the socket buffers do.
+const SETTLE_EVERY: u32 = 64;
 
 impl Forwarder {
     pub fn new(target: Target, opts: ForwardOptions) -> Result<Forwarder, ForwardError> {
@@ -230,10 +226,16 @@ impl Forwarder {
             tls,
             conn: None,
             queue: VecDeque::new(),
+            ledger: Ledger::default(),
+            unsettled: 0,
             next_attempt: Instant::now(),
             last_error: String::new(),
             stats: ForwardStats::default(),
         })
+    }
+
+    pub fn target(&self) -> &Target {
+        &self.target
     }
 
     pub fn stats(&self) -> &ForwardStats {
@@ -280,37 +282,106 @@ impl Forwarder {
                 b
             }
         };
-        self.queue.push_back(Pending { bytes });
+        self.queue.push_back(bytes);
         self.pump();
         Ok(())
     }
 
-    /// Deliver everything queued, retrying an unreachable receiver for `retry_for`.
+    /// Write everything queued and wait until the receiver's TCP acknowledged it, writing
+    /// again what a dying connection took unacknowledged; an unreachable receiver is retried
+    /// for `retry_for`. The connection stays open (see [`finish`](Self::finish)).
     pub fn flush(&mut self) -> Result<ForwardStats, ForwardError> {
-        let start = Instant::now();
+        self.flush_by(Instant::now() + self.opts.retry_for)
+    }
+
+    /// [`flush`](Self::flush), then end the stream and wait for the receiver to close its
+    /// side: then every alert is `confirmed`, `unconfirmed` (may be lost) or, in the error,
+    /// not delivered. Alerts the receiver did not acknowledge before closing are written again
+    /// on a new connection, within `retry_for`.
+    pub fn finish(&mut self) -> Result<ForwardStats, ForwardError> {
+        let deadline = Instant::now() + self.opts.retry_for;
         loop {
-            self.pump();
-            if self.queue.is_empty() {
-                if let Some(Conn::Tls(s)) = &mut self.conn {
-                    let _ = s.flush();
+            self.flush_by(deadline)?;
+            let Some(mut conn) = self.conn.take() else {
+                return Ok(self.stats.clone());
+            };
+            if let Conn::Udp(_) = conn {
+                // A refusal of the last datagrams comes back a round trip later.
+                std::thread::sleep(Duration::from_millis(50));
+                if let Probe::Refused(e) = conn.probe() {
+                    self.refused(&e);
                 }
                 return Ok(self.stats.clone());
             }
-            if start.elapsed() >= self.opts.retry_for {
-                return Err(ForwardError::Undelivered {
-                    pending: self.queue.len(),
-                    target: self.target.to_string(),
-                    secs: self.opts.retry_for.as_secs(),
-                    last_error: self.last_error.clone(),
-                });
+            let ended = match conn.end_stream(self.opts.confirm_for) {
+                StreamEnd::Closed => Ended::InOrder,
+                StreamEnd::Reset(e) => Ended::Abruptly(e.to_string()),
+                StreamEnd::NoAnswer => {
+                    // Written, perhaps acknowledged, never confirmed: may be lost.
+                    let (acked, unacked) = self.ledger.close();
+                    self.stats.unconfirmed += acked + unacked.len() as u64;
+                    self.say(&format!(
+                        "{} did not close the stream within {} s; {} alert(s) on that connection are unconfirmed",
+                        self.target,
+                        self.opts.confirm_for.as_secs(),
+                        acked + unacked.len() as u64
+                    ));
+                    return Ok(self.stats.clone());
+                }
+            };
+            self.end_connection(conn, ended);
+            if self.queue.is_empty() {
+                return Ok(self.stats.clone());
             }
-            let wait = self
-                .next_attempt
-                .saturating_duration_since(Instant::now())
-                .min(self.opts.retry_for.saturating_sub(start.elapsed()))
-                .max(Duration::from_millis(5));
-            std::thread::sleep(wait);
         }
+    }
+
+    fn flush_by(&mut self, deadline: Instant) -> Result<ForwardStats, ForwardError> {
+        let mut poll = Duration::from_millis(1);
+        loop {
+            self.pump();
+            if self.queue.is_empty() {
+                self.settle();
+                if self.ledger.in_flight() == 0 {
+                    if let Some(c) = &mut self.conn {
+                        c.flush();
+                    }
+                    return Ok(self.stats.clone());
+                }
+                // Waiting for acknowledgements: a receiver that dies meanwhile is seen here.
+                self.check_connection();
+            }
+            if Instant::now() >= deadline {
+                return self.give_up();
+            }
+            let wait = if self.queue.is_empty() {
+                poll = (poll * 2).min(Duration::from_millis(50));
+                poll
+            } else {
+                self.next_attempt.saturating_duration_since(Instant::now())
+            };
+            let left = deadline.saturating_duration_since(Instant::now());
+            std::thread::sleep(wait.min(left).max(Duration::from_millis(1)));
+        }
+    }
+
+    /// `retry_for` is over: what was never written is not delivered (an error); what was
+    /// written on a connection that neither acknowledged nor failed may still arrive, so it is
+    /// unconfirmed, not written again.
+    fn give_up(&mut self) -> Result<ForwardStats, ForwardError> {
+        if !self.queue.is_empty() {
+            return Err(ForwardError::Undelivered {
+                pending: self.queue.len(),
+                target: self.target.to_string(),
+                secs: self.opts.retry_for.as_secs(),
+                last_error: self.last_error.clone(),
+                stats: Box::new(self.stats.clone()),
+            });
+        }
+        self.conn = None;
+        let (acked, unacked) = self.ledger.close();
+        self.stats.unconfirmed += acked + unacked.len() as u64;
+        Ok(self.stats.clone())
     }
 
     /// Write queued messages while a live connection can be had without waiting for backoff.
@@ -320,7 +391,7 @@ impl Forwarder {
                 if Instant::now() < self.next_attempt {
                     return;
                 }
-                match self.connect() {
+                match Conn::open(&self.target, self.tls.as_ref()) {
                     Ok(c) => {
                         self.conn = Some(c);
                         self.stats.connects += 1;
@@ -331,32 +402,39 @@ impl Forwarder {
                     }
                 }
             }
-            let conn = self.conn.as_mut().expect("connected just above");
-            if !alive(conn) {
-                self.stats.stale_connections += 1;
-                self.conn = None;
-                if self.opts.verbose {
-                    eprintln!(
-                        "snapback: forward: {} closed the connection; reconnecting",
-                        self.target
-                    );
+            if !self.check_connection() {
+                if self.conn.is_none() && Instant::now() < self.next_attempt {
+                    return;
                 }
                 continue;
             }
-            let front = self.queue.front().expect("queue is not empty");
-            let written = match conn {
-                Conn::Udp(s) => s.send(&front.bytes).map(|_| ()),
-                Conn::Tcp(s) => s.write_all(&front.bytes),
-                Conn::Tls(s) => s.write_all(&front.bytes).and_then(|_| s.flush()),
-            };
-            match written {
-                Ok(()) => {
-                    self.queue.pop_front();
-                    self.stats.delivered += 1;
+            let conn = self.conn.as_mut().expect("checked just above");
+            let front = self.queue.pop_front().expect("queue is not empty");
+            match conn.write(&front) {
+                Ok(end) => {
+                    self.stats.written += 1;
                     self.backoff = self.opts.backoff_initial;
+                    if let Conn::Udp(_) = conn {
+                        self.stats.unconfirmed += 1;
+                    } else {
+                        self.ledger.wrote(end, front);
+                        self.unsettled += 1;
+                        if self.unsettled >= SETTLE_EVERY {
+                            self.settle();
+                        }
+                    }
                 }
                 Err(e) => {
-                    self.conn = None;
+                    self.queue.push_front(front);
+                    let conn = self.conn.take().expect("written on just above");
+                    if let Conn::Udp(_) = conn {
+                        // The error belongs to a datagram sent earlier; this one was not sent.
+                        if e.kind() == std::io::ErrorKind::ConnectionRefused {
+                            self.refused(&e);
+                        }
+                    } else {
+                        self.end_connection(conn, Ended::from_write_error(&e));
+                    }
                     self.fail(format!("write: {e}"));
                     return;
                 }
@@ -364,153 +442,111 @@ impl Forwarder {
         }
     }
 
+    /// Look at the connection without blocking; false (and the connection gone) when the
+    /// receiver closed or reset it, or refused a datagram.
+    fn check_connection(&mut self) -> bool {
+        let Some(conn) = &mut self.conn else {
+            return false;
+        };
+        match conn.probe() {
+            Probe::Alive => true,
+            Probe::Refused(e) => {
+                self.conn = None;
+                self.refused(&e);
+                self.fail(format!("refused: {e}"));
+                false
+            }
+            Probe::Ended(how) => {
+                self.stats.stale_connections += 1;
+                let conn = self.conn.take().expect("probed just above");
+                self.end_connection(conn, how);
+                false
+            }
+        }
+    }
+
+    /// Move what the receiver's TCP acknowledged out of the ledger.
+    fn settle(&mut self) {
+        self.unsettled = 0;
+        if let Some(acked) = self.conn.as_ref().and_then(Conn::acked) {
+            self.ledger.settle(acked);
+        }
+    }
+
+    /// The connection ended `how`: what its receiver acknowledged is confirmed (it closed in
+    /// order) or may be lost (it did not); what it did not acknowledge is queued again, first.
+    fn end_connection(&mut self, conn: Conn, how: Ended) {
+        match conn.acked() {
+            Some(acked) => self.ledger.settle(acked),
+            // The kernel does not say: nothing can be written again without risk of a
+            // duplicate, and nothing is confirmed.
+            None => self.ledger.settle(u64::MAX),
+        }
+        drop(conn);
+        let (acked, unacked) = self.ledger.close();
+        let resent = unacked.len();
+        for bytes in unacked.into_iter().rev() {
+            self.queue.push_front(bytes);
+        }
+        self.stats.resent += resent as u64;
+        let why = match how {
+            Ended::InOrder => {
+                self.stats.confirmed += acked;
+                "closed the connection".to_owned()
+            }
+            Ended::Abruptly(e) => {
+                self.stats.unconfirmed += acked;
+                format!("reset the connection ({e}); {acked} alert(s) it acknowledged may not have been read")
+            }
+        };
+        self.say(&format!(
+            "{} {why}; {resent} alert(s) it did not acknowledge are written again; reconnecting",
+            self.target
+        ));
+    }
+
+    /// A refused UDP datagram: one alert certainly lost.
+    fn refused(&mut self, e: &std::io::Error) {
+        self.stats.refused += 1;
+        self.say(&format!(
+            "{} refused a datagram ({e}): an alert was lost",
+            self.target
+        ));
+    }
+
+    fn say(&self, what: &str) {
+        if self.opts.verbose {
+            eprintln!("snapback: forward: {what}");
+        }
+    }
+
     fn fail(&mut self, error: String) {
         self.stats.failed_attempts += 1;
-        if self.opts.verbose {
-            eprintln!(
-                "snapback: forward: {} unreachable ({error}); retrying in {} ms, {} alert(s) buffered",
-                self.target,
-                self.backoff.as_millis(),
-                self.queue.len()
-            );
-        }
+        self.say(&format!(
+            "{} unreachable ({error}); retrying in {} ms, {} alert(s) buffered",
+            self.target,
+            self.backoff.as_millis(),
+            self.queue.len()
+        ));
         self.last_error = error;
         self.next_attempt = Instant::now() + self.backoff;
         self.backoff = (self.backoff * 2).min(self.opts.backoff_max);
-    }
-
-    fn connect(&self) -> io::Result<Conn> {
-        let addrs: Vec<SocketAddr> = (self.target.host.as_str(), self.target.port)
-            .to_socket_addrs()?
-            .collect();
-        let mut last = io::Error::new(io::ErrorKind::NotFound, "the host has no address");
-        for addr in addrs {
-            let r = match &self.target.transport {
-                Transport::Udp => {
-                    let bind: SocketAddr = if addr.is_ipv4() {
-                        "0.0.0.0:0".parse().expect("literal")
-                    } else {
-                        "[::]:0".parse().expect("literal")
-                    };
-                    UdpSocket::bind(bind)
-                        .and_then(|s| s.connect(addr).map(|_| s))
-                        .map(Conn::Udp)
-                }
-                Transport::Tcp => tcp(addr).map(Conn::Tcp),
-                Transport::Tls { .. } => tcp(addr).and_then(|sock| {
-                    let cfg = self.tls.clone().expect("TLS config made in new()");
-                    let name = rustls_pki_types::ServerName::try_from(self.target.host.clone())
-                        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-                    let conn =
-                        rustls::ClientConnection::new(cfg, name).map_err(io::Error::other)?;
-                    let mut s = rustls::StreamOwned::new(conn, sock);
-                    while s.conn.is_handshaking() {
-                        s.conn.complete_io(&mut s.sock)?;
-                    }
-                    Ok(Conn::Tls(Box::new(s)))
-                }),
-            };
-            match r {
-                Ok(c) => return Ok(c),
-                Err(e) => last = e,
-            }
-        }
-        Err(last)
     }
 }
 
 impl Drop for Forwarder {
     /// Close TLS cleanly so that the receiver sees the end of the stream, not a truncation.
     fn drop(&mut self) {
-        if let Some(Conn::Tls(s)) = &mut self.conn {
-            s.conn.send_close_notify();
-            let _ = s.flush();
+        if let Some(c) = &mut self.conn {
+            c.close_notify();
         }
     }
-}
-
-fn tcp(addr: SocketAddr) -> io::Result<TcpStream> {
-    let s = TcpStream::connect_timeout(&addr, IO_TIMEOUT)?;
-    s.set_nodelay(true)?;
-    s.set_write_timeout(Some(IO_TIMEOUT))?;
-    s.set_read_timeout(Some(IO_TIMEOUT))?;
-    Ok(s)
-}
-
-/// Whether the receiver still holds the connection, without blocking: EOF or an error means it
-/// closed or reset it. Syslog receivers send nothing, so any bytes are read and ignored.
-fn alive(conn: &mut Conn) -> bool {
-    fn probe(sock: &TcpStream, f: impl FnOnce() -> io::Result<usize>) -> bool {
-        if sock.set_nonblocking(true).is_err() {
-            return false;
-        }
-        let r = f();
-        let back = sock.set_nonblocking(false).is_ok();
-        back && match r {
-            Ok(0) => false,
-            Ok(_) => true,
-            Err(e) => e.kind() == io::ErrorKind::WouldBlock,
-        }
-    }
-    match conn {
-        Conn::Udp(_) => true,
-        Conn::Tcp(s) => {
-            let mut b = [0u8; 64];
-            let sock = s.try_clone();
-            match sock {
-                Ok(sock) => probe(&sock, || s.read(&mut b)),
-                Err(_) => false,
-            }
-        }
-        Conn::Tls(s) => {
-            let sock = match s.sock.try_clone() {
-                Ok(sock) => sock,
-                Err(_) => return false,
-            };
-            let mut b = [0u8; 256];
-            // rustls processes what the server sent (session tickets, close_notify).
-            probe(&sock, || s.read(&mut b))
-        }
-    }
-}
-
-fn tls_config(
-    target: &Target,
-    ca: Option<&std::path::Path>,
-) -> Result<Arc<rustls::ClientConfig>, ForwardError> {
-    use rustls_pki_types::pem::PemObject;
-    use rustls_pki_types::CertificateDer;
-    let err = |why: String| ForwardError::Tls {
-        target: target.to_string(),
-        why,
-    };
-    let path = ca
-        .map(|p| p.to_path_buf())
-        .unwrap_or_else(|| PathBuf::from("/etc/ssl/certs/ca-certificates.crt"));
-    let mut roots = rustls::RootCertStore::empty();
-    let certs = CertificateDer::pem_file_iter(&path)
-        .map_err(|e| err(format!("reading the CA file {}: {e}", path.display())))?;
-    for c in certs {
-        let c = c.map_err(|e| err(format!("a certificate in {}: {e}", path.display())))?;
-        roots
-            .add(c)
-            .map_err(|e| err(format!("a certificate in {}: {e}", path.display())))?;
-    }
-    if roots.is_empty() {
-        return Err(err(format!("no certificate in {}", path.display())));
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let cfg = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| err(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(Arc::new(cfg))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io;
 
     #[test]
     fn parses_targets() {
@@ -569,9 +605,17 @@ mod tests {
             got[0].ends_with(" one\n") && got[1].ends_with(" two\n"),
             "{got:?}"
         );
-        assert_eq!(stats.delivered, 2);
+        assert_eq!(stats.written, 2);
         assert_eq!(stats.stale_connections, 1);
         assert_eq!(stats.connects, 2);
+        // The first connection ended in order after "one" was acknowledged: confirmed; the
+        // second is confirmed when the stream ends (the receiver has closed it already).
+        assert_eq!(stats.confirmed, 1);
+        let stats = f.finish().unwrap();
+        assert_eq!(
+            (stats.confirmed, stats.unconfirmed, stats.resent),
+            (2, 0, 0)
+        );
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! * [`siem`]: LEEF 2.0 (default) / 1.0 and CEF lines, and the RFC 5424 / RFC 3164 syslog
 //!   header around them.
 //! * [`forward::Forwarder`]: syslog over UDP, TCP or TLS (rustls) with RFC 6587 octet counting,
-//!   reconnection with backoff and a bounded buffer that fails loudly instead of dropping.
+//!   reconnection with backoff and a bounded buffer that fails loudly instead of dropping;
+//!   [`delivery`] says what the receiver can have got (confirmed, may be lost, written again).
 //! * [`report::render`]: one self-contained HTML file (inline CSS, JS and SVG; no network).
 //!
 //! Design reasons:
@@ -23,9 +24,13 @@
 //!   `innerHTML`), which makes HTML injection impossible by construction rather than by template
 //!   discipline, and lets the page page through 10,000 alerts lazily.
 
-#![forbid(unsafe_code)]
+// One function has `unsafe`: `delivery::bytes_acked` asks the kernel what the receiver's TCP
+// acknowledged (docs/decisions.md).
+#![deny(unsafe_code)]
 
 pub mod attack;
+mod connection;
+pub mod delivery;
 pub mod forward;
 pub mod ocsf;
 pub mod report;
@@ -38,7 +43,7 @@ use std::io::Write;
 
 use snapback_model::{Alert, EvidenceRole};
 
-pub use forward::{ForwardError, ForwardOptions, Forwarder, Target, Transport};
+pub use forward::{ForwardError, ForwardOptions, ForwardStats, Forwarder, Target, Transport};
 pub use siem::{LeefVersion, SiemFormat, SyslogFormat};
 
 /// Vendor and product in LEEF/CEF headers and OCSF metadata.

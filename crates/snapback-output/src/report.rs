@@ -2,6 +2,7 @@
 //!
 //! The summary (scope and counts) is rendered here with [`crate::text::html`]. The alerts travel
 //! as one JSON block inside `<script type="application/json">` (escaped with
+//! [`crate::text::report_data`]: hidden characters made visible, then
 //! [`crate::text::json_for_script`]) and the page's own script renders them a page at a time with
 //! `textContent` and `createElementNS` only, so no alert string is ever parsed as HTML. A
 //! Content-Security-Policy allows no network at all and only the page's own script (by hash), so
@@ -14,7 +15,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use snapback_model::{Alert, EvidenceRole, Severity};
 
-use crate::text::{html, json_for_script};
+use crate::text::{html, report_data};
 use crate::{attack, Scope, VERSION};
 
 /// Alerts sorted the way the report shows them: highest risk first, then earliest.
@@ -149,7 +150,7 @@ pub fn render(alerts: &[&Alert], scope: &Scope) -> String {
     let clouds: Vec<&String> = by_cloud.keys().collect();
 
     let data: Vec<_> = ordered.iter().map(|a| alert_json(a)).collect();
-    let data = json_for_script(&serde_json::to_string(&data).expect("JSON values serialise"));
+    let data = report_data(&serde_json::Value::Array(data));
 
     let range = match (&scope.first_event, &scope.last_event) {
         (Some(a), Some(b)) => format!("{} — {}", html(a), html(b)),

@@ -153,7 +153,7 @@ fn forwards_over_tls_and_checks_the_certificate() {
         f.send(a).unwrap();
     }
     let stats = f.flush().unwrap();
-    assert_eq!(stats.delivered, 3);
+    assert_eq!(stats.written, 3);
     drop(f); // sends close_notify
     let out = server.join().unwrap();
 

@@ -13,6 +13,7 @@ use snapback_aql::{
     Runner, Severity, Value,
 };
 use snapback_ingest::{read_inputs, IngestOptions, Input};
+use snapback_output::text;
 
 #[derive(Subcommand)]
 pub enum AqlCommand {
@@ -281,17 +282,21 @@ fn run_query(args: RunArgs) -> anyhow::Result<ExitCode> {
         &mut |e| runner.push(e),
         &mut |d| {
             if !quiet {
-                eprintln!("{d}");
+                crate::terminal::diagnostic(d);
             }
         },
     );
     let result = runner.finish();
-    eprintln!("snapback: {summary}");
+    crate::terminal::summary(
+        &summary,
+        IngestOptions::default().max_diagnostics_per_reason,
+        false,
+    );
     eprintln!("snapback: {}", describe_run(&result));
     // Values that hit a limit became NULL: said even with --quiet, since rows are missing
     // something.
     for d in &result.diagnostics {
-        eprintln!("snapback: {}", sanitise_terminal(&d.to_string()));
+        eprintln!("snapback: {}", text::terminal(&d.to_string()));
     }
 
     let stdout = io::stdout();
@@ -347,9 +352,9 @@ fn cell_text(v: &Value) -> String {
 fn write_table(out: &mut impl Write, r: &ResultSet) -> io::Result<()> {
     let mut table = comfy_table::Table::new();
     table.load_preset(comfy_table::presets::NOTHING);
-    table.set_header(r.columns.iter().map(|c| sanitise_terminal(c)));
+    table.set_header(r.columns.iter().map(|c| text::terminal(c)));
     for row in &r.rows {
-        table.add_row(row.iter().map(|v| sanitise_terminal(&cell_text(v))));
+        table.add_row(row.iter().map(|v| text::terminal(&cell_text(v))));
     }
     writeln!(out, "{table}")
 }
@@ -371,46 +376,19 @@ fn write_jsonl(out: &mut impl Write, r: &ResultSet) -> io::Result<()> {
     Ok(())
 }
 
-/// RFC 4180 CSV with a header row. Text cells that a spreadsheet would run as a formula
-/// (`=`, `+`, `-`, `@`, tab, carriage return first) get a leading `'`: log fields are
-/// attacker-controlled.
+/// RFC 4180 CSV with a header row, each cell escaped by `text::csv` (log fields are
+/// attacker-controlled: no control character, no formula).
 fn write_csv(out: &mut impl Write, r: &ResultSet) -> io::Result<()> {
-    let header: Vec<String> = r.columns.iter().map(|c| csv_field(c, true)).collect();
+    let header: Vec<String> = r.columns.iter().map(|c| text::csv(c, true)).collect();
     writeln!(out, "{}", header.join(","))?;
     for row in &r.rows {
         let cells: Vec<String> = row
             .iter()
-            .map(|v| csv_field(&cell_text(v), matches!(v, Value::Str(_))))
+            .map(|v| text::csv(&cell_text(v), matches!(v, Value::Str(_))))
             .collect();
         writeln!(out, "{}", cells.join(","))?;
     }
     Ok(())
-}
-
-fn csv_field(s: &str, is_text: bool) -> String {
-    let defused = if is_text && s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
-    if defused.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", defused.replace('"', "\"\""))
-    } else {
-        defused
-    }
-}
-
-/// Escape control characters so that a log field prints as one visible cell.
-fn sanitise_terminal(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 fn lint(args: LintArgs) -> anyhow::Result<ExitCode> {
@@ -455,14 +433,6 @@ fn lint(args: LintArgs) -> anyhow::Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn csv_quotes_and_defuses() {
-        assert_eq!(csv_field("a,b", true), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\"", true), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=cmd()", true), "'=cmd()");
-        assert_eq!(csv_field("-5", false), "-5");
-    }
 
     #[test]
     fn windows() {

@@ -4,7 +4,8 @@ use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
-use snapback_ingest::{read_inputs, Event, IngestOptions, Input};
+use snapback_ingest::{read_inputs, Event, IngestOptions, Input, DEFAULT_DIAGNOSTICS_PER_REASON};
+use snapback_output::text;
 
 #[derive(Args)]
 pub struct EventsArgs {
@@ -24,6 +25,10 @@ pub struct EventsArgs {
     /// Do not print diagnostics for bad input (the summary still counts them).
     #[arg(long, short)]
     pub quiet: bool,
+    /// Print at most this many diagnostics of each reason (e.g. `invalid-json`); the summary
+    /// counts the others. Bounds memory too.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_DIAGNOSTICS_PER_REASON)]
+    pub max_diagnostics: usize,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -36,13 +41,14 @@ pub fn run(args: EventsArgs) -> anyhow::Result<ExitCode> {
     let inputs: Vec<Input> = args.paths.iter().map(|p| Input::parse(p)).collect();
     let options = IngestOptions {
         max_record_bytes: args.max_record_bytes,
+        max_diagnostics_per_reason: args.max_diagnostics,
         ..IngestOptions::default()
     };
     let mut events: Vec<Event> = Vec::new();
     let quiet = args.quiet;
     let summary = read_inputs(&inputs, &options, &mut |e| events.push(e), &mut |d| {
         if !quiet {
-            eprintln!("{d}");
+            crate::terminal::diagnostic(d);
         }
     });
     // Event time, then provenance: the same input always prints in the same order.
@@ -63,9 +69,9 @@ pub fn run(args: EventsArgs) -> anyhow::Result<ExitCode> {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
         Err(e) => return Err(e.into()),
     }
-    eprintln!("snapback: {summary}");
+    crate::terminal::summary(&summary, args.max_diagnostics, true);
     if args.strict && summary.has_problems() {
-        return Ok(ExitCode::from(1));
+        return Ok(ExitCode::from(crate::exit::PROBLEMS));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -111,22 +117,8 @@ fn write_table(out: &mut impl Write, events: &[Event]) -> io::Result<()> {
                 e.source_ip.clone().unwrap_or_default(),
                 resources.join(" "),
             ]
-            .map(|cell| sanitise_terminal(&cell)),
+            .map(|cell| text::terminal(&cell)),
         );
     }
     writeln!(out, "{table}")
-}
-
-/// Escape control characters (terminal escape sequences, carriage returns, line breaks) so
-/// that a log field prints as one visible cell.
-pub fn sanitise_terminal(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202e}' | '\u{202d}') {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }

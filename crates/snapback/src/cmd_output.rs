@@ -10,8 +10,8 @@ use clap::ValueEnum;
 use snapback_correlate::Alert;
 use snapback_output::forward::Framing;
 use snapback_output::{
-    report, ForwardOptions, Forwarder, LeefVersion, LineFormat, Scope, SiemFormat, SyslogFormat,
-    Target,
+    report, ForwardOptions, ForwardStats, Forwarder, LeefVersion, LineFormat, Scope, SiemFormat,
+    SyslogFormat, Target, Transport,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -65,6 +65,11 @@ pub struct OutputArgs {
     /// How long to keep retrying an unreachable receiver before failing, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub forward_retry_secs: u64,
+    /// Exit 3 when the delivery of any forwarded alert is not confirmed (its connection was
+    /// reset after the receiver's TCP acknowledged it, or the receiver did not close the stream
+    /// when asked; over UDP, always). Without it, only a certain loss exits 3.
+    #[arg(long)]
+    pub forward_strict: bool,
     /// LEEF version for --format leef and --forward-format leef.
     #[arg(long, value_enum, default_value_t = LeefVersionArg::V2)]
     pub leef_version: LeefVersionArg,
@@ -88,30 +93,60 @@ impl OutputArgs {
     }
 }
 
-/// Forward the alerts and write the report, as the flags ask. An alert that cannot be delivered
-/// is an error (the caller exits non-zero), never a silent drop.
-pub fn emit(args: &OutputArgs, alerts: &[&Alert], scope: &Scope) -> anyhow::Result<()> {
+/// Write the HTML report of `--report`, if asked for.
+pub fn write_report(args: &OutputArgs, alerts: &[&Alert], scope: &Scope) -> anyhow::Result<()> {
     if let Some(path) = &args.report {
         let page = report::render(alerts, scope);
         std::fs::write(path, page)
             .with_context(|| format!("writing the report {}", path.display()))?;
     }
-    if let Some(mut f) = forwarder(args)? {
-        for a in alerts {
-            f.send(a)?;
-            if args.forward_pace_ms > 0 {
-                std::thread::sleep(Duration::from_millis(args.forward_pace_ms));
-            }
+    Ok(())
+}
+
+/// Forward the alerts, end the stream and say what became of them ([`finish_forward`]).
+pub fn forward(f: &mut Forwarder, args: &OutputArgs, alerts: &[&Alert]) -> anyhow::Result<bool> {
+    for a in alerts {
+        f.send(a)?;
+        if args.forward_pace_ms > 0 {
+            std::thread::sleep(Duration::from_millis(args.forward_pace_ms));
         }
-        let stats = f.flush()?;
+    }
+    finish_forward(f, args, alerts.len() as u64)
+}
+
+/// End the stream of `f`, after `n` alerts, and say what the receiver can have got. An alert
+/// that was not delivered is an error, never a silent drop; otherwise whether the outcome
+/// fails the run: a certain loss (a refused UDP datagram), or with `--forward-strict` an
+/// unconfirmed delivery (the caller exits `exit::UNDELIVERED`).
+pub fn finish_forward(f: &mut Forwarder, args: &OutputArgs, n: u64) -> anyhow::Result<bool> {
+    let stats = f.finish()?;
+    say_delivery(f.target(), n, &stats, args.forward_strict);
+    Ok(stats.certainly_lost() > 0 || (args.forward_strict && stats.unconfirmed > 0))
+}
+
+/// One line on what the receiver can have got, and what may be lost.
+fn say_delivery(target: &Target, n: u64, s: &ForwardStats, strict: bool) {
+    let resent = match s.resent {
+        0 => String::new(),
+        r => format!("; {r} written again after their connection died"),
+    };
+    if target.transport == Transport::Udp {
+        let refused = match s.refused {
+            0 => "no datagram refused".to_owned(),
+            r => format!("{r} refused by the receiver's host (ICMP port unreachable): lost"),
+        };
         eprintln!(
-            "snapback: forwarded {} alert(s) to {} ({} connection(s))",
-            stats.delivered,
-            args.forward.as_deref().unwrap_or_default(),
-            stats.connects
+            "snapback: forwarded {n} alert(s) to {target}: UDP has no acknowledgement, so none is confirmed; {refused}"
+        );
+    } else {
+        eprintln!(
+            "snapback: forwarded {n} alert(s) to {target} over {} connection(s): {} confirmed read by the receiver, {} may be lost (acknowledged by its TCP, then the connection was reset or not closed){resent}",
+            s.connects, s.confirmed, s.unconfirmed
         );
     }
-    Ok(())
+    if s.unconfirmed > 0 && !strict && s.certainly_lost() == 0 {
+        eprintln!("snapback: with --forward-strict, an unconfirmed delivery fails the run");
+    }
 }
 
 /// The syslog forwarder `--forward` asks for, if any.

@@ -95,12 +95,12 @@ fn lint(dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     }
     print_problems(&problems);
     eprintln!("{what}: {} problem(s)", problems.len());
-    Ok(ExitCode::from(1))
+    Ok(ExitCode::from(crate::exit::PROBLEMS))
 }
 
 fn print_problems(problems: &[LoadProblem]) {
     // `file:line [rule]: message`, the shape editors and CI annotations understand.
     for p in problems {
-        println!("{p}");
+        println!("{}", snapback_output::text::terminal(&p.to_string()));
     }
 }

@@ -9,12 +9,13 @@ use clap::{Args, ValueEnum};
 use snapback_correlate::{Alert, DetectOptions, Detector, Report, Severity, Tuning};
 use snapback_ingest::{
     read_inputs_parallel, IngestOptions, Input, KeyList, KeySpec, ParallelOptions, RecordFilter,
-    Summary,
+    Summary, DEFAULT_DIAGNOSTICS_PER_REASON,
 };
+use snapback_output::text;
 use snapback_rules::RuleSet;
 
-use crate::cmd_events::sanitise_terminal;
-use crate::cmd_output::{emit, write_format_with, OutputArgs};
+use crate::cmd_output::{forward, forwarder, write_format_with, write_report, OutputArgs};
+use snapback_output::Forwarder;
 
 #[derive(Args)]
 pub struct ScanArgs {
@@ -52,6 +53,10 @@ pub struct ScanOptions {
     /// Do not print per-record diagnostics (the summary still counts them).
     #[arg(long, short)]
     pub quiet: bool,
+    /// Print at most this many diagnostics of each reason (e.g. `invalid-json`); the summary
+    /// counts the others. Bounds memory too.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_DIAGNOSTICS_PER_REASON)]
+    pub max_diagnostics: usize,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -97,8 +102,11 @@ pub fn demo(options: ScanOptions) -> anyhow::Result<ExitCode> {
 }
 
 fn scan(inputs: &[Input], opts: &ScanOptions) -> anyhow::Result<ExitCode> {
-    let rules = load_rules(!opts.no_builtin, &opts.rules);
+    // What the operator got wrong is said before the input is read, not after.
     let tuning = load_tuning(opts.config.as_deref())?;
+    let forward = forwarder(&opts.output)?;
+    check_report_path(opts.output.report.as_deref())?;
+    let rules = load_rules(!opts.no_builtin, &opts.rules);
     let detector = Detector::new(
         &rules,
         &tuning,
@@ -109,8 +117,24 @@ fn scan(inputs: &[Input], opts: &ScanOptions) -> anyhow::Result<ExitCode> {
     // --strict (every problem counts) and --report (it states the events read and their span).
     let prefilter = !opts.strict && opts.output.report.is_none();
     with_reading(&rules, prefilter, |parallel| {
-        scan_with(inputs, opts, &rules, detector, parallel, quiet)
+        scan_with(inputs, opts, &rules, (detector, forward), parallel, quiet)
     })
+}
+
+/// `--report FILE` can be written: its folder exists.
+fn check_report_path(report: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let Some(path) = report else { return Ok(()) };
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    anyhow::ensure!(
+        folder.is_dir(),
+        "--report {}: the folder {} does not exist",
+        path.display(),
+        folder.display()
+    );
+    Ok(())
 }
 
 /// Run `f` with the reader's options for `rules`: the prefilter (unless `prefilter` is false
@@ -161,20 +185,24 @@ fn scan_with(
     inputs: &[Input],
     opts: &ScanOptions,
     rules: &RuleSet,
-    mut detector: Detector<'_>,
+    (mut detector, mut forwarder): (Detector<'_>, Option<Forwarder>),
     parallel: &ParallelOptions<'_>,
     quiet: bool,
 ) -> anyhow::Result<ExitCode> {
     let progress = std::cell::RefCell::new(crate::progress::Bar::new());
+    let ingest = IngestOptions {
+        max_diagnostics_per_reason: opts.max_diagnostics,
+        ..IngestOptions::default()
+    };
     let summary = read_inputs_parallel(
         inputs,
-        &IngestOptions::default(),
+        &ingest,
         parallel,
         &prepare(rules),
         &mut |e, prepared| detector.observe_prepared(e, prepared),
         &mut |d| {
             if !quiet {
-                progress.borrow().suspend(|| eprintln!("{d}"));
+                progress.borrow().suspend(|| crate::terminal::diagnostic(d));
             }
         },
         &mut |p| progress.borrow_mut().update(p),
@@ -208,7 +236,7 @@ fn scan_with(
         Err(e) => return Err(e),
     }
     drop(out);
-    print_summary(&summary, &report, rules);
+    print_summary(&summary, &report, rules, opts.max_diagnostics);
     let scope = snapback_output::Scope {
         inputs: inputs
             .iter()
@@ -232,23 +260,14 @@ fn scan_with(
         .iter()
         .filter(|a| a.risk_score >= opts.min_risk)
         .collect();
-    let forwarded = shown.clone();
-    if opts.output.report.is_some() {
-        let only_report = OutputArgs {
-            forward: None,
-            ..opts.output.clone()
-        };
-        emit(&only_report, &reported, &scope)?;
+    write_report(&opts.output, &reported, &scope)?;
+    if let Some(f) = &mut forwarder {
+        if forward(f, &opts.output, &shown)? {
+            return Ok(ExitCode::from(crate::exit::UNDELIVERED));
+        }
     }
-    if opts.output.forward.is_some() {
-        let only_forward = OutputArgs {
-            report: None,
-            ..opts.output.clone()
-        };
-        emit(&only_forward, &forwarded, &scope)?;
-    }
-    if opts.strict && summary.has_problems() {
-        return Ok(ExitCode::from(1));
+    if opts.strict && (summary.has_problems() || !rules.problems.is_empty()) {
+        return Ok(ExitCode::from(crate::exit::PROBLEMS));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -264,10 +283,8 @@ pub(crate) fn load_rules(builtin: bool, dirs: &[PathBuf]) -> RuleSet {
             .as_deref()
             .map(|r| format!(" ({r})"))
             .unwrap_or_default();
-        eprintln!(
-            "snapback: rule not loaded: {}{line}{rule}: {}",
-            p.file, p.message
-        );
+        let said = format!("{}{line}{rule}: {}", p.file, p.message);
+        eprintln!("snapback: rule not loaded: {}", text::terminal(&said));
     }
     rules
 }
@@ -285,9 +302,9 @@ pub(crate) fn load_tuning(config: Option<&std::path::Path>) -> anyhow::Result<Tu
     }
 }
 
-fn print_summary(summary: &Summary, report: &Report, rules: &RuleSet) {
+fn print_summary(summary: &Summary, report: &Report, rules: &RuleSet, per_reason: usize) {
     let s = &report.stats;
-    eprintln!("snapback: {summary}");
+    crate::terminal::summary(summary, per_reason, true);
     let sev: Vec<String> = [
         Severity::Critical,
         Severity::High,
@@ -360,7 +377,7 @@ pub(crate) fn write_table(out: &mut impl Write, alerts: &[&Alert]) -> io::Result
         return writeln!(out, "No alerts.");
     }
     for a in alerts {
-        let t = |s: &str| sanitise_terminal(s);
+        let t = |s: &str| text::terminal(s);
         let status = match &a.suppressed {
             Some(s) => format!("  [SUPPRESSED by {}: {}]", t(&s.by), t(&s.reason)),
             None => String::new(),

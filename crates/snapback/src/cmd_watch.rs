@@ -27,7 +27,7 @@ use snapback_correlate::{Alert, DetectOptions, Detector};
 use snapback_ingest::{Diagnostic, Event, IngestOptions, ParallelOptions, Summary};
 use snapback_rules::RuleSet;
 
-use crate::cmd_output::{forwarder, write_format_with, OutputArgs};
+use crate::cmd_output::{finish_forward, forwarder, write_format_with, OutputArgs};
 use crate::cmd_scan::{load_rules, load_tuning, prepare, with_reading};
 use crate::watch_source::{self as source, Pace, Resume, Unit};
 use crate::watch_state::{Commit, FileDone, State, StreamPos};
@@ -116,6 +116,8 @@ struct Sinks {
     out: Option<File>,
     out_len: u64,
     forward: Option<Forwarder>,
+    /// Alert revisions given to `forward`.
+    forwarded: u64,
     output: OutputArgs,
 }
 
@@ -175,6 +177,7 @@ impl Sinks {
             for a in &alerts {
                 f.send(a)?;
             }
+            self.forwarded += alerts.len() as u64;
             f.flush()?;
         }
         Ok(())
@@ -275,6 +278,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
             out,
             out_len,
             forward: forwarder(&args.output)?,
+            forwarded: 0,
             output: args.output.clone(),
         },
         state,
@@ -299,12 +303,15 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
         stop: stop.clone(),
     };
     // Delivery files are read as `scan` reads them: on every core, through the prefilter.
-    with_reading(&rules, true, |parallel| -> anyhow::Result<()> {
+    let failed = with_reading(&rules, true, |parallel| -> anyhow::Result<bool> {
         let (rx, sources) = w.start(&args.paths, &saved, pace, parallel)?;
         w.run_loop(&rx, sources, args.once, &stop, parallel)?;
         w.finish(args.once)
     })?;
-    Ok(ExitCode::SUCCESS)
+    Ok(match failed {
+        true => ExitCode::from(crate::exit::UNDELIVERED),
+        false => ExitCode::SUCCESS,
+    })
 }
 
 /// A digest of the rules and the config: state made under others means nothing here.
@@ -651,7 +658,8 @@ impl<'r> WatchLoop<'r> {
         Ok(())
     }
 
-    fn finish(mut self, once: bool) -> anyhow::Result<()> {
+    /// End the run; whether the forward's outcome fails it (`finish_forward`).
+    fn finish(mut self, once: bool) -> anyhow::Result<bool> {
         if once {
             self.watcher.end_of_input();
         }
@@ -661,7 +669,11 @@ impl<'r> WatchLoop<'r> {
             eprintln!();
         }
         let st = self.watcher.stats();
-        eprintln!("snapback: {}", self.summary);
+        crate::terminal::summary(
+            &self.summary,
+            snapback_ingest::DEFAULT_DIAGNOSTICS_PER_REASON,
+            false,
+        );
         eprintln!(
             "snapback watch: {} alert revisions emitted, {} retracted; {} late events (behind what was already correlated of their account: counted, not correlated), {} duplicates",
             self.figures.emitted, self.figures.retracted, st.late_events, st.duplicates
@@ -675,12 +687,16 @@ impl<'r> WatchLoop<'r> {
         if !once {
             eprintln!("snapback watch: stopped; open sequences are rebuilt from the inputs on the next run");
         }
-        Ok(())
+        let sinks = &mut self.sinks;
+        match &mut sinks.forward {
+            Some(f) => finish_forward(f, &sinks.output, sinks.forwarded),
+            None => Ok(false),
+        }
     }
 }
 
 fn say(quiet: bool, d: &Diagnostic) {
     if !quiet {
-        eprintln!("{d}");
+        crate::terminal::diagnostic(d);
     }
 }

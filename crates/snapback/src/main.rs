@@ -10,7 +10,9 @@ mod cmd_rules;
 mod cmd_scan;
 mod cmd_simulate;
 mod cmd_watch;
+mod exit;
 mod progress;
+mod terminal;
 mod watch_source;
 mod watch_state;
 
@@ -72,8 +74,11 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("snapback: error: {e:#}");
-            ExitCode::from(2)
+            eprintln!(
+                "snapback: error: {}",
+                snapback_output::text::terminal(&format!("{e:#}"))
+            );
+            ExitCode::from(exit::of_error(&e))
         }
     }
 }

@@ -8,7 +8,7 @@ mod cmd_output;
 mod support;
 
 use clap::Parser;
-use cmd_output::{emit, write_format, OutputArgs};
+use cmd_output::{forward, forwarder, write_format, write_report, OutputArgs};
 use snapback_output::{sample, Scope};
 
 #[derive(Parser)]
@@ -71,7 +71,7 @@ fn flags_parse() {
 }
 
 #[test]
-fn emit_writes_the_report_and_forwards_every_alert() {
+fn writes_the_report_and_forwards_every_alert_confirmed() {
     let alerts: Vec<_> = (0..8).map(sample::alert).collect();
     let refs: Vec<_> = alerts.iter().collect();
     let dir = tempfile::tempdir().unwrap();
@@ -92,7 +92,11 @@ fn emit_writes_the_report_and_forwards_every_alert() {
         "--report",
         report.to_str().unwrap(),
     ]);
-    emit(&a, &refs, &Scope::default()).unwrap();
+    write_report(&a, &refs, &Scope::default()).unwrap();
+    let mut f = forwarder(&a).unwrap().expect("--forward");
+    let failed = forward(&mut f, &a, &refs).unwrap();
+    assert!(!failed, "the receiver read all and closed in order");
+    assert_eq!(f.stats().confirmed, 8, "{:?}", f.stats());
     drop(a);
     let got = rx.join().unwrap();
     // Parse RFC 6587 frames: LEN SP MSG.
@@ -114,7 +118,7 @@ fn emit_writes_the_report_and_forwards_every_alert() {
 }
 
 #[test]
-fn emit_fails_when_the_receiver_never_comes() {
+fn forward_fails_when_the_receiver_never_comes() {
     let port = support::free_port();
     let alerts: Vec<_> = (0..3).map(sample::alert).collect();
     let refs: Vec<_> = alerts.iter().collect();
@@ -124,7 +128,8 @@ fn emit_fails_when_the_receiver_never_comes() {
         "--forward-retry-secs",
         "1",
     ]);
-    let e = emit(&a, &refs, &Scope::default()).unwrap_err();
+    let mut f = forwarder(&a).unwrap().expect("--forward");
+    let e = forward(&mut f, &a, &refs).unwrap_err();
     assert!(e.to_string().contains("3 alert(s) not delivered"), "{e}");
     let a = args(&[
         "--forward",
@@ -132,6 +137,7 @@ fn emit_fails_when_the_receiver_never_comes() {
         "--forward-buffer",
         "2",
     ]);
-    let e = emit(&a, &refs, &Scope::default()).unwrap_err();
+    let mut f = forwarder(&a).unwrap().expect("--forward");
+    let e = forward(&mut f, &a, &refs).unwrap_err();
     assert!(e.to_string().contains("forward buffer is full"), "{e}");
 }

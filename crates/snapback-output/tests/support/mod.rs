@@ -347,3 +347,51 @@ pub fn validate_ocsf(lines: &str) -> String {
     assert!(out.status.success(), "OCSF validation failed:\n{report}");
     report
 }
+
+/// A receiver that closes mid-stream (issue 13 item 13): read until `n` complete LF-framed
+/// messages arrived and more bytes wait unread, then close. The kernel answers a close with
+/// unread bytes with a reset, as it does for a receiver that crashes. What was read.
+pub fn read_then_close(mut s: TcpStream, n: usize) -> Vec<u8> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 8192];
+    let mut lines = 0;
+    while lines < n {
+        let k = s.read(&mut buf).unwrap();
+        assert!(k > 0, "the forwarder ended the stream early");
+        lines += buf[..k].iter().filter(|b| **b == b'\n').count();
+        got.extend_from_slice(&buf[..k]);
+    }
+    let mut one = [0u8; 1];
+    assert_eq!(s.peek(&mut one).unwrap(), 1, "more bytes wait unread");
+    got
+}
+
+/// A receiver that reads until the sender ends the stream, then closes in turn.
+pub fn read_to_end(mut s: TcpStream) -> Vec<u8> {
+    let mut got = Vec::new();
+    s.read_to_end(&mut got).unwrap();
+    got
+}
+
+/// The `alertId=` of each complete line of `bytes` (a cut last line is not counted).
+pub fn alert_ids(bytes: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(bytes);
+    let complete = match text.rfind('\n') {
+        Some(end) => &text[..end],
+        None => "",
+    };
+    complete
+        .lines()
+        .filter_map(|l| l.split("alertId=").nth(1))
+        .map(|rest| rest.split('\t').next().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// A UDP port on 127.0.0.1 that nobody listens on (bound, then closed).
+pub fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
