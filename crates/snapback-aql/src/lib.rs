@@ -65,6 +65,7 @@ pub mod error;
 mod eval;
 mod export;
 pub mod functions;
+pub mod keypath;
 mod lexer;
 pub mod limits;
 pub mod lint;
@@ -84,7 +85,7 @@ pub use lint::{lint, lint_query, Diagnostic, LintOptions, Severity};
 pub use parser::parse;
 pub use run::{column_names, run, NowSource, ResultSet, RunOptions, Runner};
 pub use value::Value;
-pub use view::{PropertyDef, PropertyMap, PropertySource, QRadarEvent};
+pub use view::{PropertiesError, PropertyDef, PropertyMap, PropertySource, QRadarEvent};
 
 /// How an unparenthesised chain of AND and OR is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
