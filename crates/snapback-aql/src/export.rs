@@ -216,8 +216,15 @@ impl Export {
             "# Custom event properties read by `snapback aql export` searches.\n\
              # Use with: snapback aql run --properties FILE ...\n\
              # In QRadar, create each as a JSON custom event property (expression in the comment),\n\
-             # scoped to its log source type, with \"parse in advance\" on.\n[properties]\n",
+             # scoped to its log source type, with \"parse in advance\" on.\n",
         );
+        if let Some(op) = PropertyMap::default().get("Operation") {
+            out.push_str("# \"Operation\" (every search reads it) is built in to snapback, so it has no entry here;\n# in QRadar create it too:\n");
+            for line in crate::custom::extraction_lines(op) {
+                let _ = writeln!(out, "#   {line}");
+            }
+        }
+        out.push_str("[properties]\n");
         let mut by_name: BTreeMap<String, Vec<CustomProperty>> = BTreeMap::new();
         for p in self.properties() {
             by_name.entry(p.name.clone()).or_default().push(p);

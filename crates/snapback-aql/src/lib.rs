@@ -60,6 +60,7 @@
 
 pub mod ast;
 mod check;
+pub mod custom;
 pub mod dateformat;
 pub mod error;
 mod eval;
