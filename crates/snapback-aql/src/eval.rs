@@ -129,7 +129,7 @@ impl<'q> Evaluator<'q> {
         self.diagnostics.take()
     }
 
-    fn refused(&self, span: Span, refusal: &Refusal) {
+    pub fn refused(&self, span: Span, refusal: &Refusal) {
         self.diagnostics.record(&self.query.text, span, refusal);
     }
 

@@ -65,6 +65,7 @@ pub mod dateformat;
 pub mod error;
 mod eval;
 mod export;
+mod fidelity;
 pub mod functions;
 pub mod keypath;
 mod lexer;
@@ -84,7 +85,9 @@ pub use error::{ParseError, Position, Span};
 pub use export::{export, translate, CustomProperty, Export, ExportOptions, ExportedRule};
 pub use lint::{lint, lint_query, Diagnostic, LintOptions, Severity};
 pub use parser::parse;
-pub use run::{column_names, run, NowSource, ResultSet, RunOptions, Runner};
+pub use run::{
+    check_runnable, column_names, run, NowSource, ResultSet, RunError, RunOptions, Runner,
+};
 pub use value::Value;
 pub use view::{PropertiesError, PropertyDef, PropertyMap, PropertySource, QRadarEvent};
 

@@ -21,6 +21,10 @@
 //! | AQL-W014 | note | COLLATE is ignored offline (ordering is by code point) |
 //! | AQL-W015 | warning | a property's path crosses an array without an index: NULL in QRadar and offline |
 //! | AQL-W016 | warning | a custom property from snapback's mapping (a note for one from --properties): a stock QRadar has none; the extraction to create |
+//! | AQL-W017 | warning | GROUP BY / ORDER BY on a column not in the SELECT list |
+//! | AQL-W018 | warning | `FROM flows`: snapback has no flows (`aql run` refuses it) |
+//! | AQL-W019 | warning | a filter on QIDNAME / CATEGORYNAME / LOGSOURCENAME / qid / category / logsourceid: values made up offline |
+//! | AQL-W020 | warning | `NOT REFERENCESETCONTAINS(…)` and the like: UNKNOWN offline, removes every row |
 
 use std::collections::HashSet;
 use std::fmt;
@@ -208,6 +212,9 @@ impl<'a> Linter<'a> {
                 "IBM documents only MINUTES, HOURS and DAYS (plural, even for 1); QRadar may reject this unit".into(),
             ),
             _ => {}
+        }
+        for (code, severity, span, message) in crate::fidelity::findings(q) {
+            self.push(code, severity, span, message);
         }
         for key in &q.order_by {
             if let Some(c) = &key.collate {

@@ -247,6 +247,10 @@ fn run_query(args: RunArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
+    if let Err(e) = snapback_aql::check_runnable(&query) {
+        eprintln!("snapback: the query cannot run offline:\n{e}");
+        return Ok(ExitCode::from(2));
+    }
     let properties = load_properties(args.properties.as_ref(), args.stock)?;
     let tz = jiff::tz::TimeZone::get(&args.tz).map_err(|e| anyhow!("--tz `{}`: {e}", args.tz))?;
     let now =
