@@ -170,6 +170,15 @@ fn made_up_filters(q: &Query, out: &mut Vec<Finding>) {
                 }
             }
         });
+        // `QIDNAME(qid)` is one finding, not two.
+        let calls: Vec<Span> = hits
+            .iter()
+            .filter(|(what, _, _)| what.contains('('))
+            .map(|(_, _, s)| *s)
+            .collect();
+        hits.retain(|(what, _, s)| {
+            what.contains('(') || !calls.iter().any(|c| c.start <= s.start && s.end <= c.end)
+        });
         for (what, why, span) in hits {
             if seen.insert(what) {
                 out.push((
