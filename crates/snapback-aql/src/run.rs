@@ -174,9 +174,9 @@ impl<'q> Runner<'q> {
         }
     }
 
-    /// Apply the window, group, sort and limit.
-    pub fn finish(mut self) -> ResultSet {
-        let (now, now_source) = match self.options.now {
+    /// "Now", and where it came from.
+    fn now(&self) -> (Timestamp, NowSource) {
+        match self.options.now {
             Some(t) => (t, NowSource::Given),
             None => match self
                 .newest
@@ -185,7 +185,12 @@ impl<'q> Runner<'q> {
                 Some(t) => (t, NowSource::NewestEvent),
                 None => (Timestamp::now(), NowSource::WallClock),
             },
-        };
+        }
+    }
+
+    /// Apply the window, group, sort and limit.
+    pub fn finish(mut self) -> ResultSet {
+        let (now, now_source) = self.now();
         let now_ms = now.as_millisecond();
         let window = self.window(now_ms);
         self.eval.now_ms = now_ms;

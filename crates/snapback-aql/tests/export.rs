@@ -117,6 +117,16 @@ fn event_sets() -> Vec<(String, Vec<Event>)> {
     sets
 }
 
+/// The run-time diagnostics of an exported search (AQL-R005: a path met an array without
+/// its index), as failures.
+fn diagnostics(rule: &str, set: &str, result: &snapback_aql::ResultSet) -> Vec<String> {
+    result
+        .diagnostics
+        .iter()
+        .map(|d| format!("{rule} over {set}: {} {}", d.code, d.message))
+        .collect()
+}
+
 #[test]
 fn every_exported_search_matches_what_the_native_engine_matches() {
     let rules = RuleSet::builtin();
@@ -205,14 +215,7 @@ fn every_exported_search_matches_what_the_native_engine_matches() {
                 );
                 // Issue 17, item 2: every array on an exported path has its index, so no
                 // path meets an array where QRadar's JSON property would find nothing.
-                for d in &result.diagnostics {
-                    failures.push(format!(
-                        "{} over {set}: {} {}",
-                        r.name.as_deref().unwrap_or(&r.id),
-                        d.code,
-                        d.message
-                    ));
-                }
+                failures.extend(diagnostics(&r.id, set, &result));
                 let mut aql_hits: BTreeMap<String, usize> = BTreeMap::new();
                 for row in &result.rows {
                     *aql_hits.entry(row[0].to_string()).or_default() += 1;

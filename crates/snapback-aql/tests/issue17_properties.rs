@@ -197,9 +197,18 @@ fn item1_lint_flags_a_path_without_an_index_that_meets_a_known_array() {
 // search is run by the runner with item 1's semantics (also over every event set in
 // tests/export.rs, where no exported path meets an array without an index).
 
-/// (rule, its array property as exported, QRadar's expression for it, the events the exported
-/// search matches in the fixture, the events snapback's own Sigma engine matches)
-const ITEM2_RULES: &[(&str, &str, &str, &[&str], &[&str])] = &[
+/// One exported rule: its name, its array property as exported, QRadar's expression for it,
+/// the events the exported search matches in the fixture, the events snapback's own Sigma
+/// engine matches.
+type ExportCase = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+);
+
+const ITEM2_RULES: &[ExportCase] = &[
     (
         "aws-ec2-register-image-from-snapshot",
         "requestParameters.blockDeviceMapping.items[0].ebs.snapshotId",
