@@ -353,6 +353,11 @@ impl Default for PropertyMap {
     /// | `ResourceGroup` | NULL | after `resourceGroups/` in `resourceId` | NULL |
     /// | `SubscriptionId` | account (`recipientAccountId`) | after `subscriptions/` in `resourceId` | project |
     /// | `ResultType` | `Success`, `Failure`, `DryRun` | `resultType` as written (`status.value` in the REST schema) | `Success`, `Failure`, `Accepted` |
+    ///
+    /// `ResultType` for AWS and GCP is **snapback's choice** (issue 17, item 3): CloudTrail has
+    /// no result field, so `Success` means "no `errorCode`"; a QRadar property cannot say that
+    /// (map `/"errorCode"` and test `IS NULL`). Lint says so wherever a query reads it, and
+    /// a stock QRadar has none of these five ([`crate::custom`], `aql run --stock`).
     fn default() -> Self {
         let all = |b: Builtin| PropertyDef {
             name: String::new(),
