@@ -49,6 +49,16 @@ pub fn check(q: &Query) -> Result<(), ParseError> {
     if let Some(h) = &q.having {
         condition(q, h, "HAVING")?;
     }
+    let keys = q
+        .group_by
+        .iter()
+        .map(|g| ("GROUP BY", g))
+        .chain(q.order_by.iter().map(|k| ("ORDER BY", &k.expr)));
+    for (clause, key) in keys {
+        if let Some((span, msg)) = string_key(q, clause, key, &aliases) {
+            return Err(err(span, msg));
+        }
+    }
     for g in &q.group_by {
         if let Some(agg) = find_aggregate(g) {
             return Err(err(
@@ -148,25 +158,78 @@ fn node_error(
             }
             None
         }
-        ExprKind::Compare { left, right, .. } => {
-            if let ExprKind::Column { name, quoted: true } = &right.unparen().kind {
-                let left_quoted =
-                    matches!(left.unparen().kind, ExprKind::Column { quoted: true, .. });
-                let known =
-                    crate::view::is_system_field(name) || aliases.contains(&name.to_lowercase());
-                if !left_quoted && !known {
-                    return Some((
-                        right.span,
-                        format!(
-                            "\"{name}\" is a property name (double quotes), not a string: for the text write '{name}'"
-                        ),
-                    ));
-                }
-            }
-            None
-        }
+        ExprKind::Compare { left, right, .. } => quoted_text(left, right, aliases, "a string"),
+        // As `= "admin"`: a double-quoted name where a pattern belongs (issue 17, item 8).
+        ExprKind::Pattern { expr, pattern, .. } => quoted_text(expr, pattern, aliases, "a pattern"),
         _ => None,
     }
+}
+
+/// `x = "admin"`, `x ILIKE "%admin%"`: a double-quoted name (a property) where the text was
+/// meant, unless it names a QRadar field or an alias, or the left side is a property too.
+fn quoted_text(
+    left: &Expr,
+    right: &Expr,
+    aliases: &HashSet<String>,
+    what: &str,
+) -> Option<(Span, String)> {
+    let ExprKind::Column { name, quoted: true } = &right.unparen().kind else {
+        return None;
+    };
+    let left_quoted = matches!(left.unparen().kind, ExprKind::Column { quoted: true, .. });
+    let known = crate::view::is_system_field(name) || aliases.contains(&name.to_lowercase());
+    if left_quoted || known {
+        return None;
+    }
+    Some((
+        right.span,
+        format!(
+            "\"{name}\" is a property name (double quotes), not {what}: for the text write '{name}' (IBM, \"Quotation marks\": single quotes for strings)"
+        ),
+    ))
+}
+
+/// `GROUP BY 'User Name'`, `ORDER BY 'x'`: a string constant as a key groups every row
+/// together, or sorts nothing (issue 17, item 4). IBM writes an existing alias in double
+/// quotes in GROUP BY and ORDER BY ("Quotation marks"); which alias was meant is named.
+fn string_key(
+    q: &Query,
+    clause: &str,
+    key: &Expr,
+    aliases: &HashSet<String>,
+) -> Option<(Span, String)> {
+    let ExprKind::Str(text) = &key.unparen().kind else {
+        return None;
+    };
+    let effect = if clause == "GROUP BY" {
+        "puts every row in one group"
+    } else {
+        "sorts nothing"
+    };
+    let fix = if aliases.contains(&text.to_lowercase()) {
+        let alias = q
+            .select
+            .iter()
+            .find_map(|i| match i {
+                SelectItem::Expr { alias: Some(a), .. } if a.name.eq_ignore_ascii_case(text) => {
+                    Some(a.name.as_str())
+                }
+                _ => None,
+            })
+            .unwrap_or(text);
+        format!(
+            "to {} the column named '{alias}', write {clause} \"{alias}\" (IBM, \"Quotation marks\": an existing alias in GROUP BY or ORDER BY takes double quotes)",
+            if clause == "GROUP BY" { "group by" } else { "sort by" }
+        )
+    } else {
+        format!("name a column instead (double quotes for a name with spaces: \"{text}\")")
+    };
+    Some((
+        key.span,
+        format!(
+            "{clause} '{text}' uses the text '{text}' (single quotes make a string), which {effect}: {fix}"
+        ),
+    ))
 }
 
 fn condition(q: &Query, e: &Expr, clause: &str) -> Result<(), ParseError> {

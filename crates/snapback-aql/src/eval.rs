@@ -129,7 +129,7 @@ impl<'q> Evaluator<'q> {
         self.diagnostics.take()
     }
 
-    fn refused(&self, span: Span, refusal: &Refusal) {
+    pub fn refused(&self, span: Span, refusal: &Refusal) {
         self.diagnostics.record(&self.query.text, span, refusal);
     }
 
@@ -152,7 +152,7 @@ impl<'q> Evaluator<'q> {
 
     // ---- names ----
 
-    fn column(&self, name: &str, scope: Scope<'_>) -> Value {
+    fn column(&self, name: &str, at: Span, scope: Scope<'_>) -> Value {
         if let Some((names, values)) = scope.outputs {
             let hit = names
                 .iter()
@@ -177,7 +177,21 @@ impl<'q> Evaluator<'q> {
         let Some(ev) = scope.row.first() else {
             return Value::Null;
         };
-        self.event_field(ev, name)
+        if let Some(v) = ev.system(name) {
+            return v;
+        }
+        let Some(def) = self.properties.get(name) else {
+            return Value::Null;
+        };
+        let (v, array_at) = self.properties.resolve(def, ev);
+        if let Some(array) = array_at {
+            let note = Refusal::ArrayWithoutIndex {
+                property: def.name.clone(),
+                at: array,
+            };
+            self.refused(at, &note);
+        }
+        v
     }
 
     /// A system field, else a custom property, else NULL.
@@ -225,7 +239,7 @@ impl<'q> Evaluator<'q> {
             ExprKind::Int(i) => Value::Int(*i),
             ExprKind::Float(f) => Value::Float(*f),
             ExprKind::Str(s) => Value::Str(s.clone()),
-            ExprKind::Column { name, .. } => self.column(name, scope),
+            ExprKind::Column { name, .. } => self.column(name, e.span, scope),
             ExprKind::Paren(inner) => self.value(inner, scope),
             ExprKind::Neg(inner) => self.neg(inner, scope),
             ExprKind::Arith { op, left, right } => self.arith(*op, left, right, scope),

@@ -30,10 +30,12 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde::Serialize;
+use snapback_model::Cloud;
 use snapback_rules::{
     Condition, DetectionTree, Modifier, RuleSet, Selection, SelectionItem, SigmaValue, StrPart,
 };
 
+use crate::keypath::{known_array, KeyPath};
 use crate::view::{PropertyDef, PropertyMap, PropertySource};
 
 /// How to export.
@@ -58,14 +60,19 @@ pub struct CustomProperty {
     pub name: String,
     /// `aws`, `azure` or `gcp`.
     pub cloud: String,
-    /// Dotted path in the raw record.
+    /// Dotted path in the raw record, with an index for each array (`items[0]`).
     pub path: String,
+    /// The arrays the Sigma rule searches element by element and this property reads at
+    /// `[0]` only (QRadar's JSON property reads one element): a value in a later element is
+    /// not seen.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub first_element_of: Vec<String>,
 }
 
 impl CustomProperty {
-    /// QRadar's JSON expression for the path (`/"a"/"b"`).
+    /// QRadar's JSON expression for the path (`/"a"/"items"[0]/"b"`).
     pub fn qradar_expression(&self) -> String {
-        self.path.split('.').map(|s| format!("/\"{s}\"")).collect()
+        KeyPath::parse(&self.path).map_or_else(|_| self.path.clone(), |k| k.qradar())
     }
 
     /// The QRadar log source type the property is scoped to.
@@ -140,9 +147,9 @@ pub fn export(rules: &RuleSet, options: &ExportOptions) -> Export {
         match translated {
             Ok((_, condition, props)) => {
                 let mut aql = format!(
-                    "SELECT DATEFORMAT(devicetime, 'yyyy-MM-dd HH:mm:ss') AS \"EventTime\", \
-                     LOGSOURCENAME(logsourceid) AS \"LogSource\", username, sourceip, \
-                     \"Operation\", {} AS \"RiskScore\", {} AS \"SnapbackRule\" \
+                    "SELECT DATEFORMAT(devicetime, 'yyyy-MM-dd HH:mm:ss') AS 'EventTime', \
+                     LOGSOURCENAME(logsourceid) AS 'LogSource', username, sourceip, \
+                     \"Operation\", {} AS 'RiskScore', {} AS 'SnapbackRule' \
                      FROM events WHERE {condition}",
                     d.meta.risk,
                     quote(&name)
@@ -209,8 +216,15 @@ impl Export {
             "# Custom event properties read by `snapback aql export` searches.\n\
              # Use with: snapback aql run --properties FILE ...\n\
              # In QRadar, create each as a JSON custom event property (expression in the comment),\n\
-             # scoped to its log source type, with \"parse in advance\" on.\n[properties]\n",
+             # scoped to its log source type, with \"parse in advance\" on.\n",
         );
+        if let Some(op) = PropertyMap::default().get("Operation") {
+            out.push_str("# \"Operation\" (every search reads it) is built in to snapback, so it has no entry here;\n# in QRadar create it too:\n");
+            for line in crate::custom::extraction_lines(op) {
+                let _ = writeln!(out, "#   {line}");
+            }
+        }
+        out.push_str("[properties]\n");
         let mut by_name: BTreeMap<String, Vec<CustomProperty>> = BTreeMap::new();
         for p in self.properties() {
             by_name.entry(p.name.clone()).or_default().push(p);
@@ -258,8 +272,9 @@ impl Export {
             );
         }
         out.push_str(
-            "-- Where a path crosses an array (items, blockDeviceMapping), QRadar needs an index\n\
-             -- ([0]); snapback reads the first element that has the field.\n\
+            "-- A JSON property reads one element of an array, by its index (IBM, \"JSON keypath\n\
+             -- expressions\"): where a rule searches every element, the search reads [0], and its\n\
+             -- block says so (`aql run` reads the paths the same way).\n\
              -- Test offline: snapback aql export --format toml > props.toml;\n\
              --   snapback aql export --rule NAME | snapback aql run --query - --properties props.toml LOGS\n",
         );
@@ -280,6 +295,21 @@ impl Export {
                 r.risk,
                 deploy_hint(&r.role)
             );
+            let arrays: Vec<&String> = r
+                .properties
+                .iter()
+                .flat_map(|p| &p.first_element_of)
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            if !arrays.is_empty() {
+                let list: Vec<&str> = arrays.iter().map(|a| a.as_str()).collect();
+                let _ = writeln!(
+                    out,
+                    "-- arrays: reads only the first element ([0]) of {}; the rule searches every element, so a value in a later one is missed",
+                    list.join(", ")
+                );
+            }
             if !r.filters_not_exported.is_empty() {
                 let _ = writeln!(
                     out,
@@ -332,6 +362,46 @@ fn log_source_type(product: &str) -> Option<&'static str> {
         "gcp" => Some("Google Cloud Audit Logs"),
         _ => None,
     }
+}
+
+fn cloud_of(product: &str) -> Cloud {
+    match product {
+        "azure" => Cloud::Azure,
+        "gcp" => Cloud::Gcp,
+        _ => Cloud::Aws,
+    }
+}
+
+/// A Sigma field path (dotted; arrays searched element by element) as the path of a QRadar
+/// JSON property, which needs an index for every array (IBM, "JSON keypath expressions"): a
+/// number becomes `[n]`, and a field known to hold an array ([`known_array`]) gets `[0]`, the
+/// first element, when no number follows it (at the end of the path only if `index_last`).
+/// `requestParameters.blockDeviceMapping.items.ebs.snapshotId` →
+/// `requestParameters.blockDeviceMapping.items[0].ebs.snapshotId`. Also gives the arrays that
+/// got `[0]`, in QRadar's spelling.
+pub fn indexed_path(cloud: Cloud, sigma_path: &str, index_last: bool) -> (String, Vec<String>) {
+    let segs: Vec<&str> = sigma_path.split('.').collect();
+    let number = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let mut out = String::new();
+    let mut first_element_of = Vec::new();
+    for (i, seg) in segs.iter().enumerate() {
+        if number(seg) && i > 0 {
+            let _ = write!(out, "[{seg}]");
+            continue;
+        }
+        if !out.is_empty() {
+            out.push('.');
+        }
+        out.push_str(seg);
+        let next_is_number = segs.get(i + 1).is_some_and(|n| number(n));
+        let last = i + 1 == segs.len();
+        if !next_is_number && (index_last || !last) && known_array(Some(cloud), seg).is_some() {
+            first_element_of
+                .push(KeyPath::parse(&out).map_or_else(|_| out.clone(), |k| k.qradar()));
+            out.push_str("[0]");
+        }
+    }
+    (out, first_element_of)
 }
 
 fn quote(s: &str) -> String {
@@ -435,7 +505,9 @@ impl Translator<'_> {
         })
     }
 
-    fn field(&mut self, path: &str) -> Result<String, String> {
+    /// The property for a Sigma field. `whole`: the predicate is about the field itself
+    /// (`exists`), so an array it ends at is not indexed.
+    fn field(&mut self, path: &str, whole: bool) -> Result<String, String> {
         if path.starts_with("snapback.") {
             return Err(format!(
                 "`{path}` is a snapback virtual field, computed from the normalised event; QRadar has no such property"
@@ -457,15 +529,17 @@ impl Translator<'_> {
                 "`{path}`: Azure logs the request and response bodies as JSON-encoded strings; a QRadar JSON property cannot walk into a string (snapback's matcher parses it)"
             ));
         }
-        if path.contains('"') || path.is_empty() {
+        if path.contains(['"', '[', ']']) || path.is_empty() || path.split('.').any(str::is_empty) {
             return Err(format!("field `{path}` cannot be a property name"));
         }
+        let (indexed, first_element_of) = indexed_path(cloud_of(self.cloud), path, !whole);
         self.props.push(CustomProperty {
-            name: path.to_string(),
+            name: indexed.clone(),
             cloud: self.cloud.to_string(),
-            path: path.to_string(),
+            path: indexed.clone(),
+            first_element_of,
         });
-        Ok(format!("\"{path}\""))
+        Ok(format!("\"{indexed}\""))
     }
 
     fn item(&mut self, item: &SelectionItem, negated: bool) -> Result<String, String> {
@@ -496,7 +570,7 @@ impl Translator<'_> {
                 }
             }
         }
-        let x = self.field(path)?;
+        let x = self.field(path, exists)?;
         let guard = |p: String| {
             if negated {
                 format!("({x} IS NOT NULL AND {p})")

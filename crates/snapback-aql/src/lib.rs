@@ -47,9 +47,16 @@
 //!
 //! **Rejected, with a position.** Unknown functions, `COUNT(DISTINCT x)`, a bare column where a
 //! condition belongs (`WHERE starttime LAST 30 MINUTES`), a double-quoted name compared as if it
-//! were a string (`username = "admin"`), `TEXT SEARCH` anywhere but first and with AND only,
-//! `LIMIT` after the time clause, interval literals (`NOW() - 1 HOUR`), `--` comments, and an
-//! expression nested deeper than [`limits::MAX_DEPTH`] (256) levels.
+//! were a string or a pattern (`username = "admin"`, `username ILIKE "%admin%"`), a string as a
+//! GROUP BY or ORDER BY key (`GROUP BY 'User Name'`: the fix is `"User Name"`), `TEXT SEARCH`
+//! anywhere but first and with AND only, `LIMIT` after the time clause, interval literals
+//! (`NOW() - 1 HOUR`), `--` comments, and an expression nested deeper than
+//! [`limits::MAX_DEPTH`] (256) levels. [`check_runnable`] refuses `FROM flows` for a run: audit
+//! logs hold no flows.
+//!
+//! **Fidelity with QRadar** (issue 17). Custom property paths are read as QRadar reads a JSON
+//! property ([`keypath`]: an array needs its index); what a stock QRadar lacks, and what a query
+//! filters on that is made up offline, is linted ([`custom`], AQL-W015 to AQL-W020).
 //!
 //! **Limits.** Queries and the log fields they read are hostile input: no function returns a
 //! string over 1 MiB, regular expressions and DATEFORMAT patterns are bounded, and every
@@ -60,11 +67,14 @@
 
 pub mod ast;
 mod check;
+pub mod custom;
 pub mod dateformat;
 pub mod error;
 mod eval;
 mod export;
+mod fidelity;
 pub mod functions;
+pub mod keypath;
 mod lexer;
 pub mod limits;
 pub mod lint;
@@ -82,9 +92,11 @@ pub use error::{ParseError, Position, Span};
 pub use export::{export, translate, CustomProperty, Export, ExportOptions, ExportedRule};
 pub use lint::{lint, lint_query, Diagnostic, LintOptions, Severity};
 pub use parser::parse;
-pub use run::{column_names, run, NowSource, ResultSet, RunOptions, Runner};
+pub use run::{
+    check_runnable, column_names, run, NowSource, ResultSet, RunError, RunOptions, Runner,
+};
 pub use value::Value;
-pub use view::{PropertyDef, PropertyMap, PropertySource, QRadarEvent};
+pub use view::{PropertiesError, PropertyDef, PropertyMap, PropertySource, QRadarEvent};
 
 /// How an unparenthesised chain of AND and OR is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]

@@ -74,6 +74,16 @@ pub enum Refusal {
     /// Recursion deeper than [`MAX_EVAL_DEPTH`] (a query built by hand).
     #[error("expression nested deeper than {MAX_EVAL_DEPTH} levels: not evaluated (NULL)")]
     TooDeep,
+    /// Not a limit but a fidelity note: a custom property's path met an array without an
+    /// index, where QRadar's JSON keypath finds no field ([`crate::keypath`]).
+    #[error("property \"{property}\": its path meets an array at {at} without an index, where QRadar's JSON property finds no field: NULL (as in QRadar). For the first element write {at}[0]/…")]
+    ArrayWithoutIndex { property: String, at: String },
+    /// Not a limit: `FROM flows` run anyway through the library (the CLI refuses it, see
+    /// [`crate::run::check_runnable`]); audit logs hold no flows, so there are no rows.
+    #[error(
+        "FROM flows: snapback reads cloud audit logs, which hold no flows (network data): no rows"
+    )]
+    NoFlows,
 }
 
 impl Refusal {
@@ -84,6 +94,8 @@ impl Refusal {
             Refusal::Regex(_) => "AQL-R002",
             Refusal::DatePattern(_) => "AQL-R003",
             Refusal::TooDeep => "AQL-R004",
+            Refusal::ArrayWithoutIndex { .. } => "AQL-R005",
+            Refusal::NoFlows => "AQL-R006",
         }
     }
 }

@@ -19,6 +19,12 @@
 //! | AQL-W012 | warning | `= NULL` / `!= NULL`: never TRUE; use IS \[NOT\] NULL |
 //! | AQL-W013 | note | a QRadar field that cloud audit events never fill (NULL offline) |
 //! | AQL-W014 | note | COLLATE is ignored offline (ordering is by code point) |
+//! | AQL-W015 | warning | a property's path crosses an array without an index: NULL in QRadar and offline |
+//! | AQL-W016 | warning | a custom property from snapback's mapping (a note for one from --properties): a stock QRadar has none; the extraction to create |
+//! | AQL-W017 | warning | GROUP BY / ORDER BY on a column not in the SELECT list |
+//! | AQL-W018 | warning | `FROM flows`: snapback has no flows (`aql run` refuses it) |
+//! | AQL-W019 | warning | a filter on QIDNAME / CATEGORYNAME / LOGSOURCENAME / qid / category / logsourceid: values made up offline |
+//! | AQL-W020 | warning | `NOT REFERENCESETCONTAINS(…)` and the like: UNKNOWN offline, removes every row |
 
 use std::collections::HashSet;
 use std::fmt;
@@ -26,6 +32,7 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::ast::*;
+use crate::custom;
 use crate::error::{position, snippet, Position, Span};
 use crate::functions::{self, FnKind};
 use crate::limits::{compile_regex, RegexMode, RegexProblem};
@@ -205,6 +212,9 @@ impl<'a> Linter<'a> {
                 "IBM documents only MINUTES, HOURS and DAYS (plural, even for 1); QRadar may reject this unit".into(),
             ),
             _ => {}
+        }
+        for (code, severity, span, message) in crate::fidelity::findings(q) {
+            self.push(code, severity, span, message);
         }
         for key in &q.order_by {
             if let Some(c) = &key.collate {
@@ -438,22 +448,47 @@ impl<'a> Linter<'a> {
             }
             return;
         }
-        match self.props.get(name) {
-            None => self.push(
-                "AQL-W002",
-                Severity::Warning,
-                e.span,
-                format!(
-                    "property \"{name}\" is not mapped, so it is NULL for every event (as in QRadar when no custom property of that name exists); map it with --properties FILE"
-                ),
-            ),
-            Some(def) if def.name != name => self.push(
+        let Some(def) = self.props.get(name) else {
+            let mut msg = format!(
+                "property \"{name}\" is not mapped, so it is NULL for every event (as in QRadar when no custom property of that name exists); map it with --properties FILE"
+            );
+            if let Some(builtin) = PropertyMap::default().get(name) {
+                msg.push_str(&format!(
+                    "\n  snapback's built-in mapping has it, and a stock QRadar does not; to create it in QRadar:\n    {}",
+                    custom::extraction_lines(builtin).join("\n    ")
+                ));
+            }
+            self.push("AQL-W002", Severity::Warning, e.span, msg);
+            return;
+        };
+        if def.name != name {
+            self.push(
                 "AQL-W002",
                 Severity::Note,
                 e.span,
                 format!("property \"{name}\" matched the mapped property \"{}\" only case-insensitively", def.name),
-            ),
-            Some(_) => {}
+            );
+        }
+        let severity = if custom::is_builtin(def) {
+            Severity::Warning
+        } else {
+            Severity::Note
+        };
+        self.push(
+            "AQL-W016",
+            severity,
+            e.span,
+            custom::used_message(name, def),
+        );
+        for (lst, path, at) in custom::array_crossings(def) {
+            self.push(
+                "AQL-W015",
+                Severity::Warning,
+                e.span,
+                format!(
+                    "property \"{name}\" ({lst}): its path {path} crosses {at}, an array in these records, without an index; QRadar's JSON property finds no field there (NULL), and neither does `aql run`. Write the index: {at}[0]/… for the first element (IBM, \"JSON keypath expressions\")"
+                ),
+            );
         }
     }
 

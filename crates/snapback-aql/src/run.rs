@@ -14,8 +14,9 @@ use serde::Serialize;
 use snapback_model::Event;
 
 use crate::ast::*;
+use crate::error::{position, snippet};
 use crate::eval::{Evaluator, Row, Scope};
-use crate::limits::RunDiagnostic;
+use crate::limits::{Refusal, RunDiagnostic};
 use crate::value::{sort_cmp, Value};
 use crate::view::{PropertyMap, QRadarEvent, WILDCARD_COLUMNS};
 use crate::Precedence;
@@ -120,8 +121,12 @@ impl<'q> Runner<'q> {
 
     /// Offer one event.
     pub fn push(&mut self, event: Event) {
-        let ev = QRadarEvent::new(event);
         self.events_read += 1;
+        if self.query.from == Table::Flows {
+            // An audit event is not a flow (see `check_runnable`).
+            return;
+        }
+        let ev = QRadarEvent::new(event);
         self.newest = Some(self.newest.map_or(ev.starttime, |n| n.max(ev.starttime)));
         if self.filtered_early && !passes_where(&self.eval, self.query, &ev) {
             return;
@@ -169,9 +174,9 @@ impl<'q> Runner<'q> {
         }
     }
 
-    /// Apply the window, group, sort and limit.
-    pub fn finish(mut self) -> ResultSet {
-        let (now, now_source) = match self.options.now {
+    /// "Now", and where it came from.
+    fn now(&self) -> (Timestamp, NowSource) {
+        match self.options.now {
             Some(t) => (t, NowSource::Given),
             None => match self
                 .newest
@@ -180,10 +185,18 @@ impl<'q> Runner<'q> {
                 Some(t) => (t, NowSource::NewestEvent),
                 None => (Timestamp::now(), NowSource::WallClock),
             },
-        };
+        }
+    }
+
+    /// Apply the window, group, sort and limit.
+    pub fn finish(mut self) -> ResultSet {
+        let (now, now_source) = self.now();
         let now_ms = now.as_millisecond();
         let window = self.window(now_ms);
         self.eval.now_ms = now_ms;
+        if self.query.from == Table::Flows {
+            self.eval.refused(self.query.from_span, &Refusal::NoFlows);
+        }
         let eval = &self.eval;
         let query = self.query;
 
@@ -292,6 +305,33 @@ impl<'q> Runner<'q> {
             diagnostics: self.eval.take_diagnostics(),
         }
     }
+}
+
+/// Why `aql run` refuses a query that parses (and that lint still reads).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RunError {
+    /// `FROM flows`: valid AQL, but the input holds no flows (issue 17, item 6).
+    #[error("{line}:{column}: FROM flows: flows are network traffic records (QFlow, NetFlow, IPFIX) that QRadar collects from the network; snapback reads cloud audit logs, which hold events only, so it has no flows to search (search FROM events; `aql lint` still checks this query)\n{snippet}")]
+    Flows {
+        line: usize,
+        column: usize,
+        snippet: String,
+    },
+}
+
+/// Whether a parsed query can be run offline. `FROM flows` cannot: audit logs hold no flows,
+/// and rows of events would be a wrong answer; [`run`] gives no rows for it, with a
+/// diagnostic (AQL-R006).
+pub fn check_runnable(query: &Query) -> Result<(), RunError> {
+    if query.from == Table::Flows {
+        let pos = position(&query.text, query.from_span.start);
+        return Err(RunError::Flows {
+            line: pos.line,
+            column: pos.column,
+            snippet: snippet(&query.text, query.from_span),
+        });
+    }
+    Ok(())
 }
 
 /// Parse-free convenience: run a parsed query over events.

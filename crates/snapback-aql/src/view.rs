@@ -22,7 +22,23 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 use snapback_model::{Cloud, Event};
 
+use crate::keypath::{Found, KeyPath, KeyPathError};
 use crate::value::Value;
+
+/// A properties file (`--properties FILE`) that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PropertiesError {
+    #[error("not a properties file (TOML): {0}")]
+    Toml(String),
+    #[error("not a properties file (JSON): {0}")]
+    Json(String),
+    #[error("property \"{name}\" ({cloud}): {source}")]
+    Path {
+        name: String,
+        cloud: &'static str,
+        source: KeyPathError,
+    },
+}
 
 /// QRadar log source type ids and display names this engine knows (LOGSOURCETYPENAME).
 pub const LOG_SOURCE_TYPES: &[(i64, &str)] = &[
@@ -286,10 +302,10 @@ fn synthetic_id(name: &str) -> i64 {
 pub enum PropertySource {
     /// One of the built-in derivations (see [`PropertyMap::default`]).
     Builtin(Builtin),
-    /// A path into the raw record: dotted (`requestParameters.instancesSet.items.0.instanceId`,
-    /// `[0]` also accepted), a JSON pointer (`/requestParameters/instanceId`) or a QRadar JSON
-    /// expression (`/"requestParameters"/"instanceId"`). The first value found is used; arrays
-    /// along the way fan out.
+    /// A path into the raw record, read as QRadar reads a JSON custom property
+    /// ([`crate::keypath`]): QRadar's `/"requestParameters"/"items"[0]/"instanceId"`, dotted
+    /// `requestParameters.items[0].instanceId` or a JSON pointer. An array on the way needs an
+    /// index; a name that meets an array finds nothing (NULL, and the run says where).
     Path(String),
 }
 
@@ -337,6 +353,11 @@ impl Default for PropertyMap {
     /// | `ResourceGroup` | NULL | after `resourceGroups/` in `resourceId` | NULL |
     /// | `SubscriptionId` | account (`recipientAccountId`) | after `subscriptions/` in `resourceId` | project |
     /// | `ResultType` | `Success`, `Failure`, `DryRun` | `resultType` as written (`status.value` in the REST schema) | `Success`, `Failure`, `Accepted` |
+    ///
+    /// `ResultType` for AWS and GCP is **snapback's choice** (issue 17, item 3): CloudTrail has
+    /// no result field, so `Success` means "no `errorCode`"; a QRadar property cannot say that
+    /// (map `/"errorCode"` and test `IS NULL`). Lint says so wherever a query reads it, and
+    /// a stock QRadar has none of these five ([`crate::custom`], `aql run --stock`).
     fn default() -> Self {
         let all = |b: Builtin| PropertyDef {
             name: String::new(),
@@ -416,12 +437,30 @@ impl PropertyMap {
     /// "Instance ID" = "requestParameters.instancesSet.items.0.instanceId"   # every cloud
     /// Region = { aws = "awsRegion", azure = "location", gcp = "resource.labels.zone" }
     /// ```
-    pub fn merge_file_text(&mut self, text: &str) -> Result<(), String> {
+    pub fn merge_file_text(&mut self, text: &str) -> Result<(), PropertiesError> {
         let file: PropertiesFile = if text.trim_start().starts_with('{') {
-            serde_json::from_str(text).map_err(|e| e.to_string())?
+            serde_json::from_str(text).map_err(|e| PropertiesError::Json(e.to_string()))?
         } else {
-            toml::from_str(text).map_err(|e| e.to_string())?
+            toml::from_str(text).map_err(|e| PropertiesError::Toml(e.to_string()))?
         };
+        for (name, src) in &file.properties {
+            let paths: Vec<(&'static str, &String)> = match src {
+                FileSource::All(p) => vec![("every cloud", p)],
+                FileSource::PerCloud { aws, azure, gcp } => {
+                    [("aws", aws), ("azure", azure), ("gcp", gcp)]
+                        .into_iter()
+                        .filter_map(|(c, p)| p.as_ref().map(|p| (c, p)))
+                        .collect()
+                }
+            };
+            for (cloud, p) in paths {
+                KeyPath::parse(p).map_err(|source| PropertiesError::Path {
+                    name: name.clone(),
+                    cloud,
+                    source,
+                })?;
+            }
+        }
         for (name, src) in file.properties {
             let path = |p: Option<String>| p.map(PropertySource::Path);
             let def = match src {
@@ -446,36 +485,33 @@ impl PropertyMap {
     /// The value of a custom property for an event: NULL when unmapped for its cloud or
     /// absent from the record.
     pub fn value(&self, def: &PropertyDef, ev: &QRadarEvent) -> Value {
+        self.resolve(def, ev).0
+    }
+
+    /// As [`PropertyMap::value`], with the array the property's path met without an index
+    /// (QRadar's JSON property finds no field there: NULL), in QRadar's spelling.
+    pub fn resolve(&self, def: &PropertyDef, ev: &QRadarEvent) -> (Value, Option<String>) {
         match def.source(ev.event.cloud) {
-            None => Value::Null,
+            None => (Value::Null, None),
             Some(PropertySource::Path(p)) => path_value(&ev.event, p),
             Some(PropertySource::Builtin(b)) => {
-                builtin(*b, &ev.event).map_or(Value::Null, Value::Str)
+                (builtin(*b, &ev.event).map_or(Value::Null, Value::Str), None)
             }
         }
     }
 }
 
-/// Normalise the three accepted path spellings to the dotted form the ingest crate reads.
-pub fn normalise_path(path: &str) -> String {
-    let p = path.trim();
-    if let Some(rest) = p.strip_prefix('/') {
-        return rest
-            .split('/')
-            .map(|seg| seg.trim().trim_matches('"'))
-            .collect::<Vec<_>>()
-            .join(".");
+/// The value at a path in the raw record, read as QRadar's JSON property would (see
+/// [`crate::keypath`]), and the array the path met without an index, if it did (then NULL).
+pub fn path_value(event: &Event, path: &str) -> (Value, Option<String>) {
+    let Ok(kp) = KeyPath::parse(path) else {
+        return (Value::Null, None);
+    };
+    match kp.find(&event.raw) {
+        Found::Value(v) => (Value::from_json(v), None),
+        Found::Missing => (Value::Null, None),
+        Found::ArrayWithoutIndex { at } => (Value::Null, Some(at)),
     }
-    p.replace('[', ".").replace(']', "")
-}
-
-fn path_value(event: &Event, path: &str) -> Value {
-    let dotted = normalise_path(path);
-    event
-        .raw_values(&dotted)
-        .into_iter()
-        .next()
-        .map_or(Value::Null, Value::from_json)
 }
 
 fn raw_str<'a>(event: &'a Event, keys: &[&str]) -> Option<&'a str> {
@@ -585,12 +621,5 @@ mod tests {
             Some("Microsoft.Compute/virtualMachines/extensions")
         );
         assert_eq!(arm_resource_type("/subscriptions/s"), None);
-    }
-
-    #[test]
-    fn path_spellings() {
-        assert_eq!(normalise_path("/\"a\"/\"b\""), "a.b");
-        assert_eq!(normalise_path("/a/b/0"), "a.b.0");
-        assert_eq!(normalise_path("a.items[0].id"), "a.items.0.id");
     }
 }

@@ -124,6 +124,11 @@ pub struct RunArgs {
     /// API's), any `<n>s|m|h|d`, or `all`.
     #[arg(long, value_name = "WINDOW", default_value = "5m")]
     pub default_window: String,
+    /// Run as a stock QRadar would: without snapback's built-in custom properties
+    /// (Operation, ResourceType, ResourceGroup, SubscriptionId, ResultType), which are then
+    /// NULL; properties from --properties (the ones you created) are kept.
+    #[arg(long)]
+    pub stock: bool,
     /// Do not print lint findings and input diagnostics.
     #[arg(long, short)]
     pub quiet: bool,
@@ -133,6 +138,9 @@ pub struct RunArgs {
 pub enum LintFormat {
     Text,
     Json,
+    /// The `--properties` file for the query's custom properties, with the expression QRadar
+    /// needs for each (the counterpart of `aql export --format toml`).
+    Toml,
 }
 
 #[derive(Args)]
@@ -195,8 +203,13 @@ fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn load_properties(path: Option<&PathBuf>) -> anyhow::Result<PropertyMap> {
-    let mut props = PropertyMap::default();
+/// The built-in mapping (none with `stock`), with the file laid over it.
+fn load_properties(path: Option<&PathBuf>, stock: bool) -> anyhow::Result<PropertyMap> {
+    let mut props = if stock {
+        PropertyMap::empty()
+    } else {
+        PropertyMap::default()
+    };
     if let Some(p) = path {
         let text = std::fs::read_to_string(p)
             .with_context(|| format!("reading properties file {}", p.display()))?;
@@ -235,7 +248,11 @@ fn run_query(args: RunArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let properties = load_properties(args.properties.as_ref())?;
+    if let Err(e) = snapback_aql::check_runnable(&query) {
+        eprintln!("snapback: the query cannot run offline:\n{e}");
+        return Ok(ExitCode::from(2));
+    }
+    let properties = load_properties(args.properties.as_ref(), args.stock)?;
     let tz = jiff::tz::TimeZone::get(&args.tz).map_err(|e| anyhow!("--tz `{}`: {e}", args.tz))?;
     let now =
         match &args.now {
@@ -293,6 +310,16 @@ fn run_query(args: RunArgs) -> anyhow::Result<ExitCode> {
         false,
     );
     eprintln!("snapback: {}", describe_run(&result));
+    if args.stock {
+        eprintln!(
+            "snapback: --stock: run as a stock QRadar would, without snapback's built-in custom properties (NULL){}",
+            if args.properties.is_some() {
+                "; those of --properties kept"
+            } else {
+                ""
+            }
+        );
+    }
     // Values that hit a limit became NULL: said even with --quiet, since rows are missing
     // something.
     for d in &result.diagnostics {
@@ -393,7 +420,10 @@ fn write_csv(out: &mut impl Write, r: &ResultSet) -> io::Result<()> {
 
 fn lint(args: LintArgs) -> anyhow::Result<ExitCode> {
     let text = args.query.read()?;
-    let properties = load_properties(args.properties.as_ref())?;
+    let properties = load_properties(args.properties.as_ref(), false)?;
+    if let LintFormat::Toml = args.format {
+        return lint_toml(&text, &properties);
+    }
     let findings = snapback_aql::lint(&text, &LintOptions { properties });
     match args.format {
         LintFormat::Json => {
@@ -404,6 +434,7 @@ fn lint(args: LintArgs) -> anyhow::Result<ExitCode> {
                 writeln!(out)?;
             }
         }
+        LintFormat::Toml => {}
         LintFormat::Text => {
             for d in &findings {
                 println!("{d}\n");
@@ -428,6 +459,21 @@ fn lint(args: LintArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `aql lint --format toml`: the properties file of the query (exit 1 when it does not parse).
+fn lint_toml(text: &str, properties: &PropertyMap) -> anyhow::Result<ExitCode> {
+    let query = match parse(text) {
+        Ok(q) => q,
+        Err(e) => {
+            eprintln!("snapback: the query does not parse:\n{e}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let mut stdout = io::stdout().lock();
+    stdout.write_all(snapback_aql::custom::properties_toml(&query, properties).as_bytes())?;
+    stdout.flush()?;
+    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]

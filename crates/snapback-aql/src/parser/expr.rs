@@ -479,10 +479,18 @@ impl Parser<'_> {
                 return Ok(Some(Expr::new(ExprKind::TextSearch(s), span.to(t.span))));
             }
             "DISTINCT" => {
+                let after_select = matches!(
+                    self.prev().map(|t| &t.tok),
+                    Some(Tok::Ident(w)) if w.eq_ignore_ascii_case("SELECT")
+                );
                 return Err(self.error(
                     span,
-                    "DISTINCT is not AQL: for COUNT(DISTINCT x) write UNIQUECOUNT(x)",
-                ))
+                    if after_select {
+                        "SELECT DISTINCT is not AQL: to get each value once, group by it (SELECT username FROM events GROUP BY username); to count distinct values use UNIQUECOUNT(x)"
+                    } else {
+                        "DISTINCT is not AQL: for COUNT(DISTINCT x) write UNIQUECOUNT(x); for each value once, GROUP BY x"
+                    },
+                ));
             }
             _ => return Ok(None),
         };

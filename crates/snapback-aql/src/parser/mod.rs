@@ -139,10 +139,13 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        self.error(
-            span,
-            format!("expected {expected}, found {}", t.tok.describe()),
-        )
+        let mut msg = format!("expected {expected}, found {}", t.tok.describe());
+        if let Tok::Ident(word) = &t.tok {
+            if let Some(kw) = did_you_mean(word, expected) {
+                msg.push_str(&format!(" (did you mean {kw}?)"));
+            }
+        }
+        self.error(span, msg)
     }
 
     fn is_kw(&self, kw: &str) -> bool {
@@ -471,6 +474,105 @@ static EOF: Token = Token {
     tok: Tok::Eof,
     span: Span { start: 0, end: 0 },
 };
+
+/// Words the parser knows, for "did you mean": the clauses, operators, units and tables.
+const KNOWN_WORDS: &[&str] = &[
+    "SELECT",
+    "FROM",
+    "WHERE",
+    "GROUP",
+    "BY",
+    "HAVING",
+    "ORDER",
+    "LIMIT",
+    "LAST",
+    "START",
+    "STOP",
+    "AND",
+    "OR",
+    "NOT",
+    "LIKE",
+    "ILIKE",
+    "MATCHES",
+    "IMATCHES",
+    "IN",
+    "BETWEEN",
+    "IS",
+    "NULL",
+    "CASE",
+    "WHEN",
+    "THEN",
+    "ELSE",
+    "END",
+    "AS",
+    "ASC",
+    "DESC",
+    "INTO",
+    "COLLATE",
+    "PARAMETERS",
+    "MINUTES",
+    "HOURS",
+    "DAYS",
+    "events",
+    "flows",
+];
+
+/// The keyword `word` is most likely a misspelling of (`FORM` → `FROM`), if any: first among
+/// the words the error expects (`WHERE`, `FROM`, `events` …), then among all keywords. A word
+/// is close when one edit (insert, delete, replace, swap two neighbours) makes it the keyword,
+/// two for words of six letters or more.
+fn did_you_mean(word: &str, expected: &str) -> Option<String> {
+    if word.len() < 3 || word.len() > 20 || is_reserved(word) {
+        return None;
+    }
+    let upper = word.to_ascii_uppercase();
+    let budget = if upper.len() >= 6 { 2 } else { 1 };
+    let expected_words: Vec<&str> = expected
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .filter(|w| w.len() >= 2 && KNOWN_WORDS.contains(w))
+        .collect();
+    let best = |candidates: &[&str]| -> Option<String> {
+        candidates
+            .iter()
+            .map(|k| (edit_distance(&upper, &k.to_ascii_uppercase()), *k))
+            .filter(|(d, _)| *d > 0 && *d <= budget)
+            .min_by_key(|(d, _)| *d)
+            .map(|(_, k)| {
+                if k.chars().all(|c| c.is_ascii_lowercase()) {
+                    format!("`{k}`")
+                } else {
+                    k.to_string()
+                }
+            })
+    };
+    best(&expected_words).or_else(|| best(KNOWN_WORDS))
+}
+
+/// Optimal string alignment distance (Levenshtein with swaps of neighbours), for short words.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[a.len()][b.len()]
+}
 
 fn is_interval_unit(word: &str) -> bool {
     matches!(
