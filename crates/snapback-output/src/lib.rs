@@ -33,6 +33,7 @@ mod connection;
 pub mod delivery;
 pub mod forward;
 pub mod ocsf;
+pub mod plain;
 pub mod report;
 #[doc(hidden)]
 pub mod sample;
@@ -44,6 +45,7 @@ use std::io::Write;
 use snapback_model::{Alert, EvidenceRole};
 
 pub use forward::{ForwardError, ForwardOptions, ForwardStats, Forwarder, Target, Transport};
+pub use plain::{write_jsonl, write_table};
 pub use siem::{LeefVersion, SiemFormat, SyslogFormat};
 
 /// Vendor and product in LEEF/CEF headers and OCSF metadata.

@@ -6,12 +6,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use snapback_correlate::{Alert, DetectOptions, Detector, Report, Severity, Tuning};
-use snapback_ingest::{
-    read_inputs_parallel, IngestOptions, Input, KeyList, KeySpec, ParallelOptions, RecordFilter,
-    Summary, DEFAULT_DIAGNOSTICS_PER_REASON,
-};
-use snapback_output::text;
+use snapback_correlate::{Report, Severity, Tuning};
+use snapback_ingest::{IngestOptions, Input, Summary, DEFAULT_DIAGNOSTICS_PER_REASON};
+use snapback_output::{text, write_jsonl, write_table};
+use snapback_pipeline::{Batch, BatchRun, PrefilterMode, Selection};
 use snapback_rules::RuleSet;
 
 use crate::cmd_output::{forward, forwarder, write_format_with, write_report, OutputArgs};
@@ -107,18 +105,33 @@ fn scan(inputs: &[Input], opts: &ScanOptions) -> anyhow::Result<ExitCode> {
     let forward = forwarder(&opts.output)?;
     check_report_path(opts.output.report.as_deref())?;
     let rules = load_rules(!opts.no_builtin, &opts.rules);
-    let detector = Detector::new(
-        &rules,
-        &tuning,
-        tuning.detect_options(DetectOptions::default()),
-    );
-    let quiet = opts.quiet;
     // The prefilter skips records no rule can match, except where every record must be read:
     // --strict (every problem counts) and --report (it states the events read and their span).
-    let prefilter = !opts.strict && opts.output.report.is_none();
-    with_reading(&rules, prefilter, |parallel| {
-        scan_with(inputs, opts, &rules, (detector, forward), parallel, quiet)
-    })
+    let prefilter = match !opts.strict && opts.output.report.is_none() {
+        true => PrefilterMode::Auto,
+        false => PrefilterMode::Off,
+    };
+    let batch = Batch {
+        rules: &rules,
+        tuning: &tuning,
+        prefilter,
+        ingest: IngestOptions {
+            max_diagnostics_per_reason: opts.max_diagnostics,
+            ..IngestOptions::default()
+        },
+    };
+    let progress = std::cell::RefCell::new(crate::progress::Bar::new());
+    let run = batch.run(
+        inputs,
+        &mut |d| {
+            if !opts.quiet {
+                progress.borrow().suspend(|| crate::terminal::diagnostic(d));
+            }
+        },
+        &mut |p| progress.borrow_mut().update(p),
+    );
+    progress.borrow_mut().finish();
+    deliver(inputs, opts, &rules, run, forward)
 }
 
 /// `--report FILE` can be written: its folder exists.
@@ -137,85 +150,21 @@ fn check_report_path(report: Option<&std::path::Path>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Run `f` with the reader's options for `rules`: the prefilter (unless `prefilter` is false
-/// or `SNAPBACK_NO_PREFILTER` is set) and the framer's fast path (unless
-/// `SNAPBACK_NO_FAST_FRAMER`).
-pub(crate) fn with_reading<R>(
-    rules: &RuleSet,
-    prefilter: bool,
-    f: impl FnOnce(&ParallelOptions<'_>) -> R,
-) -> R {
-    let prefilter = (prefilter && std::env::var_os("SNAPBACK_NO_PREFILTER").is_none())
-        .then(|| {
-            snapback_rules::Prefilter::for_rules(rules, snapback_ingest::decode::marker_keys())
-        })
-        .filter(|p| !p.is_off());
-    let may_match = |record: &[u8], keys: Option<KeyList<'_>>| {
-        prefilter
-            .as_ref()
-            .is_none_or(|p| p.may_match_keys(record, keys))
-    };
-    // The key contract: the framer lists what the prefilter and the decoders need.
-    let keys = prefilter.as_ref().map_or(KeySpec::Nothing, |p| {
-        p.keys().union(KeySpec::names(
-            snapback_ingest::decode::marker_keys().iter().copied(),
-        ))
-    });
-    let parallel = ParallelOptions {
-        filter: prefilter.as_ref().map(|_| &may_match as &RecordFilter),
-        keys: &keys,
-        fast_framer: std::env::var_os("SNAPBACK_NO_FAST_FRAMER").is_none(),
-        ..ParallelOptions::default()
-    };
-    f(&parallel)
-}
-
-/// Matching, and what correlation needs from the raw record, on the reading threads: events
-/// waiting in a batch no longer hold their raw records.
-pub(crate) fn prepare(
-    rules: &RuleSet,
-) -> impl Fn(&mut snapback_ingest::Event) -> Option<snapback_correlate::Prepared> + Sync + '_ {
-    move |e| {
-        let matched = rules.matches(e);
-        Detector::keeps(e, &matched).then(|| Detector::prepare(rules, e, matched))
-    }
-}
-
-fn scan_with(
+/// Write what a batch run found to the sinks the options ask for: stdout in its format, the
+/// report, the forwarder; then the summary and the exit code.
+fn deliver(
     inputs: &[Input],
     opts: &ScanOptions,
     rules: &RuleSet,
-    (mut detector, mut forwarder): (Detector<'_>, Option<Forwarder>),
-    parallel: &ParallelOptions<'_>,
-    quiet: bool,
+    BatchRun { summary, report }: BatchRun,
+    mut forwarder: Option<Forwarder>,
 ) -> anyhow::Result<ExitCode> {
-    let progress = std::cell::RefCell::new(crate::progress::Bar::new());
-    let ingest = IngestOptions {
-        max_diagnostics_per_reason: opts.max_diagnostics,
-        ..IngestOptions::default()
-    };
-    let summary = read_inputs_parallel(
-        inputs,
-        &ingest,
-        parallel,
-        &prepare(rules),
-        &mut |e, prepared| detector.observe_prepared(e, prepared),
-        &mut |d| {
-            if !quiet {
-                progress.borrow().suspend(|| crate::terminal::diagnostic(d));
-            }
-        },
-        &mut |p| progress.borrow_mut().update(p),
-    );
-    progress.borrow_mut().finish();
     let span = summary.time_span;
-    let report = detector.finish();
-    let shown: Vec<&Alert> = report
-        .alerts
-        .iter()
-        .filter(|a| a.risk_score >= opts.min_risk)
-        .filter(|a| opts.show_suppressed || a.suppressed.is_none())
-        .collect();
+    let shown = Selection {
+        min_risk: opts.min_risk,
+        suppressed: opts.show_suppressed,
+    }
+    .pick(&report.alerts);
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let written = match opts.format {
@@ -255,11 +204,7 @@ fn scan_with(
         generated_at: jiff::Timestamp::now().to_string(),
     };
     // The report shows suppressed alerts too (marked), so an analyst sees what tuning hid.
-    let reported: Vec<&Alert> = report
-        .alerts
-        .iter()
-        .filter(|a| a.risk_score >= opts.min_risk)
-        .collect();
+    let reported = Selection::with_suppressed(opts.min_risk).pick(&report.alerts);
     write_report(&opts.output, &reported, &scope)?;
     if let Some(f) = &mut forwarder {
         if forward(f, &opts.output, &shown)? {
@@ -362,70 +307,4 @@ fn print_summary(summary: &Summary, report: &Report, rules: &RuleSet, per_reason
             s.operations_evicted
         );
     }
-}
-
-pub(crate) fn write_jsonl(out: &mut impl Write, alerts: &[&Alert]) -> io::Result<()> {
-    for a in alerts {
-        serde_json::to_writer(&mut *out, a)?;
-        out.write_all(b"\n")?;
-    }
-    Ok(())
-}
-
-pub(crate) fn write_table(out: &mut impl Write, alerts: &[&Alert]) -> io::Result<()> {
-    if alerts.is_empty() {
-        return writeln!(out, "No alerts.");
-    }
-    for a in alerts {
-        let t = |s: &str| text::terminal(s);
-        let status = match &a.suppressed {
-            Some(s) => format!("  [SUPPRESSED by {}: {}]", t(&s.by), t(&s.reason)),
-            None => String::new(),
-        };
-        writeln!(
-            out,
-            "{:>3} {:<13} {}{}",
-            a.risk_score,
-            a.severity.as_str().to_uppercase(),
-            t(&a.title),
-            status
-        )?;
-        writeln!(
-            out,
-            "    {} {} {}  actor {}  {} → {}  id {}",
-            a.cloud,
-            t(&a.account),
-            t(&a.region),
-            t(&a.actor),
-            a.first_seen,
-            a.last_seen,
-            a.alert_id
-        )?;
-        let entities: Vec<String> = a
-            .entities
-            .iter()
-            .map(|e| format!("{}:{}", e.kind.as_str(), t(&e.id)))
-            .collect();
-        writeln!(out, "    entities: {}", entities.join(" "))?;
-        for ev in &a.evidence {
-            writeln!(
-                out,
-                "    {:<12} {}  {:<40} {:<10} {}#{}",
-                format!("{:?}", ev.role).to_lowercase(),
-                ev.time,
-                t(&ev.operation),
-                ev.outcome.label(),
-                t(&ev.file),
-                ev.record
-            )?;
-        }
-        for r in &a.risk_reasons {
-            writeln!(out, "    why: {}", t(r))?;
-        }
-        if let Some(first) = a.guide.check.first() {
-            writeln!(out, "    next: {}", t(first))?;
-        }
-        writeln!(out)?;
-    }
-    Ok(())
 }

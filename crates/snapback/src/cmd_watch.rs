@@ -28,10 +28,11 @@ use snapback_ingest::{Diagnostic, Event, IngestOptions, ParallelOptions, Summary
 use snapback_rules::RuleSet;
 
 use crate::cmd_output::{finish_forward, forwarder, write_format_with, OutputArgs};
-use crate::cmd_scan::{load_rules, load_tuning, prepare, with_reading};
+use crate::cmd_scan::{load_rules, load_tuning};
 use crate::watch_source::{self as source, Pace, Resume, Unit};
 use crate::watch_state::{Commit, FileDone, State, StreamPos};
 use snapback_output::Forwarder;
+use snapback_pipeline::{prepare, PrefilterMode, ReadPlan, Selection};
 
 #[derive(Args)]
 pub struct WatchArgs {
@@ -122,18 +123,13 @@ struct Sinks {
 }
 
 impl Sinks {
-    fn write(
-        &mut self,
-        emissions: &[Emission],
-        min_risk: u8,
-        suppressed: bool,
-    ) -> anyhow::Result<()> {
+    fn write(&mut self, emissions: &[Emission], select: Selection) -> anyhow::Result<()> {
         let mut lines = Vec::new();
         let mut alerts: Vec<&Alert> = Vec::new();
         for e in emissions {
             match e {
                 Emission::Alert { alert, revision } => {
-                    if alert.risk_score < min_risk || (!suppressed && alert.suppressed.is_some()) {
+                    if !select.admits(alert) {
                         continue;
                     }
                     let json = serde_json::to_string(alert.as_ref()).map_err(io::Error::other)?;
@@ -162,7 +158,7 @@ impl Sinks {
                 }
             }
             WatchFormat::Table if alerts.is_empty() => {}
-            WatchFormat::Table => crate::cmd_scan::write_table(&mut o, &alerts)?,
+            WatchFormat::Table => snapback_output::write_table(&mut o, &alerts)?,
             f => {
                 let name = match f {
                     WatchFormat::Ocsf => "ocsf",
@@ -285,8 +281,10 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
         commit: Commit::default(),
         summary: Summary::default(),
         quiet: args.quiet,
-        min_risk: args.min_risk,
-        show_suppressed: args.show_suppressed,
+        select: Selection {
+            min_risk: args.min_risk,
+            suppressed: args.show_suppressed,
+        },
         figures: Figures {
             started: Instant::now(),
             files: 0,
@@ -303,7 +301,8 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
         stop: stop.clone(),
     };
     // Delivery files are read as `scan` reads them: on every core, through the prefilter.
-    let failed = with_reading(&rules, true, |parallel| -> anyhow::Result<bool> {
+    let plan = ReadPlan::new(&rules, PrefilterMode::Auto);
+    let failed = plan.with_parallel(|parallel| -> anyhow::Result<bool> {
         let (rx, sources) = w.start(&args.paths, &saved, pace, parallel)?;
         w.run_loop(&rx, sources, args.once, &stop, parallel)?;
         w.finish(args.once)
@@ -343,8 +342,7 @@ struct WatchLoop<'r> {
     commit: Commit,
     summary: Summary,
     quiet: bool,
-    min_risk: u8,
-    show_suppressed: bool,
+    select: Selection,
     figures: Figures,
 }
 
@@ -594,10 +592,7 @@ impl<'r> WatchLoop<'r> {
                 Emission::Retracted { .. } => self.figures.retracted += 1,
             }
         }
-        match self
-            .sinks
-            .write(&emissions, self.min_risk, self.show_suppressed)
-        {
+        match self.sinks.write(&emissions, self.select) {
             Err(e)
                 if e.downcast_ref::<io::Error>()
                     .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe) => {}

@@ -1,0 +1,80 @@
+//! How a run reads: the prefilter, the key contract and the framer's fast path.
+
+use snapback_correlate::{Detector, Prepared};
+use snapback_ingest::{decode, ParallelOptions, RecordFilter};
+use snapback_model::{Event, KeyList, KeySpec};
+use snapback_rules::{Prefilter, RuleSet};
+
+/// Whether records that no rule can match may be skipped unparsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrefilterMode {
+    /// Skip them, unless `SNAPBACK_NO_PREFILTER` is set in the environment.
+    Auto,
+    /// Read every record: a sink or a flag needs them all (`--report` states the events read
+    /// and their span; `--strict` counts every problem).
+    Off,
+}
+
+/// What a run's readers are given: built once from the rules, lent to every reading call.
+pub struct ReadPlan {
+    prefilter: Option<Prefilter>,
+    keys: KeySpec,
+    fast_framer: bool,
+}
+
+impl ReadPlan {
+    /// The plan for `rules`. The prefilter is built from them (and dropped when it would let
+    /// everything through: some rule pins nothing); the framer is told the keys the
+    /// prefilter and the decoders need (`framer_lists_every_key_the_prefilter_and_decoders_need`
+    /// in `snapback-rules/tests/key_contract.rs` holds the contract).
+    pub fn new(rules: &RuleSet, mode: PrefilterMode) -> ReadPlan {
+        let on = mode == PrefilterMode::Auto && std::env::var_os("SNAPBACK_NO_PREFILTER").is_none();
+        let prefilter = on
+            .then(|| Prefilter::for_rules(rules, decode::marker_keys()))
+            .filter(|p| !p.is_off());
+        let keys = prefilter.as_ref().map_or(KeySpec::Nothing, |p| {
+            p.keys()
+                .union(KeySpec::names(decode::marker_keys().iter().copied()))
+        });
+        ReadPlan {
+            prefilter,
+            keys,
+            fast_framer: std::env::var_os("SNAPBACK_NO_FAST_FRAMER").is_none(),
+        }
+    }
+
+    /// Whether records are prefiltered.
+    pub fn prefilters(&self) -> bool {
+        self.prefilter.is_some()
+    }
+
+    /// The keys the framer lists for the prefilter.
+    pub fn keys(&self) -> &KeySpec {
+        &self.keys
+    }
+
+    /// Run `f` with the reader's options of this plan.
+    pub fn with_parallel<R>(&self, f: impl FnOnce(&ParallelOptions<'_>) -> R) -> R {
+        let may_match = |record: &[u8], keys: Option<KeyList<'_>>| {
+            self.prefilter
+                .as_ref()
+                .is_none_or(|p| p.may_match_keys(record, keys))
+        };
+        let parallel = ParallelOptions {
+            filter: self.prefilter.as_ref().map(|_| &may_match as &RecordFilter),
+            keys: &self.keys,
+            fast_framer: self.fast_framer,
+            ..ParallelOptions::default()
+        };
+        f(&parallel)
+    }
+}
+
+/// Matching, and what correlation needs from the raw record, on the reading threads: `None`
+/// for an event the detector keeps nothing of, else the event made slim and its preparation.
+pub fn prepare(rules: &RuleSet) -> impl Fn(&mut Event) -> Option<Prepared> + Sync + '_ {
+    move |e| {
+        let matched = rules.matches(e);
+        Detector::keeps(e, &matched).then(|| Detector::prepare(rules, e, matched))
+    }
+}
