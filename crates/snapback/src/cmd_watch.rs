@@ -30,7 +30,7 @@ use snapback_rules::RuleSet;
 use crate::cmd_output::{finish_forward, forwarder, write_format_with, OutputArgs};
 use crate::cmd_scan::{load_rules, load_tuning};
 use crate::watch_source::{self as source, Pace, Resume, Unit};
-use crate::watch_state::{Commit, FileDone, State, StreamPos};
+use crate::watch_state::{record_key, Commit, FileDone, State, StoredRecord, StreamPos};
 use snapback_output::Forwarder;
 use snapback_pipeline::{prepare, PrefilterMode, ReadPlan, Selection};
 
@@ -357,6 +357,10 @@ impl<'r> WatchLoop<'r> {
     ) -> anyhow::Result<(Receiver<Unit>, usize)> {
         let (tx, rx) = mpsc::channel();
         let mut sources = 0;
+        if let Some(state) = &self.state {
+            let rows = state.stored_records()?;
+            self.restore_records(rows);
+        }
         // Files whose newest event is within twice the horizon of the newest seen: the events
         // an alert that is not final can still hold.
         let newest = saved
@@ -392,7 +396,7 @@ impl<'r> WatchLoop<'r> {
                 let dir = PathBuf::from(p);
                 std::thread::spawn(move || source::watch_dir(dir, done, pace, tx));
             } else {
-                let from = self.replay_stream(p, saved.streams.get(p));
+                let from = Self::resume_stream(p, saved.streams.get(p));
                 let path = PathBuf::from(p);
                 std::thread::spawn(move || source::follow(path, from, pace, tx));
             }
@@ -404,24 +408,20 @@ impl<'r> WatchLoop<'r> {
         Ok((rx, sources))
     }
 
-    /// A followed file read again up to where the last run committed.
-    fn replay_stream(&mut self, name: &str, pos: Option<&StreamPos>) -> Resume {
+    /// Where to go on in a followed file: where the last run committed, when it is still the
+    /// same file (the records before that are restored from the state, `restore_records`);
+    /// from its start when it was rotated or cut while the watcher was away.
+    fn resume_stream(name: &str, pos: Option<&StreamPos>) -> Resume {
         let Some(pos) = pos else {
-            return Resume::default();
-        };
-        let Ok(bytes) = std::fs::read(name) else {
             return Resume::default();
         };
         let Ok(meta) = std::fs::metadata(name) else {
             return Resume::default();
         };
         use std::os::unix::fs::MetadataExt;
-        if meta.ino() != pos.inode || (bytes.len() as u64) < pos.offset {
-            // Rotated or cut while we were away: read the new file from its start.
+        if meta.ino() != pos.inode || meta.len() < pos.offset {
             return Resume::default();
         }
-        let upto = pos.offset as usize;
-        self.read_lines(name, &bytes[..upto], 0, 0);
         Resume {
             offset: pos.offset,
             record: pos.records,
@@ -566,20 +566,63 @@ impl<'r> WatchLoop<'r> {
             },
         );
         self.summary.merge(s);
-        self.observe(events);
+        self.observe(events, true);
     }
 
-    fn observe(&mut self, events: Vec<Event>) -> i64 {
+    /// Events of a followed file or stdin into the detector; with `--state`, the records that
+    /// take state are also kept for the next commit (`store`), since the input may be gone
+    /// when a restart needs them.
+    fn observe(&mut self, events: Vec<Event>, store: bool) -> i64 {
         let mut newest = i64::MIN;
+        let store = store && self.state.is_some();
         for mut e in events {
             newest = newest.max(e.time.instant.as_second());
             let matched = self.rules.matches(&e);
             if Detector::keeps(&e, &matched) {
+                let raw = store.then(|| e.raw_json());
                 let prepared = Detector::prepare(self.rules, &mut e, matched);
+                if let Some(raw) = raw.filter(|_| prepared.takes_state(&e)) {
+                    let p = &e.provenance;
+                    let key = record_key(e.time.instant, &p.file, p.record);
+                    let file = p.file.to_string();
+                    let (record, offset) = (p.record, p.offset);
+                    let row = StoredRecord {
+                        file,
+                        record,
+                        offset,
+                        raw,
+                    };
+                    self.commit.records.push((key, row));
+                }
                 self.watcher.observe_prepared(e, prepared);
             }
         }
         newest
+    }
+
+    /// The stored records of followed files and stdin, decoded again into the detector (not
+    /// stored again: they are in the state already).
+    fn restore_records(&mut self, rows: Vec<StoredRecord>) {
+        let mut events = Vec::new();
+        for row in rows {
+            let Ok(value) = serde_json::from_str(&row.raw) else {
+                continue;
+            };
+            let prov = snapback_ingest::Provenance {
+                file: row.file.as_str().into(),
+                record: row.record,
+                offset: row.offset,
+            };
+            events.extend(
+                snapback_ingest::decode_record(value, &prov)
+                    .into_iter()
+                    .filter_map(|d| match d {
+                        snapback_ingest::Decoded::Event(e) => Some(*e),
+                        _ => None,
+                    }),
+            );
+        }
+        self.observe(events, false);
     }
 
     /// Emit what changed, then commit.
@@ -606,6 +649,13 @@ impl<'r> WatchLoop<'r> {
         }
         let mut commit = std::mem::take(&mut self.commit);
         commit.out_len = self.sinks.out_len;
+        // Stored records leave with the detector's retained events (`Watcher::release`).
+        if let Some(w) = wm.filter(|w| *w < Timestamp::MAX) {
+            let keep_from = w
+                .checked_sub(self.watcher.horizon() * 2)
+                .unwrap_or(Timestamp::MIN);
+            commit.forget_records_before = Some(record_key(keep_from, "", 0));
+        }
         commit.alerts = self.revisions.take_dirty();
         commit.watermark = wm.map(|w| w.to_string());
         if let Some(s) = &self.state {

@@ -6,13 +6,18 @@
 //! | `files` | a delivery file read whole → its size, mtime and newest event time |
 //! | `streams` | a followed file → bytes and records read, its inode |
 //! | `alerts` | alert id → revision, digest, last event time, final |
+//! | `records` | time-ordered key → a record of a followed file or stdin that took correlation state: its provenance and raw JSON |
 //!
 //! Everything of one cycle is written in one transaction, after the cycle's alert revisions
 //! were written to `--out` and flushed to disk: a crash before the commit leaves `out_len` at
 //! the previous commit, and the restart truncates `--out` to it and produces the same
-//! revisions again. The detector's own state (open sequences, retained events) is not stored:
-//! a restart rebuilds it by reading again the inputs whose events are within reach of an alert
-//! that is not final (docs/architecture.md says why this first version does so).
+//! revisions again. The detector's own state (open sequences, retained events) is rebuilt on
+//! restart from what produced it: delivery files (still on disk, by design of the layouts)
+//! whose events are within reach of an alert that is not final are read again; the records of
+//! followed files and stdin that took state are kept in `records` (they may be gone: stdin
+//! cannot be read again, a followed file may be rotated away while the watcher is down), and
+//! are decoded again from there. Rows leave `records` once the watermark passed them by
+//! twice the horizon, as the detector's own retained events do.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -26,6 +31,24 @@ const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
 const FILES: TableDefinition<&str, &str> = TableDefinition::new("files");
 const STREAMS: TableDefinition<&str, &str> = TableDefinition::new("streams");
 const ALERTS: TableDefinition<&str, &str> = TableDefinition::new("alerts");
+const RECORDS: TableDefinition<&str, &str> = TableDefinition::new("records");
+
+/// A record of a followed file or stdin that took correlation state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredRecord {
+    pub file: String,
+    pub record: u64,
+    pub offset: u64,
+    /// The raw record, as JSON text.
+    pub raw: String,
+}
+
+/// The key of a stored record: its event time first (milliseconds, offset to stay positive and
+/// zero-padded, so that keys sort by time), then where it came from.
+pub fn record_key(instant: jiff::Timestamp, file: &str, record: u64) -> String {
+    let ms = (instant.as_millisecond() as i128 + (1i128 << 62)).max(0);
+    format!("{ms:020}|{file}|{record:020}")
+}
 
 /// A delivery file read whole.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +86,10 @@ pub struct Commit {
     pub streams: Vec<(String, StreamPos)>,
     pub alerts: Vec<(String, Option<Tracked>)>,
     pub watermark: Option<String>,
+    /// Records of followed files and stdin that took state ([`record_key`] → record).
+    pub records: Vec<(String, StoredRecord)>,
+    /// Forget stored records whose key sorts before this one.
+    pub forget_records_before: Option<String>,
 }
 
 pub struct State {
@@ -90,7 +117,7 @@ impl State {
             )
         })?;
         let txn = db.begin_write()?;
-        for t in [META, FILES, STREAMS, ALERTS] {
+        for t in [META, FILES, STREAMS, ALERTS, RECORDS] {
             txn.open_table(t)?;
         }
         txn.commit()?;
@@ -124,6 +151,17 @@ impl State {
         Ok(saved)
     }
 
+    /// Every stored record, in event-time order.
+    pub fn stored_records(&self) -> anyhow::Result<Vec<StoredRecord>> {
+        let txn = self.db.begin_read()?;
+        let mut out = Vec::new();
+        for row in txn.open_table(RECORDS)?.iter()? {
+            let (k, v) = row?;
+            out.push(parse("records", k.value(), v.value())?);
+        }
+        Ok(out)
+    }
+
     /// Record which `--out` file and which rules this state belongs to.
     pub fn set_identity(&self, out_path: Option<&str>, rules: &str) -> anyhow::Result<()> {
         let txn = self.db.begin_write()?;
@@ -154,6 +192,13 @@ impl State {
             let mut streams = txn.open_table(STREAMS)?;
             for (k, v) in &c.streams {
                 streams.insert(k.as_str(), json(v)?.as_str())?;
+            }
+            let mut records = txn.open_table(RECORDS)?;
+            for (k, v) in &c.records {
+                records.insert(k.as_str(), json(v)?.as_str())?;
+            }
+            if let Some(before) = &c.forget_records_before {
+                records.retain_in::<&str, _>(..before.as_str(), |_, _| false)?;
             }
             let mut alerts = txn.open_table(ALERTS)?;
             for (k, v) in &c.alerts {
