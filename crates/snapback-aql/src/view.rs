@@ -520,16 +520,9 @@ fn raw_str<'a>(event: &'a Event, keys: &[&str]) -> Option<&'a str> {
         .filter(|s| !s.is_empty())
 }
 
+/// [`Event::azure_resource_id`], as written.
 fn azure_resource_id(event: &Event) -> Option<String> {
-    raw_str(event, &["resourceId", "ResourceId", "_ResourceId"])
-        .map(str::to_string)
-        .or_else(|| {
-            event
-                .resources
-                .iter()
-                .find(|r| r.id.starts_with("/subscriptions/"))
-                .map(|r| r.id.clone())
-        })
+    event.azure_resource_id().map(str::to_string)
 }
 
 /// `<namespace>/<type>[/<subtype>…]` after the last `providers/` of an ARM id.

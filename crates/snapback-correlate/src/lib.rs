@@ -523,10 +523,7 @@ impl<'r> Detector<'r> {
 
     /// Event time, then file and record: the order correlation sees events in.
     fn event_order(a: &Event, b: &Event) -> std::cmp::Ordering {
-        a.time
-            .instant
-            .cmp(&b.time.instant)
-            .then_with(|| a.provenance.cmp(&b.provenance))
+        a.cmp(b)
     }
 
     /// The number of matched events retained now (at most

@@ -383,11 +383,60 @@ impl Event {
         }
     }
 
+    /// The Azure Resource Manager id the record is about, as written: the record's
+    /// `resourceId` (resource logs), `ResourceId` or `_ResourceId` (Log Analytics), the first
+    /// non-empty; else the first of its resources whose id is an ARM id. `None` for other
+    /// clouds. The one accessor for this derived field: the Sigma virtual fields
+    /// (`azure.resource_id`, lower-cased where they compare) and AQL's `ResourceType`,
+    /// `ResourceGroup` and `SubscriptionId` all read it.
+    pub fn azure_resource_id(&self) -> Option<&str> {
+        if self.cloud != Cloud::Azure {
+            return None;
+        }
+        ["resourceId", "ResourceId", "_ResourceId"]
+            .iter()
+            .find_map(|k| self.raw.get(*k).and_then(Value::as_str))
+            .filter(|s| !s.is_empty())
+            .or_else(|| {
+                self.resources
+                    .iter()
+                    .map(|r| r.id.as_str())
+                    .find(|id| id.starts_with("/subscriptions/"))
+            })
+    }
+
     /// The raw record as compact JSON text (QRadar's payload).
     pub fn raw_json(&self) -> String {
         serde_json::to_string(&*self.raw).unwrap_or_default()
     }
 }
+
+/// Events are ordered as correlation sees them: by event time, then by where they came from
+/// (file, record, offset), so that ties are stable. Equal means "the same record position at
+/// the same time", not equal content: two deliveries of one record at different positions
+/// are two events (de-duplication goes by event id, not by this).
+impl Ord for Event {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.time
+            .instant
+            .cmp(&other.time.instant)
+            .then_with(|| self.provenance.cmp(&other.provenance))
+    }
+}
+
+impl PartialOrd for Event {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Event {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+
+impl Eq for Event {}
 
 /// Values at a dotted path; arrays fan out, numeric segments index arrays. Keys that themselves
 /// contain dots (Azure claim URIs) are matched whole before the path is split.

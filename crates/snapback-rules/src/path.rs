@@ -203,15 +203,10 @@ fn virtual_field<'a>(e: &'a Event, name: &str, out: &mut Vec<Found<'a>>) {
     }
 }
 
-/// The Azure resource id of the event, lower-cased (exports upper-case it).
+/// The Azure resource id of the event ([`Event::azure_resource_id`]), lower-cased (exports
+/// upper-case it).
 fn azure_resource_id(e: &Event) -> Option<String> {
-    if e.cloud != Cloud::Azure {
-        return None;
-    }
-    ["resourceId", "_ResourceId", "ResourceId"]
-        .iter()
-        .find_map(|k| e.raw.get(*k).and_then(Value::as_str))
-        .map(str::to_ascii_lowercase)
+    e.azure_resource_id().map(str::to_ascii_lowercase)
 }
 
 /// Walk a dotted path ([`snapback_model::walk_path`]: arrays fan out, a numeric segment
