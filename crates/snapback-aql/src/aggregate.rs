@@ -153,11 +153,7 @@ impl Acc {
                     "AVG" => Value::Float(sum_f / count),
                     _ => {
                         let mean = sum_f / count;
-                        let ss: f64 = values
-                            .iter()
-                            .flatten()
-                            .map(|x| (x - mean).powi(2))
-                            .sum();
+                        let ss: f64 = values.iter().flatten().map(|x| (x - mean).powi(2)).sum();
                         let denom = if *name == "STDEV" { count - 1.0 } else { count };
                         if denom <= 0.0 {
                             Value::Null

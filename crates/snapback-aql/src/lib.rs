@@ -95,10 +95,10 @@ pub use error::{ParseError, Position, Span};
 pub use export::{export, translate, CustomProperty, Export, ExportOptions, ExportedRule};
 pub use lint::{lint, lint_query, Diagnostic, LintOptions, Severity};
 pub use parser::parse;
-pub use snapback_spill::SpillOptions;
 pub use run::{
     check_runnable, column_names, run, NowSource, ResultSet, RunError, RunOptions, Runner,
 };
+pub use snapback_spill::SpillOptions;
 pub use value::Value;
 pub use view::{PropertiesError, PropertyDef, PropertyMap, PropertySource, QRadarEvent};
 

@@ -16,9 +16,9 @@ use crate::error::{position, snippet};
 use snapback_spill::{SortStats, Sorter, SpillError, SpillOptions};
 
 use crate::eval::{Evaluator, Row, Scope};
+use crate::limits::{Refusal, RunDiagnostic};
 use crate::sink::{OnRow, Sink};
 use crate::stream::HeldEvent;
-use crate::limits::{Refusal, RunDiagnostic};
 use crate::value::Value;
 use crate::view::{PropertyMap, QRadarEvent, WILDCARD_COLUMNS};
 use crate::Precedence;
@@ -281,30 +281,19 @@ impl<'q> Runner<'q> {
     /// Apply the window, group, sort and limit; the rows in [`ResultSet::rows`].
     pub fn finish(self) -> ResultSet {
         let mut rows = Vec::new();
-        let result = self.finish_with(&mut |row| {
+        let mut r = self.finish_with(&mut |row| {
             rows.push(row);
             true
         });
-        match result {
-            Ok(mut r) => {
-                r.rows = rows;
-                r
-            }
-            Err((mut r, e)) => {
-                r.rows = rows;
-                r.error = Some(e.to_string());
-                r
-            }
-        }
+        r.rows = rows;
+        r
     }
 
     /// Apply the window, group, sort and limit, handing each row to `on_row` as soon as it is
     /// known (`false` stops them); [`ResultSet::rows`] stays empty. A temporary file that
-    /// cannot be written or read back ends the run: the result so far, and why.
-    pub fn finish_with(
-        mut self,
-        on_row: &mut dyn FnMut(Vec<Value>) -> bool,
-    ) -> Result<ResultSet, (ResultSet, SpillError)> {
+    /// cannot be written or read back ends the run: the result so far, and why in
+    /// [`ResultSet::error`].
+    pub fn finish_with(mut self, on_row: &mut dyn FnMut(Vec<Value>) -> bool) -> ResultSet {
         let (now, now_source) = self.now();
         let now_ms = now.as_millisecond();
         let window = self.window(now_ms);
@@ -326,7 +315,7 @@ impl<'q> Runner<'q> {
             None => self.drain(window, &mut counts, &mut counting),
         };
         counts.rows = emitted;
-        let result = ResultSet {
+        ResultSet {
             columns: column_names(self.query),
             rows: Vec::new(),
             now,
@@ -340,12 +329,8 @@ impl<'q> Runner<'q> {
             peak_held_events: counts.peak_held,
             peak_held_rows: counts.peak_rows,
             spilled: counts.spilled,
-            error: None,
+            error: outcome.err().map(|e| e.to_string()),
             diagnostics: self.eval.take_diagnostics(),
-        };
-        match outcome {
-            Ok(()) => Ok(result),
-            Err(e) => Err((result, e)),
         }
     }
 

@@ -20,7 +20,9 @@ type RowOrder<'q> = Box<dyn Fn(&HeldRow, &HeldRow) -> Ordering + 'q>;
 pub(crate) enum Sink<'q> {
     Groups(Groups<'q>),
     /// No ORDER BY: rows leave as they are made; `left` is what LIMIT still allows.
-    Stream { left: Option<u64> },
+    Stream {
+        left: Option<u64>,
+    },
     TopK(TopK<'q>),
     Sorted(Sorter<HeldRow, RowOrder<'q>>),
 }
@@ -29,7 +31,7 @@ pub(crate) enum Sink<'q> {
 pub(crate) type OnRow<'a> = dyn FnMut(Vec<Value>) -> bool + 'a;
 
 fn limit(query: &Query) -> Option<u64> {
-    query.limit.map(|n| u64::try_from(n).unwrap_or(0))
+    query.limit
 }
 
 impl<'q> Sink<'q> {
@@ -38,9 +40,7 @@ impl<'q> Sink<'q> {
             return Sink::Groups(Groups::new(query));
         }
         if query.order_by.is_empty() {
-            return Sink::Stream {
-                left: limit(query),
-            };
+            return Sink::Stream { left: limit(query) };
         }
         match limit(query) {
             Some(k) if k <= spill.max_records as u64 => {

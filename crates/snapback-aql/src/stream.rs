@@ -170,7 +170,12 @@ impl Record for HeldRow {
     }
 
     fn encoded_len(&self) -> usize {
-        self.cells.iter().chain(&self.keys).map(value_len).sum::<usize>() + 48
+        self.cells
+            .iter()
+            .chain(&self.keys)
+            .map(value_len)
+            .sum::<usize>()
+            + 48
     }
 }
 

@@ -8,9 +8,7 @@ mod common;
 use std::sync::Arc;
 
 use snapback_aql::{parse, run, ResultSet, RunOptions, Runner, SpillOptions, Value};
-use snapback_ingest::{
-    Actor, Cloud, Event, EventTime, Outcome, Provenance, Schema,
-};
+use snapback_ingest::{Actor, Cloud, Event, EventTime, Outcome, Provenance, Schema};
 
 const USERS: u64 = 7;
 
@@ -79,7 +77,10 @@ fn run_with(query: &str, n: u64, options: RunOptions, buffer: usize) -> ResultSe
         runner.push(e);
     }
     let held_while_reading = runner.peak_held();
-    assert!(held_while_reading <= buffer, "{held_while_reading} > {buffer}");
+    assert!(
+        held_while_reading <= buffer,
+        "{held_while_reading} > {buffer}"
+    );
     let r = runner.finish();
     assert!(r.error.is_none(), "{:?}", r.error);
     r
@@ -104,7 +105,12 @@ fn item10_count_star_holds_at_most_the_buffer() {
 
     // The default window (the last 5 minutes before the newest event): 3,001 events, found
     // although the newest event only comes at the end of the scrambled input.
-    let r = run_with("SELECT COUNT(*) FROM events", 50_000, RunOptions::default(), 2_000);
+    let r = run_with(
+        "SELECT COUNT(*) FROM events",
+        50_000,
+        RunOptions::default(),
+        2_000,
+    );
     assert_eq!(r.rows, [[Value::Int(3_001)]]);
     assert!(r.peak_held_events <= bound(2_000));
 }
@@ -201,9 +207,7 @@ fn item10_corpus_queries_give_the_same_rows_with_a_one_event_buffer() {
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter_map(|v| v["query"].as_str().map(str::to_string))
         .collect();
-    queries.push(
-        std::fs::read_to_string(format!("{}/seed-query.aql", common::FIXTURES)).unwrap(),
-    );
+    queries.push(std::fs::read_to_string(format!("{}/seed-query.aql", common::FIXTURES)).unwrap());
     queries.push("SELECT username, COUNT(*) FROM events GROUP BY username".into());
     let mut events = common::events("seed-events.jsonl");
     events.extend(common::events("issue17-events.jsonl"));

@@ -339,8 +339,13 @@ pub fn decode_event(bytes: &[u8]) -> Result<Event, DecodeError> {
     };
     let cloud = r.pick(&CLOUDS)?;
     let schema = r.pick(&SCHEMAS)?;
-    let (account, region, service, operation, action) =
-        (r.string()?, r.string()?, r.string()?, r.string()?, r.string()?);
+    let (account, region, service, operation, action) = (
+        r.string()?,
+        r.string()?,
+        r.string()?,
+        r.string()?,
+        r.string()?,
+    );
     let actor = Actor {
         principal: r.opt()?,
         name: r.opt()?,

@@ -186,10 +186,7 @@ impl<T: Record, C: Fn(&T, &T) -> Ordering> Sorter<T, C> {
     }
 
     /// Every record, in order; `each` returns `false` to stop early.
-    pub fn drain(
-        mut self,
-        each: &mut dyn FnMut(T) -> bool,
-    ) -> Result<SortStats, SpillError> {
+    pub fn drain(mut self, each: &mut dyn FnMut(T) -> bool) -> Result<SortStats, SpillError> {
         self.buffer.sort_by(&self.cmp);
         let buffer = std::mem::take(&mut self.buffer);
         while self.runs.len() > MAX_FAN_IN {
@@ -201,9 +198,7 @@ impl<T: Record, C: Fn(&T, &T) -> Ordering> Sorter<T, C> {
             .map(|(_, f)| f)
             .collect();
         let mut merge = Merge::new(&self.cmp, runs, buffer)?;
-        self.peak_held = self
-            .peak_held
-            .max(merge.heads.len() + merge.memory.len());
+        self.peak_held = self.peak_held.max(merge.heads.len() + merge.memory.len());
         while let Some(item) = merge.next_item()? {
             if !each(item) {
                 break;

@@ -309,9 +309,25 @@ fn run_query(args: RunArgs) -> anyhow::Result<ExitCode> {
             }
         },
     );
+    print_run(
+        &args,
+        runner,
+        snapback_aql::column_names(&query),
+        spill,
+        &summary,
+    )
+}
+
+/// Finish the run, printing its rows and its account.
+fn print_run(
+    args: &RunArgs,
+    runner: Runner<'_>,
+    columns: Vec<String>,
+    spill: snapback_aql::SpillOptions,
+    summary: &snapback_ingest::Summary,
+) -> anyhow::Result<ExitCode> {
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    let columns = snapback_aql::column_names(&query);
     let mut failure: Option<io::Error> = None;
     let mut keep = |r: io::Result<()>| match r {
         Ok(()) => true,
@@ -324,7 +340,7 @@ fn run_query(args: RunArgs) -> anyhow::Result<ExitCode> {
     // and the run's account is printed first, as always. JSON lines and CSV rows leave as
     // they are made, and the account follows them.
     let mut table = None;
-    let finished = match args.format {
+    let result = match args.format {
         RowFormat::Table => {
             let header = columns.iter().map(|c| text::terminal(c)).collect();
             let t = table.insert(TableOut::new(header, spill));
@@ -342,17 +358,13 @@ fn run_query(args: RunArgs) -> anyhow::Result<ExitCode> {
             runner.finish_with(&mut |row| keep(write_csv_row(&mut out, &row)))
         }
     };
-    let (result, spill_error) = match finished {
-        Ok(r) => (r, None),
-        Err((r, e)) => (r, Some(e)),
-    };
     if table.is_none() {
         if let Err(e) = out.flush() {
             failure.get_or_insert(e);
         }
     }
-    report_run(&args, &summary, &result);
-    if let Some(e) = spill_error {
+    report_run(args, summary, &result);
+    if let Some(e) = &result.error {
         anyhow::bail!("aql run: {e} (set --temp-dir to a directory with room)");
     }
     let written = match table {

@@ -114,7 +114,9 @@ fn write_sorted(
                 .cells()
                 .and_then(|cells| t.row(cells))
                 .map_err(io::Error::other),
-            None => out.write_all(&line.payload).and_then(|_| out.write_all(b"\n")),
+            None => out
+                .write_all(&line.payload)
+                .and_then(|_| out.write_all(b"\n")),
         };
         match done {
             Ok(()) => true,

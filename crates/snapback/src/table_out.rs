@@ -198,7 +198,14 @@ mod tests {
 
     #[test]
     fn spooled_table_prints_the_same_lines() {
-        let words = ["x", "", "日本語テキスト", "e\u{301}", "a much longer cell here", "🦀"];
+        let words = [
+            "x",
+            "",
+            "日本語テキスト",
+            "e\u{301}",
+            "a much longer cell here",
+            "🦀",
+        ];
         let rows: Vec<Vec<String>> = (0..5000)
             .map(|i| {
                 (0..3)

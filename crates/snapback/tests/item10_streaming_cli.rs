@@ -95,7 +95,10 @@ fn item10_events_over_a_large_gz_spilled_prints_what_in_memory_prints() {
         let lines = spilled.lines().count() as u64;
         assert_eq!(lines, if format == "table" { N + 1 } else { N });
     }
-    let jsonl = stdout(&["events", "--format", "jsonl", "--sort-buffer", "500"], &gz);
+    let jsonl = stdout(
+        &["events", "--format", "jsonl", "--sort-buffer", "500"],
+        &gz,
+    );
     let times: Vec<jiff::Timestamp> = jsonl
         .lines()
         .map(|l| {
