@@ -117,7 +117,7 @@ fn item10_count_star_holds_at_most_the_buffer() {
 
 #[test]
 fn item10_group_by_keeps_one_accumulator_per_group() {
-    let n = 100_000;
+    let n = 50_000;
     let r = run_with(
         "SELECT username, COUNT(*) AS c, MIN(starttime), MAX(starttime), FIRST(qid) \
          FROM events GROUP BY username ORDER BY username",
@@ -137,15 +137,15 @@ fn item10_group_by_keeps_one_accumulator_per_group() {
         })
         .sum();
     assert_eq!(total, n as i64);
-    // u0 is event 0 (the first) and event 99,995 (its last).
+    // u0 is event 0 (the first) and event 49,994 (its last).
     assert_eq!(r.rows[0][0], Value::Str("u0".into()));
     assert_eq!(r.rows[0][2], Value::Int(1_767_225_600_000));
-    assert_eq!(r.rows[0][3], Value::Int(1_767_225_600_000 + 99_995 * 100));
+    assert_eq!(r.rows[0][3], Value::Int(1_767_225_600_000 + 49_994 * 100));
 }
 
 #[test]
 fn item10_order_by_limit_is_a_bounded_top_k() {
-    let n = 100_000;
+    let n = 50_000;
     let r = run_with(
         "SELECT username, starttime FROM events ORDER BY starttime DESC LIMIT 5",
         n,
@@ -162,7 +162,7 @@ fn item10_order_by_limit_is_a_bounded_top_k() {
 
 #[test]
 fn item10_spilled_sorts_give_the_in_memory_rows() {
-    let n = 20_000;
+    let n = 10_000;
     for query in [
         "SELECT username, starttime FROM events ORDER BY username, starttime DESC",
         "SELECT username, starttime FROM events ORDER BY username",
