@@ -5,7 +5,7 @@
 
 use std::cell::Cell;
 use std::cmp::Ordering;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use crate::ast::*;
 use crate::error::Span;
@@ -14,7 +14,7 @@ use crate::limits::{
     Refusal, RegexCache, RegexMode, RunDiagnostic, RunDiagnostics, MAX_EVAL_DEPTH,
 };
 use crate::scalar::{self, Ctx};
-use crate::value::{compare, like, sort_cmp, Number, Value};
+use crate::value::{compare, like, Number, Value};
 use crate::view::{PropertyMap, QRadarEvent};
 use crate::Precedence;
 
@@ -22,15 +22,28 @@ use crate::Precedence;
 #[derive(Clone, Copy)]
 pub(crate) enum Row<'a> {
     Event(&'a QRadarEvent),
-    /// The events of one group, in event order (may be empty for an aggregate over nothing).
-    Group(&'a [&'a QRadarEvent]),
+    /// One group: its first event and its aggregates, accumulated as events streamed by
+    /// (see [`crate::aggregate`]).
+    Group(&'a GroupRow<'a>),
+}
+
+/// What a group-level expression reads: the group's first event (in event order; none for an
+/// aggregate over nothing) and the final value of each aggregate call, by [`expr_id`].
+pub(crate) struct GroupRow<'a> {
+    pub first: Option<&'a QRadarEvent>,
+    pub aggregates: &'a HashMap<usize, Value>,
+}
+
+/// The identity of an expression node of the query (its address: the query outlives the run).
+pub(crate) fn expr_id(e: &Expr) -> usize {
+    std::ptr::from_ref(e) as usize
 }
 
 impl<'a> Row<'a> {
     fn first(&self) -> Option<&'a QRadarEvent> {
         match self {
             Row::Event(e) => Some(e),
-            Row::Group(rows) => rows.first().copied(),
+            Row::Group(g) => g.first,
         }
     }
 }
@@ -247,7 +260,7 @@ impl<'q> Evaluator<'q> {
                 name,
                 args,
                 name_span,
-            } => self.call(name, args, *name_span, scope),
+            } => self.call(e, name, args, *name_span, scope),
             ExprKind::Case {
                 operand,
                 whens,
@@ -472,9 +485,25 @@ impl<'q> Evaluator<'q> {
 
     /// A function call: aggregates over the group; scalar functions over their arguments'
     /// values (see [`scalar::apply`]), NULL and a diagnostic at the name when one is refused.
-    fn call(&self, name: &str, args: &[Expr], name_span: Span, scope: Scope<'_>) -> Value {
+    fn call(
+        &self,
+        e: &Expr,
+        name: &str,
+        args: &[Expr],
+        name_span: Span,
+        scope: Scope<'_>,
+    ) -> Value {
         match functions::lookup(name).map(|s| s.kind) {
-            Some(FnKind::Aggregate) => return self.aggregate(name, args, scope),
+            Some(FnKind::Aggregate) => {
+                return match scope.row {
+                    Row::Group(g) => g
+                        .aggregates
+                        .get(&expr_id(e))
+                        .cloned()
+                        .unwrap_or(Value::Null),
+                    Row::Event(ev) => self.aggregate(name, args, ev, scope.aliases),
+                }
+            }
             Some(FnKind::Offline | FnKind::OfflineCondition | FnKind::Nonstandard) | None => {
                 return Value::Null
             }
@@ -501,83 +530,26 @@ impl<'q> Evaluator<'q> {
         })
     }
 
-    fn aggregate(&self, name: &str, args: &[Expr], scope: Scope<'_>) -> Value {
-        let single;
-        let rows: &[&QRadarEvent] = match scope.row {
-            Row::Group(rows) => rows,
-            Row::Event(e) => {
-                single = [e];
-                &single
-            }
-        };
+    /// An aggregate over a single event (an aggregate in a query that does not group).
+    fn aggregate(&self, name: &str, args: &[Expr], ev: &QRadarEvent, aliases: bool) -> Value {
         let Some(arg) = args.first() else {
             return Value::Null;
         };
-        if name == "COUNT" && arg.kind == ExprKind::Star {
-            return Value::Int(rows.len() as i64);
-        }
-        let values: Vec<Value> = rows
-            .iter()
-            .map(|r| {
-                self.value(
-                    arg,
-                    Scope {
-                        row: Row::Event(r),
-                        outputs: None,
-                        aliases: scope.aliases,
-                    },
-                )
-            })
-            .collect();
-        let non_null = || values.iter().filter(|v| !v.is_null());
-        match name {
-            "COUNT" => Value::Int(non_null().count() as i64),
-            "UNIQUECOUNT" | "DISTINCTCOUNT" => {
-                let set: HashSet<String> = non_null().map(|v| format!("{v:?}")).collect();
-                Value::Int(set.len() as i64)
-            }
-            "FIRST" => values.first().cloned().unwrap_or(Value::Null),
-            "LAST" => values.last().cloned().unwrap_or(Value::Null),
-            "MIN" => non_null()
-                .min_by(|a, b| sort_cmp(a, b))
-                .cloned()
-                .unwrap_or(Value::Null),
-            "MAX" => non_null()
-                .max_by(|a, b| sort_cmp(a, b))
-                .cloned()
-                .unwrap_or(Value::Null),
-            "SUM" | "AVG" | "STDEV" | "STDEVP" => {
-                let nums: Vec<Number> = non_null().filter_map(Value::as_number).collect();
-                if nums.is_empty() {
-                    return Value::Null;
-                }
-                let all_int = nums.iter().all(|n| matches!(n, Number::Int(_)));
-                let sum_f: f64 = nums.iter().map(|n| n.as_f64()).sum();
-                let n = nums.len() as f64;
-                match name {
-                    "SUM" if all_int => nums
-                        .iter()
-                        .try_fold(0i64, |acc, x| match x {
-                            Number::Int(i) => acc.checked_add(*i),
-                            Number::Float(_) => None,
-                        })
-                        .map_or(Value::Float(sum_f), Value::Int),
-                    "SUM" => Value::Float(sum_f),
-                    "AVG" => Value::Float(sum_f / n),
-                    _ => {
-                        let mean = sum_f / n;
-                        let ss: f64 = nums.iter().map(|x| (x.as_f64() - mean).powi(2)).sum();
-                        let denom = if name == "STDEV" { n - 1.0 } else { n };
-                        if denom <= 0.0 {
-                            Value::Null
-                        } else {
-                            Value::Float((ss / denom).sqrt())
-                        }
-                    }
-                }
-            }
-            _ => Value::Null,
-        }
+        let mut acc = crate::aggregate::Acc::new(name, arg);
+        acc.add(self, arg, aliases, ev);
+        acc.finish()
+    }
+
+    /// The value of an aggregate's argument for one event.
+    pub(crate) fn argument(&self, arg: &Expr, aliases: bool, ev: &QRadarEvent) -> Value {
+        self.value(
+            arg,
+            Scope {
+                row: Row::Event(ev),
+                outputs: None,
+                aliases,
+            },
+        )
     }
 }
 

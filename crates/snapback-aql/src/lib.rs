@@ -65,6 +65,7 @@
 
 #![forbid(unsafe_code)]
 
+mod aggregate;
 pub mod ast;
 mod check;
 pub mod custom;
@@ -81,6 +82,8 @@ pub mod lint;
 mod parser;
 pub mod run;
 mod scalar;
+mod sink;
+mod stream;
 pub mod time;
 pub mod value;
 pub mod view;
@@ -95,6 +98,7 @@ pub use parser::parse;
 pub use run::{
     check_runnable, column_names, run, NowSource, ResultSet, RunError, RunOptions, Runner,
 };
+pub use snapback_spill::SpillOptions;
 pub use value::Value;
 pub use view::{PropertiesError, PropertyDef, PropertyMap, PropertySource, QRadarEvent};
 

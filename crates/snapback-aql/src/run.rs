@@ -7,17 +7,19 @@
 //! events are put in event-time order (ties by event id) before grouping and sorting, and that
 //! order is QRadar's "first" for FIRST/LAST and ungrouped columns, and the tie order of ORDER BY.
 
-use std::collections::HashMap;
-
 use jiff::Timestamp;
 use serde::Serialize;
 use snapback_model::Event;
 
 use crate::ast::*;
 use crate::error::{position, snippet};
+use snapback_spill::{SortStats, Sorter, SpillError, SpillOptions};
+
 use crate::eval::{Evaluator, Row, Scope};
 use crate::limits::{Refusal, RunDiagnostic};
-use crate::value::{sort_cmp, Value};
+use crate::sink::{OnRow, Sink};
+use crate::stream::HeldEvent;
+use crate::value::Value;
 use crate::view::{PropertyMap, QRadarEvent, WILDCARD_COLUMNS};
 use crate::Precedence;
 
@@ -77,6 +79,17 @@ pub struct ResultSet {
     pub events_in_window: u64,
     /// Events that passed WHERE in the window (before GROUP BY/HAVING/LIMIT).
     pub events_matched: u64,
+    /// Rows produced (`rows.len()` after [`Runner::finish`]; [`Runner::finish_with`] hands
+    /// them on instead).
+    pub row_count: u64,
+    /// The most events held in memory at once (what [`Runner::with_spill`] bounds).
+    pub peak_held_events: usize,
+    /// The most rows (or groups) held in memory at once.
+    pub peak_held_rows: usize,
+    /// Events and rows written to temporary files.
+    pub spilled: u64,
+    /// Why the run ended early (a temporary file could not be written or read back).
+    pub error: Option<String>,
     /// Values that hit one of snapback's limits (see [`crate::limits`]) and became NULL:
     /// one per code and place in the query, with how often.
     pub diagnostics: Vec<RunDiagnostic>,
@@ -86,17 +99,32 @@ fn ser_timestamp<S: serde::Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::
     s.collect_str(t)
 }
 
-/// Runs one query over pushed events.
+/// Runs one query over pushed events, in bounded memory (issue 13, item 10).
+///
+/// An event is dropped as it is pushed when it cannot be in the window (a window known
+/// before the end: `--now`, START/STOP, no window; or one that ends at the newest event,
+/// whose start only moves later) or fails a WHERE that does not read "now". The others are
+/// held encoded in a [`Sorter`] (spilled to temporary files beyond its budget) until the end,
+/// when "now" is known and they come back in event order through a [`Sink`].
 pub struct Runner<'q> {
     query: &'q Query,
     options: RunOptions,
     eval: Evaluator<'q>,
-    kept: Vec<QRadarEvent>,
+    held: Sorter<HeldEvent, EventOrder>,
+    spill: SpillOptions,
     /// WHERE was applied when the event was pushed (it does not depend on now).
     filtered_early: bool,
+    /// The window, when it is known before the input ends.
+    fixed_window: Option<Option<(i64, i64)>>,
+    /// The width of a window that ends at the newest event (LAST n, the default window)
+    /// when "now" is not given.
+    trailing: Option<i64>,
     newest: Option<i64>,
     events_read: u64,
+    error: Option<SpillError>,
 }
+
+type EventOrder = fn(&HeldEvent, &HeldEvent) -> std::cmp::Ordering;
 
 impl<'q> Runner<'q> {
     pub fn new(query: &'q Query, options: RunOptions) -> Runner<'q> {
@@ -108,30 +136,92 @@ impl<'q> Runner<'q> {
             options.tz.clone(),
             0,
         );
-        Runner {
+        let spill = SpillOptions::default();
+        let mut runner = Runner {
             query,
             eval,
             filtered_early: !depends_on_now,
+            held: Sorter::new(spill.clone(), HeldEvent::order as EventOrder),
+            spill,
+            fixed_window: None,
+            trailing: None,
             options,
-            kept: Vec::new(),
             newest: None,
             events_read: 0,
+            error: None,
+        };
+        runner.plan_window();
+        runner
+    }
+
+    /// Hold at most `spill.max_records` events (and rows) in memory, spilling to `spill.dir`
+    /// beyond. Call before the first [`Runner::push`].
+    pub fn with_spill(mut self, spill: SpillOptions) -> Runner<'q> {
+        self.held = Sorter::new(spill.clone(), HeldEvent::order as EventOrder);
+        self.spill = spill;
+        self
+    }
+
+    /// What can be decided about the window before the input ends.
+    fn plan_window(&mut self) {
+        if let Some(now) = self.options.now {
+            self.fixed_window = Some(self.window(now.as_millisecond()));
+            return;
+        }
+        let fixed = |v: &TimeValue| !matches!(v, TimeValue::ParseDateTime(..));
+        match &self.query.time {
+            Some(TimeClause::Range {
+                start,
+                stop: Some(stop),
+                ..
+            }) if fixed(start) && fixed(stop) => self.fixed_window = Some(self.window(0)),
+            Some(TimeClause::Last { count, unit, .. }) => {
+                self.trailing = Some(count.saturating_mul(unit.millis()));
+            }
+            None => match self.options.default_window_ms {
+                None => self.fixed_window = Some(None),
+                Some(w) => self.trailing = Some(w),
+            },
+            Some(TimeClause::Range { .. }) => {}
         }
     }
 
     /// Offer one event.
     pub fn push(&mut self, event: Event) {
         self.events_read += 1;
-        if self.query.from == Table::Flows {
+        if self.query.from == Table::Flows || self.error.is_some() {
             // An audit event is not a flow (see `check_runnable`).
             return;
         }
-        let ev = QRadarEvent::new(event);
-        self.newest = Some(self.newest.map_or(ev.starttime, |n| n.max(ev.starttime)));
-        if self.filtered_early && !passes_where(&self.eval, self.query, &ev) {
+        let starttime = event.time.instant.as_millisecond();
+        self.newest = Some(self.newest.map_or(starttime, |n| n.max(starttime)));
+        let event = if self.filtered_early && self.query.where_.is_some() {
+            let ev = QRadarEvent::new(event);
+            if !passes_where(&self.eval, self.query, &ev) {
+                return;
+            }
+            ev.event
+        } else {
+            event
+        };
+        let outside = match (self.fixed_window, self.trailing, self.newest) {
+            (Some(Some((lo, hi))), _, _) => starttime < lo || starttime > hi,
+            // The window will start at the newest event time minus its width, or later.
+            (None, Some(width), Some(newest)) => starttime < newest.saturating_sub(width),
+            _ => false,
+        };
+        if outside {
             return;
         }
-        self.kept.push(ev);
+        let seq = self.held.pushed();
+        if let Err(e) = self.held.push(HeldEvent::new(&event, starttime, seq)) {
+            self.error = Some(e);
+        }
+    }
+
+    /// The most events held in memory at once so far (what `with_spill` bounds).
+    pub fn peak_held(&self) -> usize {
+        self.held.peak_held()
     }
 
     /// The time window for a given now, inclusive.
@@ -188,8 +278,22 @@ impl<'q> Runner<'q> {
         }
     }
 
-    /// Apply the window, group, sort and limit.
-    pub fn finish(mut self) -> ResultSet {
+    /// Apply the window, group, sort and limit; the rows in [`ResultSet::rows`].
+    pub fn finish(self) -> ResultSet {
+        let mut rows = Vec::new();
+        let mut r = self.finish_with(&mut |row| {
+            rows.push(row);
+            true
+        });
+        r.rows = rows;
+        r
+    }
+
+    /// Apply the window, group, sort and limit, handing each row to `on_row` as soon as it is
+    /// known (`false` stops them); [`ResultSet::rows`] stays empty. A temporary file that
+    /// cannot be written or read back ends the run: the result so far, and why in
+    /// [`ResultSet::error`].
+    pub fn finish_with(mut self, on_row: &mut dyn FnMut(Vec<Value>) -> bool) -> ResultSet {
         let (now, now_source) = self.now();
         let now_ms = now.as_millisecond();
         let window = self.window(now_ms);
@@ -197,114 +301,112 @@ impl<'q> Runner<'q> {
         if self.query.from == Table::Flows {
             self.eval.refused(self.query.from_span, &Refusal::NoFlows);
         }
-        let eval = &self.eval;
-        let query = self.query;
-
-        let mut in_window: Vec<&QRadarEvent> = self
-            .kept
-            .iter()
-            .filter(|e| window.is_none_or(|(lo, hi)| e.starttime >= lo && e.starttime <= hi))
-            .collect();
-        // Events in window, counted before WHERE only when WHERE ran late; else only matches
-        // were kept and the count is of those.
-        let events_in_window = in_window.len() as u64;
-        if !self.filtered_early {
-            in_window.retain(|e| passes_where(eval, query, e));
-        }
-        in_window.sort_by(|a, b| {
-            a.starttime
-                .cmp(&b.starttime)
-                .then_with(|| a.event.event_id.cmp(&b.event.event_id))
-        });
-        let events_matched = in_window.len() as u64;
-
-        let columns = column_names(query);
-        let mut rows: Vec<(Vec<Value>, Vec<Value>)> = Vec::new(); // (cells, order keys)
-        fn scope<'a>(row: Row<'a>, outputs: Option<(&'a [String], &'a [Value])>) -> Scope<'a> {
-            Scope {
-                row,
-                outputs,
-                aliases: true,
-            }
-        }
-        if query.is_aggregate() {
-            let mut order: Vec<Vec<&QRadarEvent>> = Vec::new();
-            if query.group_by.is_empty() {
-                order.push(in_window);
-            } else {
-                let mut index: HashMap<String, usize> = HashMap::new();
-                for ev in in_window {
-                    let key: Vec<Value> = query
-                        .group_by
-                        .iter()
-                        .map(|g| eval.value(g, scope(Row::Event(ev), None)))
-                        .collect();
-                    let k = format!("{key:?}");
-                    match index.get(&k) {
-                        Some(&i) => order[i].push(ev),
-                        None => {
-                            index.insert(k, order.len());
-                            order.push(vec![ev]);
-                        }
-                    }
-                }
-            }
-            for group in &order {
-                let cells = select_cells(eval, query, Row::Group(group));
-                let outputs = Some((columns.as_slice(), cells.as_slice()));
-                if let Some(h) = &query.having {
-                    if eval.truth(h, scope(Row::Group(group), outputs)) != Some(true) {
-                        continue;
-                    }
-                }
-                let keys = query
-                    .order_by
-                    .iter()
-                    .map(|k| eval.value(&k.expr, scope(Row::Group(group), outputs)))
-                    .collect();
-                rows.push((cells, keys));
-            }
-        } else {
-            for ev in in_window {
-                let cells = select_cells(eval, query, Row::Event(ev));
-                let outputs = Some((columns.as_slice(), cells.as_slice()));
-                let keys = query
-                    .order_by
-                    .iter()
-                    .map(|k| eval.value(&k.expr, scope(Row::Event(ev), outputs)))
-                    .collect();
-                rows.push((cells, keys));
-            }
-        }
-        if !query.order_by.is_empty() {
-            rows.sort_by(|(_, a), (_, b)| {
-                for (i, key) in query.order_by.iter().enumerate() {
-                    let o = sort_cmp(&a[i], &b[i]);
-                    let o = if key.descending { o.reverse() } else { o };
-                    if o != std::cmp::Ordering::Equal {
-                        return o;
-                    }
-                }
-                std::cmp::Ordering::Equal
-            });
-        }
-        let mut rows: Vec<Vec<Value>> = rows.into_iter().map(|(c, _)| c).collect();
-        if let Some(n) = query.limit {
-            rows.truncate(usize::try_from(n).unwrap_or(usize::MAX));
-        }
+        let mut counts = Counts {
+            peak_held: self.held.peak_held(),
+            ..Counts::default()
+        };
+        let mut emitted = 0u64;
+        let mut counting = |row: Vec<Value>| {
+            emitted += 1;
+            on_row(row)
+        };
+        let outcome = match self.error.take() {
+            Some(e) => Err(e),
+            None => self.drain(window, &mut counts, &mut counting),
+        };
+        counts.rows = emitted;
         ResultSet {
-            columns,
-            rows,
+            columns: column_names(self.query),
+            rows: Vec::new(),
             now,
             now_source,
             window,
             precedence: self.options.precedence,
             events_read: self.events_read,
-            events_in_window,
-            events_matched,
+            events_in_window: counts.in_window,
+            events_matched: counts.matched,
+            row_count: counts.rows,
+            peak_held_events: counts.peak_held,
+            peak_held_rows: counts.peak_rows,
+            spilled: counts.spilled,
+            error: outcome.err().map(|e| e.to_string()),
             diagnostics: self.eval.take_diagnostics(),
         }
     }
+
+    /// The held events in event order, through the window, WHERE (when it reads now) and
+    /// the sink.
+    fn drain(
+        &mut self,
+        window: Option<(i64, i64)>,
+        counts: &mut Counts,
+        on_row: &mut OnRow<'_>,
+    ) -> Result<(), SpillError> {
+        let (eval, query) = (&self.eval, self.query);
+        let columns = column_names(query);
+        let mut sink = Sink::new(query, &self.spill);
+        let held = std::mem::replace(
+            &mut self.held,
+            Sorter::new(self.spill.clone(), HeldEvent::order as EventOrder),
+        );
+        let mut failure: Option<SpillError> = None;
+        let mut open = true;
+        let stats = held.drain(&mut |h| {
+            if window.is_some_and(|(lo, hi)| h.starttime < lo || h.starttime > hi) {
+                return true;
+            }
+            counts.in_window += 1;
+            if self.filtered_early && !(open && sink.wants_more()) {
+                // Only counted: no row can come of it.
+                counts.matched += 1;
+                return true;
+            }
+            let ev = match h.event() {
+                Ok(e) => QRadarEvent::new(e),
+                Err(e) => {
+                    failure = Some(e);
+                    return false;
+                }
+            };
+            if !self.filtered_early && !passes_where(eval, query, &ev) {
+                return true;
+            }
+            counts.matched += 1;
+            if open && sink.wants_more() {
+                match sink.event(eval, query, &columns, ev, on_row) {
+                    Ok(more) => open = more,
+                    Err(e) => {
+                        failure = Some(e);
+                        return false;
+                    }
+                }
+            }
+            true
+        })?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        counts.peak_held = counts.peak_held.max(stats.peak_held);
+        counts.spilled = stats.spilled;
+        let rows = if open {
+            sink.finish(eval, query, &columns, on_row)?
+        } else {
+            SortStats::default()
+        };
+        counts.peak_rows = rows.peak_held;
+        counts.spilled += rows.spilled;
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct Counts {
+    in_window: u64,
+    matched: u64,
+    rows: u64,
+    peak_held: usize,
+    peak_rows: usize,
+    spilled: u64,
 }
 
 /// Why `aql run` refuses a query that parses (and that lint still reads).
@@ -389,7 +491,7 @@ fn uses_now(query: &Query) -> bool {
         })
 }
 
-fn select_cells(eval: &Evaluator<'_>, query: &Query, row: Row<'_>) -> Vec<Value> {
+pub(crate) fn select_cells(eval: &Evaluator<'_>, query: &Query, row: Row<'_>) -> Vec<Value> {
     let mut cells = Vec::new();
     let scope = Scope {
         row,
@@ -402,7 +504,7 @@ fn select_cells(eval: &Evaluator<'_>, query: &Query, row: Row<'_>) -> Vec<Value>
                 for c in WILDCARD_COLUMNS {
                     cells.push(match row {
                         Row::Event(e) => eval.event_field(e, c),
-                        Row::Group(g) => g.first().map_or(Value::Null, |e| eval.event_field(e, c)),
+                        Row::Group(g) => g.first.map_or(Value::Null, |e| eval.event_field(e, c)),
                     });
                 }
             }

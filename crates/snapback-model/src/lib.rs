@@ -16,6 +16,7 @@
 #![forbid(unsafe_code)]
 
 pub mod alert;
+pub mod codec;
 pub mod event;
 mod keys;
 mod refs;

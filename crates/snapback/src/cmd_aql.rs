@@ -15,6 +15,9 @@ use snapback_aql::{
 use snapback_ingest::{read_inputs, IngestOptions, Input};
 use snapback_output::text;
 
+use crate::spill_args::SpillArgs;
+use crate::table_out::TableOut;
+
 #[derive(Subcommand)]
 pub enum AqlCommand {
     /// Run an AQL search over audit logs and print its rows.
@@ -132,6 +135,8 @@ pub struct RunArgs {
     /// Do not print lint findings and input diagnostics.
     #[arg(long, short)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub spill: SpillArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -290,7 +295,8 @@ fn run_query(args: RunArgs) -> anyhow::Result<ExitCode> {
         properties,
         default_window_ms: parse_window(&args.default_window)?,
     };
-    let mut runner = Runner::new(&query, options);
+    let spill = args.spill.options();
+    let mut runner = Runner::new(&query, options).with_spill(spill.clone());
     let inputs: Vec<Input> = args.paths.iter().map(|p| Input::parse(p)).collect();
     let quiet = args.quiet;
     let summary = read_inputs(
@@ -303,13 +309,84 @@ fn run_query(args: RunArgs) -> anyhow::Result<ExitCode> {
             }
         },
     );
-    let result = runner.finish();
-    crate::terminal::summary(
+    print_run(
+        &args,
+        runner,
+        snapback_aql::column_names(&query),
+        spill,
         &summary,
+    )
+}
+
+/// Finish the run, printing its rows and its account.
+fn print_run(
+    args: &RunArgs,
+    runner: Runner<'_>,
+    columns: Vec<String>,
+    spill: snapback_aql::SpillOptions,
+    summary: &snapback_ingest::Summary,
+) -> anyhow::Result<ExitCode> {
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let mut failure: Option<io::Error> = None;
+    let mut keep = |r: io::Result<()>| match r {
+        Ok(()) => true,
+        Err(e) => {
+            failure = Some(e);
+            false
+        }
+    };
+    // A table needs every row for its widths: the rows wait (spooled beyond --sort-buffer)
+    // and the run's account is printed first, as always. JSON lines and CSV rows leave as
+    // they are made, and the account follows them.
+    let mut table = None;
+    let result = match args.format {
+        RowFormat::Table => {
+            let header = columns.iter().map(|c| text::terminal(c)).collect();
+            let t = table.insert(TableOut::new(header, spill));
+            runner.finish_with(&mut |row| {
+                let cells = row.iter().map(|v| text::terminal(&cell_text(v))).collect();
+                keep(t.row(cells).map_err(io::Error::other))
+            })
+        }
+        RowFormat::Jsonl => {
+            runner.finish_with(&mut |row| keep(write_jsonl_row(&mut out, &columns, &row)))
+        }
+        RowFormat::Csv => {
+            let header: Vec<String> = columns.iter().map(|c| text::csv(c, true)).collect();
+            keep(writeln!(out, "{}", header.join(",")));
+            runner.finish_with(&mut |row| keep(write_csv_row(&mut out, &row)))
+        }
+    };
+    if table.is_none() {
+        if let Err(e) = out.flush() {
+            failure.get_or_insert(e);
+        }
+    }
+    report_run(args, summary, &result);
+    if let Some(e) = &result.error {
+        anyhow::bail!("aql run: {e} (set --temp-dir to a directory with room)");
+    }
+    let written = match table {
+        Some(t) if failure.is_none() => t.write(&mut out).and_then(|_| out.flush()),
+        _ => failure.map_or(Ok(()), Err),
+    };
+    match written {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The run's account on stderr: input summary, how the rows were obtained, --stock, values
+/// that hit a limit.
+fn report_run(args: &RunArgs, summary: &snapback_ingest::Summary, result: &ResultSet) {
+    crate::terminal::summary(
+        summary,
         IngestOptions::default().max_diagnostics_per_reason,
         false,
     );
-    eprintln!("snapback: {}", describe_run(&result));
+    eprintln!("snapback: {}", describe_run(result));
     if args.stock {
         eprintln!(
             "snapback: --stock: run as a stock QRadar would, without snapback's built-in custom properties (NULL){}",
@@ -324,19 +401,6 @@ fn run_query(args: RunArgs) -> anyhow::Result<ExitCode> {
     // something.
     for d in &result.diagnostics {
         eprintln!("snapback: {}", text::terminal(&d.to_string()));
-    }
-
-    let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
-    let written = match args.format {
-        RowFormat::Table => write_table(&mut out, &result),
-        RowFormat::Jsonl => write_jsonl(&mut out, &result),
-        RowFormat::Csv => write_csv(&mut out, &result),
-    };
-    match written.and_then(|_| out.flush()) {
-        Ok(()) => Ok(ExitCode::SUCCESS),
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
-        Err(e) => Err(e.into()),
     }
 }
 
@@ -361,7 +425,7 @@ fn describe_run(r: &ResultSet) -> String {
         r.now,
         r.events_read,
         r.events_matched,
-        r.rows.len()
+        r.row_count
     )
 }
 
@@ -376,46 +440,28 @@ fn cell_text(v: &Value) -> String {
     }
 }
 
-fn write_table(out: &mut impl Write, r: &ResultSet) -> io::Result<()> {
-    let mut table = comfy_table::Table::new();
-    table.load_preset(comfy_table::presets::NOTHING);
-    table.set_header(r.columns.iter().map(|c| text::terminal(c)));
-    for row in &r.rows {
-        table.add_row(row.iter().map(|v| text::terminal(&cell_text(v))));
-    }
-    writeln!(out, "{table}")
-}
-
 /// One JSON object per row, keys in SELECT order.
-fn write_jsonl(out: &mut impl Write, r: &ResultSet) -> io::Result<()> {
-    for row in &r.rows {
-        out.write_all(b"{")?;
-        for (i, (name, v)) in r.columns.iter().zip(row).enumerate() {
-            if i > 0 {
-                out.write_all(b",")?;
-            }
-            serde_json::to_writer(&mut *out, name)?;
-            out.write_all(b":")?;
-            serde_json::to_writer(&mut *out, &v.to_json())?;
+fn write_jsonl_row(out: &mut impl Write, columns: &[String], row: &[Value]) -> io::Result<()> {
+    out.write_all(b"{")?;
+    for (i, (name, v)) in columns.iter().zip(row).enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
         }
-        out.write_all(b"}\n")?;
+        serde_json::to_writer(&mut *out, name)?;
+        out.write_all(b":")?;
+        serde_json::to_writer(&mut *out, &v.to_json())?;
     }
-    Ok(())
+    out.write_all(b"}\n")
 }
 
-/// RFC 4180 CSV with a header row, each cell escaped by `text::csv` (log fields are
-/// attacker-controlled: no control character, no formula).
-fn write_csv(out: &mut impl Write, r: &ResultSet) -> io::Result<()> {
-    let header: Vec<String> = r.columns.iter().map(|c| text::csv(c, true)).collect();
-    writeln!(out, "{}", header.join(","))?;
-    for row in &r.rows {
-        let cells: Vec<String> = row
-            .iter()
-            .map(|v| text::csv(&cell_text(v), matches!(v, Value::Str(_))))
-            .collect();
-        writeln!(out, "{}", cells.join(","))?;
-    }
-    Ok(())
+/// RFC 4180 CSV (the header row is written first), each cell escaped by `text::csv` (log
+/// fields are attacker-controlled: no control character, no formula).
+fn write_csv_row(out: &mut impl Write, row: &[Value]) -> io::Result<()> {
+    let cells: Vec<String> = row
+        .iter()
+        .map(|v| text::csv(&cell_text(v), matches!(v, Value::Str(_))))
+        .collect();
+    writeln!(out, "{}", cells.join(","))
 }
 
 fn lint(args: LintArgs) -> anyhow::Result<ExitCode> {

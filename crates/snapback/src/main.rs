@@ -12,6 +12,8 @@ mod cmd_simulate;
 mod cmd_watch;
 mod exit;
 mod progress;
+mod spill_args;
+mod table_out;
 mod terminal;
 mod watch_source;
 mod watch_state;
