@@ -249,13 +249,21 @@ pub struct Tracked {
     /// Final alerts never change again; they are remembered so that a restart that reads
     /// their records again does not emit them twice.
     pub is_final: bool,
+    /// The event ids of the evidence last emitted: a revision names what is new.
+    #[serde(default)]
+    pub evidence: Vec<String>,
 }
 
 /// One line for the sinks.
 #[derive(Debug, Clone)]
 pub enum Emission {
-    /// A new alert (revision 1) or a changed one.
-    Alert { alert: Box<Alert>, revision: u32 },
+    /// A new alert (revision 1) or a changed one; `changed` holds the event ids of the
+    /// evidence this revision adds (empty for revision 1, or when only scores or marks moved).
+    Alert {
+        alert: Box<Alert>,
+        revision: u32,
+        changed: Vec<String>,
+    },
     /// An alert that was emitted and is no longer found (merged into a higher-ranked alert
     /// whose evidence now holds its events, or withdrawn).
     Retracted { alert_id: String, revision: u32 },
@@ -300,6 +308,11 @@ impl Revisions {
             found.insert(a.alert_id.as_str());
             let is_final = watcher.is_final(a);
             let digest = digest(a);
+            let before: Vec<String> = self
+                .by_id
+                .get(&a.alert_id)
+                .map(|t| t.evidence.clone())
+                .unwrap_or_default();
             let revision = match self.by_id.get(&a.alert_id) {
                 Some(t) if t.is_final || t.digest == digest => {
                     if is_final && !t.is_final {
@@ -321,11 +334,22 @@ impl Revisions {
                     digest,
                     last_seconds: a.last_instant.as_second(),
                     is_final,
+                    evidence: a.evidence.iter().map(|e| e.event_id.clone()).collect(),
                 },
             );
+            let changed = match revision {
+                1 => Vec::new(),
+                _ => a
+                    .evidence
+                    .iter()
+                    .map(|e| e.event_id.clone())
+                    .filter(|id| !before.contains(id))
+                    .collect(),
+            };
             out.push(Emission::Alert {
                 alert: Box::new(a.clone()),
                 revision,
+                changed,
             });
         }
         let horizon = watcher.horizon();

@@ -6,7 +6,12 @@ use std::path::Path;
 
 use jiff::SignedDuration;
 use snapback_correlate::order::Lateness;
-use snapback_correlate::stream::{Revisions, Watcher};
+use snapback_correlate::stream::{Emission, Revisions, Watcher};
+
+thread_local! {
+    /// Evidence ids named as changed by later revisions, in this thread's runs.
+    static CHANGED: std::cell::RefCell<usize> = const { std::cell::RefCell::new(0) };
+}
 use snapback_correlate::{Alert, DetectOptions, Detector, Tuning};
 use snapback_ingest::{read_inputs, Event, IngestOptions, Input};
 use snapback_rules::RuleSet;
@@ -79,7 +84,23 @@ fn stream(
         // Release and look after every event: the most revisions, the hardest case.
         w.release();
         let now = w.alerts();
-        revisions.diff(&now, &w);
+        for e in revisions.diff(&now, &w) {
+            if let Emission::Alert {
+                alert,
+                revision,
+                changed,
+            } = e
+            {
+                // A revision names the evidence it adds, and only that.
+                if revision == 1 {
+                    assert!(changed.is_empty());
+                }
+                for c in &changed {
+                    assert!(alert.evidence.iter().any(|e| &e.event_id == c), "{c}");
+                }
+                CHANGED.with(|n| *n.borrow_mut() += changed.len());
+            }
+        }
     }
     w.end_of_input();
     w.release();
@@ -110,6 +131,9 @@ fn shuffled_arrival_within_the_lateness_gives_the_batch_alerts() {
         assert_eq!(late, 0, "round {round}");
         assert_eq!(by_id(&got), want, "round {round}");
     }
+    // Arrival out of order revises alerts (a precursor after its revert), and each revision
+    // said what it added.
+    assert!(CHANGED.with(|n| *n.borrow()) > 0);
 }
 
 #[test]

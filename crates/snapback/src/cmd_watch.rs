@@ -128,12 +128,16 @@ impl Sinks {
         let mut alerts: Vec<&Alert> = Vec::new();
         for e in emissions {
             match e {
-                Emission::Alert { alert, revision } => {
+                Emission::Alert {
+                    alert,
+                    revision,
+                    changed,
+                } => {
                     if !select.admits(alert) {
                         continue;
                     }
                     let json = serde_json::to_string(alert.as_ref()).map_err(io::Error::other)?;
-                    lines.push(with_revision(&json, *revision));
+                    lines.push(with_revision(&json, *revision, changed));
                     alerts.push(alert);
                 }
                 Emission::Retracted { alert_id, revision } => lines.push(format!(
@@ -182,11 +186,17 @@ impl Sinks {
 
 /// The alert's JSON with its revision first when it is above 1 (revision 1 is written as
 /// `scan` writes the alert).
-fn with_revision(json: &str, revision: u32) -> String {
+///
+/// A later revision also names, in `changed`, the event ids of the evidence it adds.
+fn with_revision(json: &str, revision: u32, changed: &[String]) -> String {
     if revision <= 1 {
         return json.to_owned();
     }
-    format!("{{\"revision\":{revision},{}", &json[1..])
+    let changed = serde_json::Value::from(changed.to_vec());
+    format!(
+        "{{\"revision\":{revision},\"changed\":{changed},{}",
+        &json[1..]
+    )
 }
 
 /// Open `--out`, cut back to what the state committed.
