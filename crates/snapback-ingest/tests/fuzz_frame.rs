@@ -119,3 +119,32 @@ fn fuzz_frame_partial_bom_at_the_start_any_cut() {
         }
     }
 }
+
+/// The fuzzer's input: a byte that is not white space between a container's key and its `:`.
+/// The fast path framed the whole object as one record (which the decoder then reports as
+/// invalid JSON); the byte machine ignored the byte, took the object for a container and framed
+/// the record inside it. Now both take it for one (broken) record.
+#[test]
+fn fuzz_frame_junk_between_container_key_and_colon() {
+    let input = b"\xef\xbb\xbf\n{\"Records\"\xa2:[{\"x\":\"\\ud800\"}]}";
+    assert_cut_anywhere_same(input);
+    let got = frames(Framer::new(&input[..], 4096));
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].starts_with("record 4 {\"Records\""), "{got:?}");
+}
+
+/// The class: every container key, any junk byte after it, before or after white space; and,
+/// for contrast, white space alone, which keeps the container.
+#[test]
+fn fuzz_frame_junk_between_container_key_and_colon_any_key() {
+    for key in ["Records", "records", "value", "logEvents"] {
+        for junk in ["\u{a2}", "x", "1", "\"\"", "}", "]", " x", "x "] {
+            let text = format!("{{\"{key}\"{junk}:[{{\"a\":1}},{{\"b\":2}}]}}\n{{\"c\":3}}\n");
+            assert_cut_anywhere_same(text.as_bytes());
+        }
+        let text = format!("{{\"{key}\" \t:\n[{{\"a\":1}},{{\"b\":2}}]}}\n");
+        assert_cut_anywhere_same(text.as_bytes());
+        let got = frames(Framer::new(text.as_bytes(), 4096));
+        assert_eq!(got.len(), 2, "a container: {got:?}");
+    }
+}
