@@ -367,6 +367,10 @@ impl<R: BufRead> Framer<R> {
             _ => {
                 if self.depth == 1 {
                     self.expect_container_array = false;
+                    // Anything but white space between a key and its `:` (not JSON) means
+                    // the key is no container's: the fast path's `names_container` reads it
+                    // so, and both paths must frame alike (found by the frame fuzz target).
+                    self.last_key.clear();
                 }
             }
         }

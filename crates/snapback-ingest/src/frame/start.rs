@@ -110,17 +110,20 @@ impl<R: BufRead> Framer<R> {
         loop {
             let buf = self.reader.fill_buf()?;
             if buf.is_empty() {
-                return Ok(match carry {
-                    0 => Start::Empty,
-                    _ => start_of(&BOM[..carry]),
-                });
+                if carry == 0 {
+                    return Ok(Start::Empty);
+                }
+                self.unread_mark_start(carry);
+                return Ok(start_of(&BOM[..carry]));
             }
             let lead = Lead::of(buf, carry);
             if lead.broken_mark {
                 // A mark's first bytes, then something else: not JSON.
                 let mut first = BOM[..carry].to_vec();
                 first.extend_from_slice(&buf[..buf.len().min(200)]);
-                return Ok(start_of(&first));
+                let start = start_of(&first);
+                self.unread_mark_start(carry);
+                return Ok(start);
             }
             // A read that holds nothing else is taken whole; otherwise only up to its last
             // mark, and the framer takes the white space after it (its line state).
@@ -137,6 +140,15 @@ impl<R: BufRead> Framer<R> {
                 return Ok(start_of(&buf[stop - take..]));
             }
         }
+    }
+
+    /// The `carry` bytes of a mark begun at the end of the last read turned out not to be one
+    /// (the input ended, or went on with something else): they were consumed, so they are
+    /// framed now, at their own offset, as reading them in one piece would have (issue 13,
+    /// found by the `frame` fuzz target: where reads cut the input changed the frames).
+    fn unread_mark_start(&mut self, carry: usize) {
+        self.offset -= carry as u64;
+        self.feed(&BOM[..carry], None);
     }
 
     /// The first `taken` bytes of the start (marks and white space, the last white space byte
