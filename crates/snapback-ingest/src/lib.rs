@@ -157,27 +157,39 @@ pub fn read_inputs(
     on_event: &mut dyn FnMut(Event),
     on_diag: &mut dyn FnMut(&Diagnostic),
 ) -> Summary {
-    let mut summary = Summary::default();
-    let mut gate = Diagnostics::new(options.max_diagnostics_per_reason);
-    let on_diag = &mut |d: &Diagnostic| {
-        if gate.admit(d) {
-            on_diag(d);
-        }
-    };
-    for input in inputs {
-        match input {
-            Input::Stdin => {
-                let mut reader = Reader::new(options, &mut summary, on_event, on_diag);
-                reader.read_stdin();
-            }
-            Input::Path(path) => {
-                for file in list_files(path, &mut summary, on_diag) {
-                    let mut reader = Reader::new(options, &mut summary, on_event, on_diag);
-                    reader.read_file(&file);
+    gated(options, on_diag, |summary, on_diag| {
+        for input in inputs {
+            match input {
+                Input::Stdin => {
+                    let mut reader = Reader::new(options, summary, on_event, on_diag);
+                    reader.read_stdin();
+                }
+                Input::Path(path) => {
+                    for file in list_files(path, summary, on_diag) {
+                        let mut reader = Reader::new(options, summary, on_event, on_diag);
+                        reader.read_file(&file);
+                    }
                 }
             }
         }
-    }
+    })
+}
+
+/// Run `read` with `on_diag` behind a gate that passes the first
+/// [`IngestOptions::max_diagnostics_per_reason`] diagnostics of each reason; the summary it
+/// returns counts the others (issue 13 item 9). Every reading entry point goes through it.
+pub(crate) fn gated(
+    options: &IngestOptions,
+    on_diag: &mut dyn FnMut(&Diagnostic),
+    read: impl FnOnce(&mut Summary, &mut dyn FnMut(&Diagnostic)),
+) -> Summary {
+    let mut summary = Summary::default();
+    let mut gate = Diagnostics::new(options.max_diagnostics_per_reason);
+    read(&mut summary, &mut |d| {
+        if gate.admit(d) {
+            on_diag(d);
+        }
+    });
     summary.count_not_shown(gate.not_kept());
     summary
 }
@@ -192,17 +204,10 @@ pub fn read_bytes(
     on_event: &mut dyn FnMut(Event),
     on_diag: &mut dyn FnMut(&Diagnostic),
 ) -> Summary {
-    let mut summary = Summary::default();
-    let mut gate = Diagnostics::new(options.max_diagnostics_per_reason);
-    let on_diag = &mut |d: &Diagnostic| {
-        if gate.admit(d) {
-            on_diag(d);
-        }
-    };
-    let mut reader = Reader::new(options, &mut summary, on_event, on_diag);
-    reader.read_named(name.into(), Box::new(bytes));
-    summary.count_not_shown(gate.not_kept());
-    summary
+    gated(options, on_diag, |summary, on_diag| {
+        let mut reader = Reader::new(options, summary, on_event, on_diag);
+        reader.read_named(name.into(), Box::new(bytes));
+    })
 }
 
 /// The files under a path, in name order; unreadable directories become diagnostics.

@@ -23,7 +23,7 @@ use rayon::prelude::*;
 
 use crate::sniff::{Peek, SNIFF_BYTES};
 use crate::{
-    list_files, Diagnostic, Diagnostics, Event, IngestOptions, Input, KeySpec, Reader,
+    gated, list_files, Diagnostic, Diagnostics, Event, IngestOptions, Input, KeySpec, Reader,
     RecordFilter, Summary,
 };
 
@@ -124,43 +124,36 @@ pub fn read_inputs_parallel<U: Send>(
     on_diag: &mut dyn FnMut(&Diagnostic),
     on_progress: &mut dyn FnMut(&Progress),
 ) -> Summary {
-    let mut summary = Summary::default();
     let mut progress = Progress::default();
-    let mut gate = Diagnostics::new(options.max_diagnostics_per_reason);
-    let on_diag = &mut |d: &Diagnostic| {
-        if gate.admit(d) {
-            on_diag(d);
-        }
-    };
-    for input in inputs {
-        match input {
-            Input::Stdin => {
-                let mut on_event = |mut e: Event| {
-                    if let Some(u) = map(&mut e) {
-                        on_item(e, u);
-                    }
-                };
-                let mut reader = Reader::new(options, &mut summary, &mut on_event, on_diag);
-                parallel.set_up(&mut reader);
-                reader.read_stdin();
-            }
-            Input::Path(path) => {
-                let files = list_files(path, &mut summary, on_diag);
-                read_files(
-                    &files,
-                    options,
-                    parallel,
-                    map,
-                    (&mut summary, &mut progress),
-                    on_item,
-                    on_diag,
-                    on_progress,
-                );
+    gated(options, on_diag, |summary, on_diag| {
+        for input in inputs {
+            match input {
+                Input::Stdin => {
+                    let mut on_event = |mut e: Event| {
+                        if let Some(u) = map(&mut e) {
+                            on_item(e, u);
+                        }
+                    };
+                    let mut reader = Reader::new(options, summary, &mut on_event, on_diag);
+                    parallel.set_up(&mut reader);
+                    reader.read_stdin();
+                }
+                Input::Path(path) => {
+                    let files = list_files(path, summary, on_diag);
+                    read_files(
+                        &files,
+                        options,
+                        parallel,
+                        map,
+                        (summary, &mut progress),
+                        on_item,
+                        on_diag,
+                        on_progress,
+                    );
+                }
             }
         }
-    }
-    summary.count_not_shown(gate.not_kept());
-    summary
+    })
 }
 
 /// [`read_inputs_parallel`] over a list of files (a batch of delivery files that `watch`
@@ -173,25 +166,19 @@ pub fn read_files_parallel<U: Send>(
     on_item: &mut dyn FnMut(Event, U),
     on_diag: &mut dyn FnMut(&Diagnostic),
 ) -> Summary {
-    let mut summary = Summary::default();
     let mut progress = Progress::default();
-    let mut gate = Diagnostics::new(options.max_diagnostics_per_reason);
-    read_files(
-        files,
-        options,
-        parallel,
-        map,
-        (&mut summary, &mut progress),
-        on_item,
-        &mut |d| {
-            if gate.admit(d) {
-                on_diag(d);
-            }
-        },
-        &mut |_| {},
-    );
-    summary.count_not_shown(gate.not_kept());
-    summary
+    gated(options, on_diag, |summary, on_diag| {
+        read_files(
+            files,
+            options,
+            parallel,
+            map,
+            (summary, &mut progress),
+            on_item,
+            on_diag,
+            &mut |_| {},
+        );
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
