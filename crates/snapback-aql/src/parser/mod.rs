@@ -475,36 +475,9 @@ static EOF: Token = Token {
     span: Span { start: 0, end: 0 },
 };
 
-/// Words the parser knows, for "did you mean": the clauses, operators, units and tables.
-const KNOWN_WORDS: &[&str] = &[
-    "SELECT",
-    "FROM",
-    "WHERE",
-    "GROUP",
-    "BY",
-    "HAVING",
-    "ORDER",
-    "LIMIT",
-    "LAST",
-    "START",
-    "STOP",
-    "AND",
-    "OR",
-    "NOT",
-    "LIKE",
-    "ILIKE",
-    "MATCHES",
-    "IMATCHES",
-    "IN",
-    "BETWEEN",
-    "IS",
-    "NULL",
-    "CASE",
-    "WHEN",
-    "THEN",
-    "ELSE",
-    "END",
-    "AS",
+/// Words the parser knows besides the reserved ones, for "did you mean": sort order, units,
+/// tables and the rest of the clauses.
+const MORE_WORDS: &[&str] = &[
     "ASC",
     "DESC",
     "INTO",
@@ -516,6 +489,16 @@ const KNOWN_WORDS: &[&str] = &[
     "events",
     "flows",
 ];
+
+/// Words the parser knows, for "did you mean": the reserved words (but `IF`, a function name
+/// too short to suggest) and [`MORE_WORDS`].
+fn known_words() -> impl Iterator<Item = &'static str> {
+    RESERVED
+        .iter()
+        .chain(MORE_WORDS)
+        .copied()
+        .filter(|w| *w != "IF")
+}
 
 /// The keyword `word` is most likely a misspelling of (`FORM` → `FROM`), if any: first among
 /// the words the error expects (`WHERE`, `FROM`, `events` …), then among all keywords. A word
@@ -529,7 +512,7 @@ fn did_you_mean(word: &str, expected: &str) -> Option<String> {
     let budget = if upper.len() >= 6 { 2 } else { 1 };
     let expected_words: Vec<&str> = expected
         .split(|c: char| !c.is_ascii_alphabetic())
-        .filter(|w| w.len() >= 2 && KNOWN_WORDS.contains(w))
+        .filter(|w| w.len() >= 2 && known_words().any(|k| k == *w))
         .collect();
     let best = |candidates: &[&str]| -> Option<String> {
         candidates
@@ -545,7 +528,7 @@ fn did_you_mean(word: &str, expected: &str) -> Option<String> {
                 }
             })
     };
-    best(&expected_words).or_else(|| best(KNOWN_WORDS))
+    best(&expected_words).or_else(|| best(&known_words().collect::<Vec<_>>()))
 }
 
 /// Optimal string alignment distance (Levenshtein with swaps of neighbours), for short words.
