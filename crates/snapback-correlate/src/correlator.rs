@@ -49,9 +49,8 @@ pub(crate) trait Correlator {
     }
 
     /// Drop the sequences whose window ended before `watermark`: no event they could still
-    /// take can arrive in order. A batch run never needs it (its watermark is the end of
-    /// input); the incremental stages will call it as the watermark moves.
-    #[allow(dead_code)] // until the stages are driven incrementally (docs/architecture.md, 6c)
+    /// take can arrive in order. A pass calls it at its end with its newest event's time, to
+    /// count the sequences still open.
     fn expire(&mut self, watermark: Timestamp) {
         self.sequences().expire(watermark)
     }

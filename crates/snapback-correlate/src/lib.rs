@@ -264,6 +264,9 @@ pub struct Detector<'r> {
     /// ([`operation::voided`]); computed before each correlation pass.
     voided: HashSet<(u128, usize)>,
     stats: DetectStats,
+    /// Sequences the last correlation pass left open that a later event could still extend
+    /// (their window had not closed at the newest event retained): `watch`'s status figure.
+    open_sequences: usize,
 }
 
 /// One step of a sequence: the matched event and the rule it matched.
@@ -303,6 +306,7 @@ impl<'r> Detector<'r> {
             operations: HashMap::new(),
             voided: HashSet::new(),
             stats: DetectStats::default(),
+            open_sequences: 0,
         }
     }
 
@@ -692,6 +696,7 @@ impl<'r> Detector<'r> {
             .sort_by(|a, b| Self::event_order(&a.event, &b.event));
         self.voided = operation::voided(self.rules, &self.matched);
         let mut drafts = Vec::new();
+        self.open_sequences = 0;
         self.single_event_alerts(&mut drafts, only);
         for c in 0..self.rules.correlations.len() {
             self.correlate(c, &mut drafts);

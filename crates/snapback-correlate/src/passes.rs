@@ -94,6 +94,10 @@ impl Detector<'_> {
                 self.stats.sequences_evicted += correlator.evict(cap - cap / 10);
             }
         }
+        if let Some(newest) = self.matched.last() {
+            correlator.expire(newest.event.time.instant);
+            self.open_sequences += correlator.open();
+        }
         let corr = &self.rules.correlations[c];
         for (key, steps) in completed {
             // The completing call decides: a later step that used an earlier one's result

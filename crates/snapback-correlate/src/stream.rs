@@ -77,6 +77,9 @@ pub struct StreamStats {
     pub retained: u64,
     /// Matched records that took no state (failed or dry-run calls no rule can use).
     pub unusable: u64,
+    /// Sequences open after the last [`Watcher::alerts`]: started, not complete, window not
+    /// closed at the newest event released.
+    pub open_sequences: u64,
 }
 
 /// The streaming detector.
@@ -196,6 +199,7 @@ impl<'r> Watcher<'r> {
             buffered: self.order.buffered() as u64,
             retained: self.detector.retained_events() as u64,
             unusable: self.detector.stats.events_unusable,
+            open_sequences: self.detector.open_sequences as u64,
         }
     }
 }

@@ -15,17 +15,23 @@
 //!   a [`Detector`], then finish it.
 //! - [`Selection`]: which alerts a sink shows (`--min-risk`, `--show-suppressed`).
 //!
-//! It owns no flags, formats or decoders. `watch` drives the same plan and preparation into a
-//! [`snapback_correlate::stream::Watcher`] (its loop, sources and state store stay in the
-//! binary until the incremental stages land, docs/architecture.md §1b).
+//! - [`watch`]: a run where input does not end: [`watch::Stream`] (the streaming detector
+//!   with its intake, revisions and checkpoint contents, which `watch` and a Kafka consumer
+//!   both drive), the file sources, the redb checkpoint and [`watch::Watch`], the loop that
+//!   ties them to a [`watch::Sink`].
+//!
+//! It owns no flags, formats or decoders.
 
 #![forbid(unsafe_code)]
 
 mod batch;
+mod error;
 mod reading;
 mod selection;
+pub mod watch;
 
 pub use batch::{Batch, BatchRun};
+pub use error::PipelineError;
 pub use reading::{prepare, PrefilterMode, ReadPlan};
 pub use selection::Selection;
 

@@ -22,10 +22,11 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use anyhow::Context;
 use redb::{Database, ReadableTable, TableDefinition};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use snapback_correlate::stream::Tracked;
+
+use crate::PipelineError as Error;
 
 const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
 const FILES: TableDefinition<&str, &str> = TableDefinition::new("files");
@@ -96,25 +97,33 @@ pub struct State {
     db: Database,
 }
 
-fn json<T: Serialize>(v: &T) -> anyhow::Result<String> {
-    serde_json::to_string(v).context("encoding state")
+fn json<T: Serialize>(v: &T) -> Result<String, Error> {
+    serde_json::to_string(v).map_err(|e| Error::Corrupt {
+        table: "(encoding)".into(),
+        key: String::new(),
+        reason: e.to_string(),
+    })
 }
 
-fn parse<T: DeserializeOwned>(table: &str, key: &str, v: &str) -> anyhow::Result<T> {
-    serde_json::from_str(v).with_context(|| format!("state table {table}, key {key}: corrupt"))
+fn parse<T: DeserializeOwned>(table: &str, key: &str, v: &str) -> Result<T, Error> {
+    serde_json::from_str(v).map_err(|e| Error::Corrupt {
+        table: table.into(),
+        key: key.into(),
+        reason: e.to_string(),
+    })
 }
 
 impl State {
     /// Open (or create) `dir/state.redb`. redb refuses a second process on the same file.
-    pub fn open(dir: &Path) -> anyhow::Result<State> {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("creating the state directory {}", dir.display()))?;
+    pub fn open(dir: &Path) -> Result<State, Error> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::Io {
+            what: format!("creating the state directory {}", dir.display()),
+            source: e,
+        })?;
         let path = dir.join("state.redb");
-        let db = Database::create(&path).with_context(|| {
-            format!(
-                "opening {} (is another `snapback watch` using it?)",
-                path.display()
-            )
+        let db = Database::create(&path).map_err(|e| Error::StateOpen {
+            path: path.clone(),
+            source: Box::new(e.into()),
         })?;
         let txn = db.begin_write()?;
         for t in [META, FILES, STREAMS, ALERTS, RECORDS] {
@@ -124,7 +133,7 @@ impl State {
         Ok(State { db })
     }
 
-    pub fn load(&self) -> anyhow::Result<Saved> {
+    pub fn load(&self) -> Result<Saved, Error> {
         let txn = self.db.begin_read()?;
         let mut saved = Saved::default();
         let meta = txn.open_table(META)?;
@@ -152,7 +161,7 @@ impl State {
     }
 
     /// Every stored record, in event-time order.
-    pub fn stored_records(&self) -> anyhow::Result<Vec<StoredRecord>> {
+    pub fn stored_records(&self) -> Result<Vec<StoredRecord>, Error> {
         let txn = self.db.begin_read()?;
         let mut out = Vec::new();
         for row in txn.open_table(RECORDS)?.iter()? {
@@ -163,7 +172,7 @@ impl State {
     }
 
     /// Record which `--out` file and which rules this state belongs to.
-    pub fn set_identity(&self, out_path: Option<&str>, rules: &str) -> anyhow::Result<()> {
+    pub fn set_identity(&self, out_path: Option<&str>, rules: &str) -> Result<(), Error> {
         let txn = self.db.begin_write()?;
         {
             let mut meta = txn.open_table(META)?;
@@ -177,7 +186,7 @@ impl State {
     }
 
     /// One cycle, durably.
-    pub fn commit(&self, c: &Commit) -> anyhow::Result<()> {
+    pub fn commit(&self, c: &Commit) -> Result<(), Error> {
         let txn = self.db.begin_write()?;
         {
             let mut meta = txn.open_table(META)?;
@@ -212,7 +221,7 @@ impl State {
                 }
             }
         }
-        txn.commit().context("committing the state")?;
+        txn.commit()?;
         Ok(())
     }
 }

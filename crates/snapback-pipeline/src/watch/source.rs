@@ -119,6 +119,26 @@ pub struct Resume {
     pub inode: u64,
 }
 
+/// Where to go on in a followed file: where the last run committed (`pos`), when it is still
+/// the same file (the records before that are restored from the state); from its start when it
+/// was rotated or cut while the watcher was away.
+pub fn resume_at(name: &str, pos: Option<&super::state::StreamPos>) -> Resume {
+    let Some(pos) = pos else {
+        return Resume::default();
+    };
+    let Ok(meta) = std::fs::metadata(name) else {
+        return Resume::default();
+    };
+    if meta.ino() != pos.inode || meta.len() < pos.offset {
+        return Resume::default();
+    }
+    Resume {
+        offset: pos.offset,
+        record: pos.records,
+        inode: pos.inode,
+    }
+}
+
 /// Follow a JSON-lines file like `tail -F`: complete lines as they are appended; when the path
 /// names a new file (rotation) or the file shrank (truncation), the new content from its start.
 /// Record numbers go on across rotations, so provenance stays unique.
