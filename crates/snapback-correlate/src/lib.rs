@@ -68,6 +68,7 @@ mod keys;
 mod operation;
 pub mod order;
 mod passes;
+mod scoped;
 pub mod stream;
 mod tune;
 pub mod tuning;
@@ -267,6 +268,8 @@ pub struct Detector<'r> {
     /// Sequences the last correlation pass left open that a later event could still extend
     /// (their window had not closed at the newest event retained): `watch`'s status figure.
     open_sequences: usize,
+    /// A streaming detector's alerts per `(cloud, account)` scope ([`scoped`]).
+    scopes: scoped::ScopeCache,
 }
 
 /// One step of a sequence: the matched event and the rule it matched.
@@ -307,6 +310,7 @@ impl<'r> Detector<'r> {
             voided: HashSet::new(),
             stats: DetectStats::default(),
             open_sequences: 0,
+            scopes: scoped::ScopeCache::default(),
         }
     }
 
@@ -410,6 +414,7 @@ impl<'r> Detector<'r> {
             return;
         }
         self.seen.insert(id);
+        self.scopes.touch(scoped::event_scope(&event));
         if needs_operation {
             self.record_operation(&event, derived.is_none().then_some(id));
         }
@@ -481,6 +486,7 @@ impl<'r> Detector<'r> {
         if self.matched.len() <= target {
             return;
         }
+        self.scopes.touch_all();
         // Before they go, the alerts they take part in are found from everything retained now
         // and kept: a chain whose events were all retained at once is not lost. This pass
         // counts nothing (the final one does).
@@ -586,6 +592,7 @@ impl<'r> Detector<'r> {
             return;
         }
         let mut excess = self.operations.len() - target;
+        self.scopes.touch_all();
         let failed =
             |op: &OperationResult| matches!(op.outcome, Outcome::Failure { .. } | Outcome::DryRun);
         let mut going: Vec<(Timestamp, (Cloud, String))> = self
@@ -667,7 +674,12 @@ impl<'r> Detector<'r> {
     /// merged (one act, one alert); the counts of correlation and merging are added to the
     /// stats.
     fn ranked(&mut self) -> Vec<Alert> {
-        let mut alerts = self.alerts_now(None);
+        let alerts = self.alerts_now(None);
+        self.rank_and_fold(alerts)
+    }
+
+    /// Alerts found with those found early, ranked, then merged over shared acts.
+    fn rank_and_fold(&mut self, mut alerts: Vec<Alert>) -> Vec<Alert> {
         if !self.early.is_empty() {
             let ids: HashSet<String> = alerts.iter().map(|a| a.alert_id.clone()).collect();
             alerts.extend(

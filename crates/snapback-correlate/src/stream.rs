@@ -209,7 +209,7 @@ impl Detector<'_> {
     /// as they were.
     pub(crate) fn snapshot(&mut self) -> Vec<Alert> {
         let stats = self.stats.clone();
-        let alerts = self.ranked();
+        let alerts = self.ranked_by_scope();
         self.stats = stats;
         alerts
     }
@@ -217,10 +217,12 @@ impl Detector<'_> {
     /// Forget matched events, operations and early alerts older than `t`.
     pub(crate) fn expire_before(&mut self, t: Timestamp) {
         let mut gone = Vec::new();
+        let scopes = &mut self.scopes;
         self.matched.retain(|m| {
             let keep = m.event.time.instant >= t;
             if !keep {
                 gone.push(m.id);
+                scopes.touch(crate::scoped::event_scope(&m.event));
             }
             keep
         });
@@ -232,6 +234,7 @@ impl Detector<'_> {
             let keep = op.newest >= t;
             if !keep {
                 gone_ops.extend(op.ids.iter().copied());
+                scopes.touch(crate::scoped::scope_of(op.charged.0, &op.charged.1));
             }
             keep
         });
