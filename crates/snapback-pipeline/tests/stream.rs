@@ -9,15 +9,19 @@ use snapback_pipeline::watch::Stream;
 use snapback_rules::RuleSet;
 
 fn record(time: &str, name: &str, id: &str) -> String {
+    record_in("111122223333", time, name, id)
+}
+
+fn record_in(account: &str, time: &str, name: &str, id: &str) -> String {
     serde_json::json!({
         "eventVersion": "1.09",
         "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/mallory",
-                         "accountId": "111122223333", "userName": "mallory"},
+                         "accountId": account, "userName": "mallory"},
         "eventTime": time, "eventSource": "ec2.amazonaws.com", "eventName": name,
         "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.7", "userAgent": "aws-cli/2",
         "requestParameters": {"instancesSet": {"items": [{"instanceId": "i-0victim"}]}},
         "responseElements": null, "eventID": id, "eventType": "AwsApiCall",
-        "recipientAccountId": "111122223333"
+        "recipientAccountId": account
     })
     .to_string()
         + "\n"
@@ -107,4 +111,44 @@ fn a_broken_line_is_a_located_diagnostic_and_the_rest_is_read() {
             Some(1000 + good.len() as u64)
         )]
     );
+}
+
+/// A cycle correlates again only the accounts whose state changed; the others keep what they
+/// had: nothing is emitted again or retracted for them.
+#[test]
+fn an_account_left_alone_keeps_its_alerts_while_another_is_correlated_again() {
+    let rules = RuleSet::load(true, &[]);
+    let tuning = Tuning::default();
+    let mut s = Stream::new(
+        &rules,
+        &tuning,
+        Lateness::Bounded(SignedDuration::ZERO),
+        Default::default(),
+        false,
+        Box::new(|_| {}),
+    );
+    let mut feed = |s: &mut Stream, account: &str, time: &str, name: &str, id: &str| {
+        let line = record_in(account, time, name, id);
+        s.read_bytes("live.jsonl", line.as_bytes(), 0, 0);
+        s.cycle().emissions
+    };
+    let (a, b) = ("111122223333", "444455556666");
+    feed(&mut s, a, "2024-01-01T00:00:00Z", "StopInstances", "a-stop");
+    let e = feed(&mut s, a, "2024-01-01T00:10:00Z", "StartInstances", "a-start");
+    assert_eq!(alerts(&e), ["aws-ec2-stop-then-start"]);
+    let e = feed(&mut s, b, "2024-01-01T00:20:00Z", "StopInstances", "b-stop");
+    assert!(e.is_empty(), "account a is neither emitted again nor retracted");
+    assert_eq!(s.figures().open_sequences, 1);
+    let e = feed(&mut s, b, "2024-01-01T00:25:00Z", "StartInstances", "b-start");
+    assert_eq!(alerts(&e), ["aws-ec2-stop-then-start"]);
+    match &e[0] {
+        Emission::Alert {
+            alert, revision, ..
+        } => {
+            assert_eq!(alert.account, b);
+            assert_eq!(*revision, 1);
+        }
+        other => panic!("{:?}", std::mem::discriminant(other)),
+    }
+    assert_eq!(s.emitted(), (2, 0));
 }
