@@ -127,19 +127,34 @@ fn an_account_left_alone_keeps_its_alerts_while_another_is_correlated_again() {
         false,
         Box::new(|_| {}),
     );
-    let mut feed = |s: &mut Stream, account: &str, time: &str, name: &str, id: &str| {
+    let feed = |s: &mut Stream, account: &str, time: &str, name: &str, id: &str| {
         let line = record_in(account, time, name, id);
         s.read_bytes("live.jsonl", line.as_bytes(), 0, 0);
         s.cycle().emissions
     };
     let (a, b) = ("111122223333", "444455556666");
     feed(&mut s, a, "2024-01-01T00:00:00Z", "StopInstances", "a-stop");
-    let e = feed(&mut s, a, "2024-01-01T00:10:00Z", "StartInstances", "a-start");
+    let e = feed(
+        &mut s,
+        a,
+        "2024-01-01T00:10:00Z",
+        "StartInstances",
+        "a-start",
+    );
     assert_eq!(alerts(&e), ["aws-ec2-stop-then-start"]);
     let e = feed(&mut s, b, "2024-01-01T00:20:00Z", "StopInstances", "b-stop");
-    assert!(e.is_empty(), "account a is neither emitted again nor retracted");
+    assert!(
+        e.is_empty(),
+        "account a is neither emitted again nor retracted"
+    );
     assert_eq!(s.figures().open_sequences, 1);
-    let e = feed(&mut s, b, "2024-01-01T00:25:00Z", "StartInstances", "b-start");
+    let e = feed(
+        &mut s,
+        b,
+        "2024-01-01T00:25:00Z",
+        "StartInstances",
+        "b-start",
+    );
     assert_eq!(alerts(&e), ["aws-ec2-stop-then-start"]);
     match &e[0] {
         Emission::Alert {
