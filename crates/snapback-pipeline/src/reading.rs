@@ -15,6 +15,17 @@ pub enum PrefilterMode {
     Off,
 }
 
+impl PrefilterMode {
+    /// The mode a run needs: off when every problem must count (`strict`) or a sink needs every
+    /// record (a report states the events read and their span); on otherwise.
+    pub fn for_run(strict: bool, a_sink_needs_every_record: bool) -> Self {
+        match strict || a_sink_needs_every_record {
+            true => PrefilterMode::Off,
+            false => PrefilterMode::Auto,
+        }
+    }
+}
+
 /// What a run's readers are given: built once from the rules, lent to every reading call.
 pub struct ReadPlan {
     prefilter: Option<Prefilter>,

@@ -107,10 +107,7 @@ fn scan(inputs: &[Input], opts: &ScanOptions) -> anyhow::Result<ExitCode> {
     let rules = load_rules(!opts.no_builtin, &opts.rules);
     // The prefilter skips records no rule can match, except where every record must be read:
     // --strict (every problem counts) and --report (it states the events read and their span).
-    let prefilter = match !opts.strict && opts.output.report.is_none() {
-        true => PrefilterMode::Auto,
-        false => PrefilterMode::Off,
-    };
+    let prefilter = PrefilterMode::for_run(opts.strict, opts.output.report.is_some());
     let batch = Batch {
         rules: &rules,
         tuning: &tuning,
