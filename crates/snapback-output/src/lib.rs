@@ -45,7 +45,7 @@ use std::io::Write;
 use snapback_model::{Alert, EvidenceRole};
 
 pub use forward::{ForwardError, ForwardOptions, ForwardStats, Forwarder, Target, Transport};
-pub use plain::{write_jsonl, write_table};
+pub use plain::{retraction_json, revision_json, write_jsonl, write_table};
 pub use siem::{LeefVersion, SiemFormat, SyslogFormat};
 
 /// Vendor and product in LEEF/CEF headers and OCSF metadata.

@@ -16,6 +16,30 @@ pub fn write_jsonl(out: &mut impl Write, alerts: &[&Alert]) -> io::Result<()> {
 }
 
 /// The terminal table: a block per alert, its evidence, why it scored, what to check next.
+/// One alert revision as a JSON line (without the newline): the alert as `write_jsonl`
+/// writes it, with `"revision"` first when it is above 1 (revision 1 is written as `scan`
+/// writes the alert), and `"changed"`: the event ids of the evidence that revision adds.
+pub fn revision_json(alert: &Alert, revision: u32, changed: &[String]) -> io::Result<String> {
+    let json = serde_json::to_string(alert).map_err(io::Error::other)?;
+    if revision <= 1 {
+        return Ok(json);
+    }
+    let changed = serde_json::Value::from(changed.to_vec());
+    Ok(format!(
+        "{{\"revision\":{revision},\"changed\":{changed},{}",
+        &json[1..]
+    ))
+}
+
+/// The JSON line (without the newline) that retracts an alert: it was merged into a
+/// higher-ranked alert, or is no longer found, before it was final.
+pub fn retraction_json(alert_id: &str, revision: u32) -> String {
+    format!(
+        "{{\"revision\":{revision},\"alert_id\":{},\"retracted\":true}}",
+        serde_json::Value::from(alert_id)
+    )
+}
+
 pub fn write_table(out: &mut impl Write, alerts: &[&Alert]) -> io::Result<()> {
     if alerts.is_empty() {
         return writeln!(out, "No alerts.");

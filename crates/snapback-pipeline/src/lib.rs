@@ -20,12 +20,16 @@
 //!   both drive), the file sources, the redb checkpoint and [`watch::Watch`], the loop that
 //!   ties them to a [`watch::Sink`].
 //!
+//! - [`partitioned`]: a [`watch::Stream`] per input partition, with the changelog a consumer
+//!   group needs to move a partition between processes (Kafka, #14), without naming Kafka.
+//!
 //! It owns no flags, formats or decoders.
 
 #![forbid(unsafe_code)]
 
 mod batch;
 mod error;
+pub mod partitioned;
 mod reading;
 mod selection;
 pub mod watch;

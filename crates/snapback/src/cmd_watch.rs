@@ -177,14 +177,12 @@ impl Sinks {
                     if !select.admits(alert) {
                         continue;
                     }
-                    let json = serde_json::to_string(alert.as_ref()).map_err(io::Error::other)?;
-                    lines.push(with_revision(&json, *revision, changed));
+                    lines.push(snapback_output::revision_json(alert, *revision, changed)?);
                     alerts.push(alert);
                 }
-                Emission::Retracted { alert_id, revision } => lines.push(format!(
-                    "{{\"revision\":{revision},\"alert_id\":{},\"retracted\":true}}",
-                    serde_json::Value::from(alert_id.as_str())
-                )),
+                Emission::Retracted { alert_id, revision } => {
+                    lines.push(snapback_output::retraction_json(alert_id, *revision))
+                }
             }
         }
         if let Some(f) = &mut self.out {
@@ -223,21 +221,6 @@ impl Sinks {
         }
         Ok(())
     }
-}
-
-/// The alert's JSON with its revision first when it is above 1 (revision 1 is written as
-/// `scan` writes the alert).
-///
-/// A later revision also names, in `changed`, the event ids of the evidence it adds.
-fn with_revision(json: &str, revision: u32, changed: &[String]) -> String {
-    if revision <= 1 {
-        return json.to_owned();
-    }
-    let changed = serde_json::Value::from(changed.to_vec());
-    format!(
-        "{{\"revision\":{revision},\"changed\":{changed},{}",
-        &json[1..]
-    )
 }
 
 /// Open `--out`, cut back to what the state committed.
