@@ -259,6 +259,29 @@ fn replay_keyed_by_resource_and_bad_input() {
     ]);
     assert_eq!(code, 1);
 
+    // A record the producer refuses (larger than message.max.bytes) is said with its place,
+    // the others are sent, and the exit code says not everything was delivered.
+    let (code, out, err) = snapback(&[
+        "replay",
+        sample.to_str().unwrap(),
+        "--brokers",
+        b,
+        "--topic",
+        "strict",
+        "--kafka",
+        "message.max.bytes=1500",
+    ]);
+    assert_eq!(code, 3, "{out}\n{err}");
+    let refused = err.lines().filter(|l| l.contains(": not sent: ")).count();
+    assert!(refused > 0, "{err}");
+    assert!(
+        err.lines()
+            .filter(|l| l.contains(": not sent: "))
+            .all(|l| l.starts_with("error: ") && l.contains("examples/atomic/")),
+        "{err}"
+    );
+    assert!(out.contains("  not sent (refused): "), "{out}");
+
     // What the operator got wrong is said before anything is read.
     let (code, _, err) = snapback(&[
         "replay",
