@@ -147,6 +147,65 @@ mod tests {
         assert_eq!(summary.events, 3);
     }
 
+    fn first_file(dir: &str, suffix: &str) -> std::path::PathBuf {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/atomic");
+        let mut files = Vec::new();
+        let mut stack = vec![root.join(dir)];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.to_string_lossy().ends_with(suffix) {
+                    files.push(p);
+                }
+            }
+        }
+        files.sort();
+        files.remove(0)
+    }
+
+    /// The bundled sample data's own layouts, each as one message's value.
+    #[test]
+    fn a_gzipped_cloudtrail_object_an_event_hubs_batch_and_a_log_entry() {
+        // A CloudTrail S3 object as delivered (gzip), every record at its index.
+        let gz = std::fs::read(first_file("AWSLogs", ".json.gz")).unwrap();
+        let (events, diags, summary) = decode(Some(&gz));
+        assert!(diags.is_empty(), "{diags:?}");
+        assert!(summary.events >= 2, "{summary:?}");
+        for (i, e) in events.iter().enumerate() {
+            assert!(
+                e.starts_with(&format!("kafka://audit/3@1207#{i} 111122223333 ")),
+                "{e}"
+            );
+        }
+        // An Event Hubs batch of two Activity Log records.
+        let azure = std::fs::read_to_string(first_file("insights-activity-logs", ".json")).unwrap();
+        let lines: Vec<&str> = azure.lines().take(2).collect();
+        let batch = format!(r#"{{"records":[{},{}]}}"#, lines[0], lines[1]);
+        let (events, diags, _) = decode(Some(batch.as_bytes()));
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(events.len(), 2, "{events:?}");
+        let sub = "0e5abb13-2bf7-46dd-91da-26ed94d6c60f";
+        assert!(
+            events[0].starts_with(&format!("kafka://audit/3@1207#0 {sub} ")),
+            "{events:?}"
+        );
+        assert!(
+            events[1].starts_with(&format!("kafka://audit/3@1207#1 {sub} ")),
+            "{events:?}"
+        );
+        // A Cloud Logging LogEntry of the Admin Activity audit log.
+        let gcp = std::fs::read_to_string(first_file("gcp", ".json")).unwrap();
+        let entry = gcp.lines().next().unwrap();
+        let (events, diags, _) = decode(Some(entry.as_bytes()));
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(
+            events,
+            ["kafka://audit/3@1207#0 northwind-prod-4821 v1.compute.snapshots.setIamPolicy"]
+        );
+    }
+
     #[test]
     fn empty_and_tombstone_messages_are_located_errors() {
         for payload in [None, Some(&b""[..]), Some(&b" \n"[..])] {
