@@ -6,6 +6,8 @@
 mod cmd_aql;
 mod cmd_events;
 mod cmd_output;
+#[cfg(feature = "kafka")]
+mod cmd_replay;
 mod cmd_rules;
 mod cmd_scan;
 mod cmd_simulate;
@@ -44,6 +46,10 @@ enum Command {
     /// Follow audit logs as they arrive (delivery directories, growing JSON-lines files,
     /// stdin) and emit alerts as they are decided, with revisions.
     Watch(cmd_watch::WatchArgs),
+    /// Send audit logs to a Kafka topic, one message per audit record, keyed by account (or
+    /// resource) so that what one sequence can link lands in one partition.
+    #[cfg(feature = "kafka")]
+    Replay(cmd_replay::ReplayArgs),
     /// Read audit logs and print them as one normalised stream of events.
     Events(cmd_events::EventsArgs),
     /// Write realistic telemetry of the seed's Atomic Red Team tests, with benign noise.
@@ -66,6 +72,8 @@ fn main() -> ExitCode {
         Command::Scan(args) => cmd_scan::run(args),
         Command::Demo(options) => cmd_scan::demo(options),
         Command::Watch(args) => cmd_watch::run(args),
+        #[cfg(feature = "kafka")]
+        Command::Replay(args) => cmd_replay::run(args),
         Command::Events(args) => cmd_events::run(args),
         Command::Simulate(args) => cmd_simulate::run(args),
         Command::Rules { cmd } => cmd_rules::run(cmd),
