@@ -187,13 +187,7 @@ fn deliver(
     drop(out);
     print_summary(&summary, &report, rules, opts.max_diagnostics);
     let scope = snapback_output::Scope {
-        inputs: inputs
-            .iter()
-            .map(|i| match i {
-                Input::Stdin => "-".to_owned(),
-                Input::Path(p) => p.display().to_string(),
-            })
-            .collect(),
+        inputs: inputs.iter().map(Input::name).collect(),
         events: summary.events,
         skipped: summary.skipped_total(),
         not_audit: summary.not_audit.values().sum(),
