@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
-use object_store::gcp::{GoogleCloudStorageBuilder, GoogleConfigKey};
-use object_store::{BackoffConfig, ObjectStore, RetryConfig};
+use object_store::gcp::{GcpCredential, GoogleCloudStorageBuilder, GoogleConfigKey};
+use object_store::{BackoffConfig, ObjectStore, RetryConfig, StaticCredentialProvider};
 
 use crate::error::{ObjstoreError, Secrets};
 use crate::gcs_json::GcsJson;
@@ -63,12 +63,19 @@ pub(crate) struct Client {
     pub store: Arc<dyn ObjectStore>,
     /// GCS lists through its JSON API (`objects.list`), not the XML API `object_store` uses:
     /// the JSON API is the one every GCS endpoint and emulator serves (docs/decisions.md).
-    pub gcs: Option<GcsJson>,
+    pub gcs: Option<Arc<GcsJson>>,
     pub secrets: Secrets,
 }
 
-pub(crate) async fn connect(url: &StoreUrl, retries: &Retries) -> Result<Client, ObjstoreError> {
-    let env: BTreeMap<String, String> = std::env::vars().collect();
+/// A client for `url`'s bucket, configured from the process environment with `overlay`
+/// over it (what a caller or a test sets explicitly wins).
+pub(crate) async fn connect(
+    url: &StoreUrl,
+    retries: &Retries,
+    overlay: &[(String, String)],
+) -> Result<Client, ObjstoreError> {
+    let mut env: BTreeMap<String, String> = std::env::vars().collect();
+    env.extend(overlay.iter().cloned());
     let secrets = secrets_of(&env);
     let config = |e: object_store::Error| ObjstoreError::Config {
         url: url.to_string(),
@@ -92,7 +99,7 @@ pub(crate) async fn connect(url: &StoreUrl, retries: &Retries) -> Result<Client,
             let (b, emulator) = gcs_builder(url, &env);
             let gcs = b.with_retry(retries.config()).build().map_err(config)?;
             let json = GcsJson::new(&gcs, url, emulator, *retries, secrets.clone())?;
-            (Arc::new(gcs), Some(json))
+            (Arc::new(gcs), Some(Arc::new(json)))
         }
     };
     Ok(Client {
@@ -102,14 +109,34 @@ pub(crate) async fn connect(url: &StoreUrl, retries: &Retries) -> Result<Client,
     })
 }
 
+/// What `from_env` of each `object_store` builder does, over the merged environment: every
+/// variable with the cloud's prefix that names a configuration key of the builder.
+fn with_prefix<'e, K: std::str::FromStr>(
+    env: &'e BTreeMap<String, String>,
+    prefix: &'e str,
+) -> impl Iterator<Item = (K, &'e str)> + 'e {
+    env.iter()
+        .filter(move |(k, _)| k.starts_with(prefix))
+        .filter_map(|(k, v)| Some((k.to_ascii_lowercase().parse().ok()?, v.as_str())))
+}
+
 /// Every value of the environment that is a credential of one of the three clouds, and the
 /// keys of the shared AWS files: what no message may show.
 fn secrets_of(env: &BTreeMap<String, String>) -> Secrets {
     let secret_name = |k: &str| {
-        ["AWS_", "AZURE_", "GOOGLE_"].iter().any(|p| k.starts_with(p))
-            && ["SECRET", "KEY", "TOKEN", "SAS", "CONNECTION_STRING", "PASSWORD"]
-                .iter()
-                .any(|s| k.contains(s))
+        ["AWS_", "AZURE_", "GOOGLE_"]
+            .iter()
+            .any(|p| k.starts_with(p))
+            && [
+                "SECRET",
+                "KEY",
+                "TOKEN",
+                "SAS",
+                "CONNECTION_STRING",
+                "PASSWORD",
+            ]
+            .iter()
+            .any(|s| k.contains(s))
             && !k.ends_with("_FILE")
     };
     let mut values: Vec<String> = env
@@ -133,7 +160,10 @@ fn secrets_of(env: &BTreeMap<String, String>) -> Secrets {
 }
 
 async fn s3_builder(url: &StoreUrl, env: &BTreeMap<String, String>) -> AmazonS3Builder {
-    let mut b = AmazonS3Builder::from_env().with_bucket_name(&url.bucket);
+    let mut b = AmazonS3Builder::new().with_bucket_name(&url.bucket);
+    for (key, value) in with_prefix(env, "AWS_") {
+        b = b.with_config(key, value);
+    }
     let keys_in_env = env.contains_key("AWS_ACCESS_KEY_ID");
     let profile = aws_profile(env);
     if let (false, Some(p)) = (keys_in_env, &profile) {
@@ -243,7 +273,13 @@ fn azure_builder(
     url: &StoreUrl,
     env: &BTreeMap<String, String>,
 ) -> Result<MicrosoftAzureBuilder, String> {
-    let mut b = MicrosoftAzureBuilder::from_env().with_container_name(&url.bucket);
+    let mut b = MicrosoftAzureBuilder::new().with_container_name(&url.bucket);
+    for (key, value) in with_prefix(env, "AZURE_") {
+        b = b.with_config(key, value);
+    }
+    if let Some(msi) = env.get("MSI_ENDPOINT") {
+        b = b.with_msi_endpoint(msi);
+    }
     let Some(cs) = env.get("AZURE_STORAGE_CONNECTION_STRING") else {
         return Ok(b);
     };
@@ -275,9 +311,7 @@ fn azure_builder(
         (None, None) => None,
     };
     if let Some(e) = endpoint {
-        b = b
-            .with_allow_http(e.starts_with("http://"))
-            .with_endpoint(e);
+        b = b.with_allow_http(e.starts_with("http://")).with_endpoint(e);
     }
     Ok(b)
 }
@@ -295,7 +329,13 @@ fn gcs_builder(
     url: &StoreUrl,
     env: &BTreeMap<String, String>,
 ) -> (GoogleCloudStorageBuilder, Option<String>) {
-    let b = GoogleCloudStorageBuilder::from_env().with_bucket_name(&url.bucket);
+    let mut b = GoogleCloudStorageBuilder::new().with_bucket_name(&url.bucket);
+    if let Some(path) = env.get("SERVICE_ACCOUNT") {
+        b = b.with_service_account_path(path);
+    }
+    for (key, value) in with_prefix(env, "GOOGLE_") {
+        b = b.with_config(key, value);
+    }
     let Some(host) = env.get("STORAGE_EMULATOR_HOST").filter(|h| !h.is_empty()) else {
         return (b, None);
     };
@@ -306,9 +346,16 @@ fn gcs_builder(
     let allow_http = "allow_http"
         .parse::<GoogleConfigKey>()
         .map(|k| (k, base.starts_with("http://")));
+    // Anonymous: no request is signed, and a fixed placeholder token stands where a
+    // credential would be fetched (object_store's uploads fetch one even when signatures are
+    // skipped, which would ask the metadata server).
+    let anonymous = GcpCredential {
+        bearer: "emulator".to_owned(),
+    };
     let mut b = b
         .with_config(GoogleConfigKey::BaseUrl, &base)
-        .with_skip_signature(true);
+        .with_skip_signature(true)
+        .with_credentials(Arc::new(StaticCredentialProvider::new(anonymous)));
     if let Ok((key, true)) = allow_http {
         b = b.with_config(key, "true");
     }

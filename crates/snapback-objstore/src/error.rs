@@ -166,7 +166,10 @@ mod tests {
         let out = secrets.redact(msg);
         assert!(!out.contains("EXAMPLEKEY"), "{out}");
         assert!(!out.contains("AbC%2B"), "{out}");
-        assert!(out.contains("http://127.0.0.1:1/c/b?[query removed]"), "{out}");
+        assert!(
+            out.contains("http://127.0.0.1:1/c/b?[query removed]"),
+            "{out}"
+        );
         assert!(out.contains("short stays"), "{out}");
     }
 

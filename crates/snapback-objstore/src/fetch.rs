@@ -9,7 +9,8 @@ use std::io::{self, Read};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use futures::StreamExt;
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{GetOptions, GetRange, ObjectStore};
 use snapback_ingest::RemoteObject;
@@ -18,6 +19,7 @@ use tokio::sync::mpsc;
 
 use crate::connect::Retries;
 use crate::error::{reason_of, Op, Secrets};
+use crate::gcs_json::GcsJson;
 use crate::listing::Failure;
 use crate::url::Cloud;
 
@@ -32,7 +34,7 @@ type Chunk = Result<Bytes, Failure>;
 /// The fetches of one store: started ahead by `prefetch`, taken by `open`.
 pub(crate) struct Fetches {
     runtime: Handle,
-    store: Arc<dyn ObjectStore>,
+    source: Source,
     cloud: Cloud,
     secrets: Secrets,
     retries: Retries,
@@ -44,14 +46,14 @@ pub(crate) struct Fetches {
 impl Fetches {
     pub(crate) fn new(
         runtime: Handle,
-        store: Arc<dyn ObjectStore>,
+        source: Source,
         cloud: Cloud,
         secrets: Secrets,
         retries: Retries,
     ) -> Fetches {
         Fetches {
             runtime,
-            store,
+            source,
             cloud,
             secrets,
             retries,
@@ -103,7 +105,7 @@ impl Fetches {
     fn start(&self, o: &RemoteObject) -> mpsc::Receiver<Chunk> {
         let (tx, rx) = mpsc::channel(CHUNKS_AHEAD);
         let get = Get {
-            store: self.store.clone(),
+            source: self.source.clone(),
             key: o.key.clone(),
             pin: Pin::of(self.cloud, o),
             secrets: self.secrets.clone(),
@@ -134,8 +136,54 @@ impl Pin {
     }
 }
 
+/// Where objects are read from: `object_store` (S3, Azure), or the GCS JSON API.
+#[derive(Clone)]
+pub(crate) enum Source {
+    Store(Arc<dyn ObjectStore>),
+    Gcs(Arc<GcsJson>),
+}
+
+type ByteStream = BoxStream<'static, Result<Bytes, String>>;
+
+impl Source {
+    /// The object's bytes from `from` on, pinned, as a stream; a failure before the first
+    /// byte (after the retries) is returned.
+    async fn open(&self, key: &str, pin: &Pin, from: u64) -> Result<ByteStream, Failure> {
+        match self {
+            Source::Store(store) => {
+                let path = Path::parse(key).map_err(|e| Failure {
+                    reason: "object-unreadable",
+                    detail: format!("the client cannot name this key: {e}"),
+                })?;
+                let mut options = GetOptions {
+                    range: (from > 0).then_some(GetRange::Offset(from)),
+                    ..GetOptions::default()
+                };
+                match pin {
+                    Pin::ETag(e) => options.if_match = Some(e.clone()),
+                    Pin::Version(v) => options.version = Some(v.clone()),
+                    Pin::None => {}
+                }
+                let result = store.get_opts(&path, options).await.map_err(|e| Failure {
+                    reason: reason_of(Op::Get, &e),
+                    detail: e.to_string(),
+                })?;
+                Ok(result.into_stream().map_err(|e| e.to_string()).boxed())
+            }
+            Source::Gcs(gcs) => {
+                let version = match pin {
+                    Pin::Version(v) => Some(v.as_str()),
+                    _ => None,
+                };
+                let response = gcs.media(key, version, from).await?;
+                Ok(response.bytes_stream().map_err(|e| e.to_string()).boxed())
+            }
+        }
+    }
+}
+
 struct Get {
-    store: Arc<dyn ObjectStore>,
+    source: Source,
     key: Arc<str>,
     pin: Pin,
     secrets: Secrets,
@@ -144,43 +192,22 @@ struct Get {
 
 impl Get {
     async fn run(self, tx: mpsc::Sender<Chunk>) {
-        let path = match Path::parse(&*self.key) {
-            Ok(p) => p,
-            Err(e) => {
-                let detail = format!("the client cannot name this key: {e}");
-                let _ = tx
-                    .send(Err(Failure {
-                        reason: "object-unreadable",
-                        detail,
-                    }))
-                    .await;
-                return;
-            }
-        };
         let mut sent: u64 = 0;
         let mut resumes = 0;
         loop {
-            let mut options = GetOptions {
-                range: (sent > 0).then_some(GetRange::Offset(sent)),
-                ..GetOptions::default()
-            };
-            match &self.pin {
-                Pin::ETag(e) => options.if_match = Some(e.clone()),
-                Pin::Version(v) => options.version = Some(v.clone()),
-                Pin::None => {}
-            }
-            let result = match self.store.get_opts(&path, options).await {
-                Ok(r) => r,
-                Err(e) => {
-                    let f = Failure {
-                        reason: reason_of(Op::Get, &e),
-                        detail: self.secrets.redact(&e.to_string()),
-                    };
-                    let _ = tx.send(Err(f)).await;
+            let mut stream = match self.source.open(&self.key, &self.pin, sent).await {
+                Ok(s) => s,
+                Err(f) => {
+                    let detail = self.secrets.redact(&f.detail);
+                    let _ = tx
+                        .send(Err(Failure {
+                            reason: f.reason,
+                            detail,
+                        }))
+                        .await;
                     return;
                 }
             };
-            let mut stream = result.into_stream();
             let broke = loop {
                 match stream.next().await {
                     None => return,
@@ -196,7 +223,7 @@ impl Get {
             if resumes >= RESUMES {
                 let detail = format!(
                     "the stream broke at byte {sent}, {RESUMES} resumes failed: {}",
-                    self.secrets.redact(&broke.to_string())
+                    self.secrets.redact(&broke)
                 );
                 let _ = tx
                     .send(Err(Failure {

@@ -1,9 +1,11 @@
-//! Listing a GCS bucket through the JSON API (`objects.list`), with the credentials of
-//! `object_store`'s GCS client. Objects are still read by `object_store`.
+//! Listing and reading a GCS bucket through the JSON API (`objects.list`, `objects.get`
+//! with `alt=media`), with the credentials of `object_store`'s GCS client (service account,
+//! application default credentials, workload identity, the metadata server).
 //!
-//! Why not `object_store`'s own GCS listing: it uses the XML API's `list-type=2`, which
-//! Cloud Storage serves but the emulators do not (`gcp-storage-emulator` answers 404), so it
-//! could never be tested here; the JSON API is GCS's primary API and both serve it.
+//! Why not `object_store`'s own GCS requests: they use the XML API, whose listing
+//! (`list-type=2`) the emulator does not serve (404) and whose downloads it answers without
+//! the `ETag` header `object_store` requires, so that path could never be tested here. The
+//! JSON API is GCS's primary API; Cloud Storage and the emulator both serve it.
 
 use std::time::{Duration, Instant};
 
@@ -11,7 +13,7 @@ use object_store::gcp::GoogleCloudStorage;
 use serde::Deserialize;
 
 use crate::connect::Retries;
-use crate::error::{status_in, ObjstoreError, Secrets};
+use crate::error::{status_in, ObjstoreError, Op, Secrets};
 use crate::listing::{Failure, ObjectEntry, Page};
 use crate::url::StoreUrl;
 
@@ -76,9 +78,7 @@ impl GcsJson {
                 base.trim_end_matches('/'),
                 encode(&url.bucket)
             ),
-            credentials: emulator
-                .is_none()
-                .then(|| gcs.credentials().clone()),
+            credentials: emulator.is_none().then(|| gcs.credentials().clone()),
             retries,
             secrets,
         })
@@ -125,13 +125,39 @@ impl GcsJson {
         Ok(page)
     }
 
-    /// One GET, retried with backoff on throttling, server errors and broken connections.
+    /// The bytes of the object `key` from byte `from` on (its generation `version` when
+    /// given), as a response to stream: `objects.get?alt=media`.
+    pub(crate) async fn media(
+        &self,
+        key: &str,
+        version: Option<&str>,
+        from: u64,
+    ) -> Result<reqwest::Response, Failure> {
+        let mut url = format!("{}/{}?alt=media", self.endpoint, encode(key));
+        if let Some(g) = version {
+            url.push_str(&format!("&generation={}", encode(g)));
+        }
+        self.send(&url, from, Op::Get).await
+    }
+
+    /// One GET, body whole.
     async fn get(&self, url: &str) -> Result<Vec<u8>, Failure> {
+        let response = self.send(url, 0, Op::List).await?;
+        let body = response.bytes().await.map_err(|e| Failure {
+            reason: "list-failed",
+            detail: self.secrets.redact(&e.to_string()),
+        })?;
+        Ok(body.to_vec())
+    }
+
+    /// One GET (from byte `from`), retried with backoff on throttling, server errors and
+    /// broken connections, until a success status.
+    async fn send(&self, url: &str, from: u64, op: Op) -> Result<reqwest::Response, Failure> {
         let started = Instant::now();
         let mut backoff = self.retries.first_backoff;
         let mut tries = 0;
         loop {
-            let outcome = self.try_get(url).await;
+            let outcome = self.try_send(url, from).await;
             let retry = match &outcome {
                 Err((Some(s), _)) => *s == 429 || *s >= 500,
                 Err((None, _)) => true,
@@ -140,12 +166,7 @@ impl GcsJson {
             let spent = started.elapsed() + backoff > self.retries.give_up_after;
             if !retry || tries >= self.retries.max_retries || spent {
                 return outcome.map_err(|(status, detail)| Failure {
-                    reason: match status {
-                        Some(401 | 403) => "list-denied",
-                        Some(404) => "list-missing",
-                        Some(429 | 503) => "list-throttled",
-                        _ => "list-failed",
-                    },
+                    reason: reason_of_status(op, status),
                     detail: self.secrets.redact(&match tries {
                         0 => detail,
                         n => format!("{detail} (after {n} retries)"),
@@ -158,8 +179,15 @@ impl GcsJson {
         }
     }
 
-    async fn try_get(&self, url: &str) -> Result<Vec<u8>, (Option<u16>, String)> {
+    async fn try_send(
+        &self,
+        url: &str,
+        from: u64,
+    ) -> Result<reqwest::Response, (Option<u16>, String)> {
         let mut request = self.http.get(url);
+        if from > 0 {
+            request = request.header("range", format!("bytes={from}-"));
+        }
         if let Some(c) = &self.credentials {
             let token = c
                 .get_credential()
@@ -169,15 +197,28 @@ impl GcsJson {
         }
         let response = request.send().await.map_err(|e| (None, e.to_string()))?;
         let status = response.status();
-        let body = response.bytes().await.map_err(|e| (None, e.to_string()))?;
-        if !status.is_success() {
-            let text = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
-            return Err((
-                Some(status.as_u16()),
-                format!("GCS JSON API list: status {status}: {text}"),
-            ));
+        if status.is_success() {
+            return Ok(response);
         }
-        Ok(body.to_vec())
+        let body = response.bytes().await.unwrap_or_default();
+        let text = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
+        Err((
+            Some(status.as_u16()),
+            format!("GCS JSON API: status {status}: {text}"),
+        ))
+    }
+}
+
+fn reason_of_status(op: Op, status: Option<u16>) -> &'static str {
+    match (op, status) {
+        (Op::List, Some(401 | 403)) => "list-denied",
+        (Op::List, Some(404)) => "list-missing",
+        (Op::List, Some(429 | 503)) => "list-throttled",
+        (Op::List, _) => "list-failed",
+        (Op::Get, Some(401 | 403)) => "object-denied",
+        (Op::Get, Some(404)) => "object-missing",
+        (Op::Get, Some(429 | 503)) => "object-throttled",
+        (Op::Get, _) => "object-unreadable",
     }
 }
 

@@ -170,7 +170,10 @@ mod tests {
 
     #[test]
     fn each_clouds_layout_is_read_in_place() {
-        let ct = walk(Cloud::S3, "AWSLogs/o-abc/111122223333/CloudTrail/us-east-1/2026/03/01");
+        let ct = walk(
+            Cloud::S3,
+            "AWSLogs/o-abc/111122223333/CloudTrail/us-east-1/2026/03/01",
+        );
         assert_eq!(
             ct.span().unwrap().0,
             "2026-03-01T00:00:00Z".parse::<Timestamp>().unwrap()
@@ -194,7 +197,10 @@ mod tests {
             "2026-03-01T00:00:00Z".parse::<Timestamp>().unwrap()
         );
         assert!(!walk(Cloud::S3, "AWSLogs/111122223333/CloudTrail").is_dated());
-        assert!(walk(Cloud::S3, "x/2026/02/30").day.is_none(), "no 30 February");
+        assert!(
+            walk(Cloud::S3, "x/2026/02/30").day.is_none(),
+            "no 30 February"
+        );
     }
 
     #[test]
@@ -211,16 +217,27 @@ mod tests {
         assert_eq!(d("r/2026/02/27"), Decision::Skip);
         assert_eq!(d("r/2026/03/15"), Decision::ListAll);
         assert_eq!(d("r/2026/03/16"), Decision::Skip);
-        assert_eq!(d("r/2026/02"), Decision::Walk, "its last day is in the margin");
+        assert_eq!(
+            d("r/2026/02"),
+            Decision::Walk,
+            "its last day is in the margin"
+        );
         assert_eq!(d("r/2026/04"), Decision::Skip);
         assert_eq!(d("r/2026/05"), Decision::Skip);
         let noon = TimeWindow::parse(Some("2026-03-01T12:00:00Z"), None).unwrap();
         let az = |p: &str| walk(Cloud::Azure, p).decide(Cloud::Azure, &noon);
-        assert_eq!(az("y=2026/m=02/d=28"), Decision::Walk, "partly in: hours decide");
+        assert_eq!(
+            az("y=2026/m=02/d=28"),
+            Decision::Walk,
+            "partly in: hours decide"
+        );
         assert_eq!(az("y=2026/m=02/d=28/h=00"), Decision::Skip);
         assert_eq!(az("y=2026/m=02/d=28/h=23"), Decision::ListAll);
         let open = TimeWindow::parse(Some("2026-03-01"), None).unwrap();
-        assert_eq!(walk(Cloud::S3, "r/2031").decide(Cloud::S3, &open), Decision::ListAll);
+        assert_eq!(
+            walk(Cloud::S3, "r/2031").decide(Cloud::S3, &open),
+            Decision::ListAll
+        );
     }
 
     #[test]
@@ -233,7 +250,10 @@ mod tests {
             Some("AWSLogs/1/CloudTrail/us-east-1/2026/03/01/")
         );
         assert_eq!(
-            partition_of(Cloud::Azure, "resourceId=/S/y=2026/m=03/d=01/h=10/m=00/PT1H.json"),
+            partition_of(
+                Cloud::Azure,
+                "resourceId=/S/y=2026/m=03/d=01/h=10/m=00/PT1H.json"
+            ),
             Some("resourceId=/S/y=2026/m=03/d=01/h=10/")
         );
         assert_eq!(partition_of(Cloud::Gcs, "activity/2026/03/x.json"), None);

@@ -67,11 +67,26 @@ pub use listing::{ListReport, ObjectEntry};
 pub use url::{Cloud, StoreUrl};
 
 /// How a store is read.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub struct StoreOptions {
     pub retries: Retries,
     /// Objects fetched at once (each holds at most a few chunks).
     pub in_flight: usize,
+    /// Variables read as if they were in the environment, over it (`AWS_ENDPOINT_URL`,
+    /// `AZURE_STORAGE_CONNECTION_STRING`, …): a caller's explicit configuration. Their
+    /// secret values are redacted like the environment's.
+    pub env: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for StoreOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.env.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("StoreOptions")
+            .field("retries", &self.retries)
+            .field("in_flight", &self.in_flight)
+            .field("env (names only)", &names)
+            .finish()
+    }
 }
 
 impl Default for StoreOptions {
@@ -79,6 +94,7 @@ impl Default for StoreOptions {
         StoreOptions {
             retries: Retries::default(),
             in_flight: 16,
+            env: Vec::new(),
         }
     }
 }
@@ -117,10 +133,14 @@ impl Store {
     /// bucket with no region configured anywhere, the bucket's region.
     pub fn connect(url: &StoreUrl, options: &StoreOptions) -> Result<Store, ObjstoreError> {
         let runtime = runtime()?;
-        let client = runtime.block_on(connect::connect(url, &options.retries))?;
+        let client = runtime.block_on(connect::connect(url, &options.retries, &options.env))?;
+        let source = match &client.gcs {
+            Some(gcs) => fetch::Source::Gcs(gcs.clone()),
+            None => fetch::Source::Store(client.store.clone()),
+        };
         let fetches = fetch::Fetches::new(
             runtime.clone(),
-            client.store.clone(),
+            source,
             url.cloud,
             client.secrets.clone(),
             options.retries,

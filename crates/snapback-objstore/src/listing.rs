@@ -287,7 +287,11 @@ fn next_task(
     n: &Counters,
 ) -> Option<Task> {
     let parent = parent.unwrap_or_default();
-    let name = folder.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+    let name = folder
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or("");
     let Some(date) = parent.step(url.cloud, name) else {
         return Some(Task::Walk(folder, parent));
     };
