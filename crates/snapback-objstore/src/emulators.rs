@@ -7,7 +7,6 @@
 //! Nothing here talks to anything but the emulator it started: the clients get explicit
 //! endpoints and credentials, and Azurite runs with its telemetry off.
 
-use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -82,12 +81,15 @@ impl Emulator {
                 ],
             ),
         };
+        // Its log goes to a file: a pipe nobody drains would fill and stall the server.
+        let log_path = dir.path().join("emulator.log");
+        let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
         let child = Command::new(program)
             .args(&args)
             .current_dir(dir.path())
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stdout(log.try_clone().map_err(|e| e.to_string())?)
+            .stderr(log)
             .spawn()
             .map_err(|e| format!("`{program}` could not be started ({e}); is it installed?"))?;
         let mut emulator = Emulator {
@@ -123,11 +125,17 @@ impl Emulator {
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
-                let mut err = String::new();
-                if let Some(mut s) = self.child.stderr.take() {
-                    let _ = s.read_to_string(&mut err);
-                }
-                return Err(format!("`{program}` exited ({status}): {}", err.trim()));
+                let log = std::fs::read_to_string(self._dir.path().join("emulator.log"))
+                    .unwrap_or_default();
+                let tail: String = log
+                    .chars()
+                    .rev()
+                    .take(600)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
+                return Err(format!("`{program}` exited ({status}): {}", tail.trim()));
             }
             if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
                 return Ok(());
@@ -262,6 +270,14 @@ impl Uploader {
         rt.block_on(store.put(&path, PutPayload::from(bytes)))
             .map(|r| r.e_tag)
             .map_err(|e| e.to_string())
+    }
+
+    /// Delete the object at `key`.
+    pub fn delete(&self, key: &str) -> Result<(), String> {
+        let path = ObjectPath::parse(key).map_err(|e| e.to_string())?;
+        let store: &dyn ObjectStore = self.client.store.as_ref();
+        let rt = runtime().map_err(|e| e.to_string())?;
+        rt.block_on(store.delete(&path)).map_err(|e| e.to_string())
     }
 
     /// Upload every file under `dir` to `prefix` + its path under `dir`; the keys, sorted.
