@@ -269,3 +269,75 @@ fn gcs_reads_a_sink_and_lists_after_a_key() {
     );
     assert!(after.iter().all(|o| o.etag.is_some()));
 }
+
+/// A server that lists one object and answers every GET of it with 503 SlowDown, as S3 does
+/// when throttling: the GET is retried with backoff, then the object is a located
+/// diagnostic. (moto cannot be made to throttle; this stands in for S3's answer only.)
+#[test]
+fn a_throttled_object_is_retried_then_a_located_diagnostic() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let gets = Arc::new(AtomicUsize::new(0));
+    let counted = gets.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(20) {
+            let Ok(mut stream) = stream else { continue };
+            let mut line = String::new();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            reader.read_line(&mut line).unwrap();
+            while let Ok(n) = reader.read_line(&mut String::new()) {
+                if n <= 2 {
+                    break;
+                }
+            }
+            let (status, body) = if line.contains("list-type=2") {
+                (
+                    "200 OK",
+                    r#"<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>b</Name><Prefix>d/</Prefix><KeyCount>1</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated><Contents><Key>d/x.json</Key><LastModified>2026-03-01T00:00:00.000Z</LastModified><ETag>"e1"</ETag><Size>10</Size></Contents></ListBucketResult>"#,
+                )
+            } else {
+                counted.fetch_add(1, Ordering::SeqCst);
+                ("503 Slow Down", "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>")
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let options = StoreOptions {
+        retries: snapback_objstore::Retries {
+            max_retries: 2,
+            first_backoff: std::time::Duration::from_millis(20),
+            ..Default::default()
+        },
+        env: vec![
+            (
+                "AWS_ENDPOINT_URL".into(),
+                format!("http://127.0.0.1:{port}"),
+            ),
+            ("AWS_ALLOW_HTTP".into(), "true".into()),
+            ("AWS_ACCESS_KEY_ID".into(), "AKIATHROTTLED0000001".into()),
+            (
+                "AWS_SECRET_ACCESS_KEY".into(),
+                "throttle/secret/never/shown/000000000".into(),
+            ),
+            ("AWS_REGION".into(), "us-east-1".into()),
+        ],
+        ..StoreOptions::default()
+    };
+    let (run, _) = read("s3://b/d/", TimeWindow::default(), &options);
+    assert_eq!(run.diags.len(), 1, "{:?}", run.diags);
+    let d = &run.diags[0];
+    assert_eq!(
+        (&*d.file, d.reason),
+        ("s3://b/d/x.json", "object-throttled"),
+        "{d}"
+    );
+    assert_eq!(gets.load(Ordering::SeqCst), 3, "one try and two retries");
+    assert!(!d.detail.contains("throttle/secret"));
+    assert_eq!(run.summary.remote_failed.get("object-throttled"), Some(&1));
+}
