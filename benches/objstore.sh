@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `scan s3://…` beside `scan` of the same files on disk, against a local moto server (issue 15).
 #
-#   benches/objstore.sh [SIZE] [DATA_DIR]      (defaults: 64MiB, /tmp/snapback-bench-objstore)
+#   benches/objstore.sh [SIZE] [DATA_DIR]      (defaults: 256MiB, /tmp/snapback-bench-objstore)
 #
 # Builds snapback (release), writes a CloudTrail corpus with `snapback simulate --volume SIZE
 # --volume-format gz` (the S3 delivery layout, gzip, as CloudTrail writes it), starts
@@ -16,18 +16,20 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
-size="${1:-64MiB}"
+size="${1:-256MiB}"
 data="${2:-/tmp/snapback-bench-objstore}"
 cd "$root"
 cargo build --release -q -p snapback
 bin="$root/target/release/snapback"
 
-if [ ! -d "$data/AWSLogs" ]; then
+if [ ! -d "$data/gz/AWSLogs" ]; then
   rm -rf "$data"
   "$bin" simulate --volume "$size" --volume-format gz --out "$data" >/dev/null
 fi
+# simulate writes the gzip tree under gz/: that folder is the bucket's root.
+data="$data/gz"
 objects=$(find "$data/AWSLogs" -type f | wc -l)
-bytes=$(du -sb "$data/AWSLogs" | cut -f1)
+bytes=$(find "$data/AWSLogs" -type f -printf "%s\n" | awk "{s+=\$1} END {print s}")
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 log="$(mktemp)"
@@ -78,7 +80,8 @@ measure "scan, files on disk" "$bin" scan --format jsonl "$data/AWSLogs"
 cp /tmp/objstore-bench.out /tmp/objstore-bench.local
 measure "scan s3://bench/AWSLogs/ (moto)" "$bin" scan --format jsonl s3://bench/AWSLogs/
 cp /tmp/objstore-bench.out /tmp/objstore-bench.remote
-measure "GET every object, 16 boto3 threads (moto ceiling)" python3 - <<'PY'
+getall="$(mktemp --suffix .py)"
+cat >"$getall" <<'PY'
 import os, boto3
 from concurrent.futures import ThreadPoolExecutor
 s3 = boto3.client("s3", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="us-east-1")
@@ -88,6 +91,8 @@ def get(k):
 with ThreadPoolExecutor(16) as pool:
     print(sum(pool.map(get, keys)))
 PY
+measure "GET every object, 16 boto3 threads (moto ceiling)" python3 "$getall"
+rm -f "$getall"
 sed "s#s3://bench/AWSLogs/#$data/AWSLogs/#g" /tmp/objstore-bench.remote | cmp -s - /tmp/objstore-bench.local \
   && echo && echo "alerts: identical ($(wc -l </tmp/objstore-bench.local) lines)" \
   || { echo "alerts DIFFER between disk and s3://" >&2; exit 1; }
