@@ -13,6 +13,7 @@ mod cmd_scan;
 mod cmd_simulate;
 mod cmd_watch;
 mod exit;
+mod inputs;
 mod progress;
 mod spill_args;
 mod table_out;
