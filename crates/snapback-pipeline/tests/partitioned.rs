@@ -77,13 +77,24 @@ fn a_partition_taken_over_is_rebuilt_from_its_changelog_and_emits_nothing_twice(
     assert!(c
         .changelog
         .iter()
-        .any(|(k, v)| k == "newest" && v.is_some()));
+        .any(|(k, v)| k == "cloudtrail/newest" && v.is_some()));
+    assert!(
+        c.changelog
+            .iter()
+            .all(|(k, _)| k.starts_with("cloudtrail/")),
+        "every key names its input topic: {:?}",
+        c.changelog
+    );
     let rows = c.changelog.clone();
 
     // Another consumer takes the partition over: the changelog says what was emitted and how
     // far back to read; it reads the committed messages again and emits nothing.
     let mut log = Changelog::default();
-    assert!(log.apply(rows).is_empty());
+    // Rows of another topic sharing the changelog partition are not this partition's.
+    let other = ("waf/alert/sb-other".to_string(), Some("{}".to_string()));
+    assert!(log
+        .apply_topic("cloudtrail", rows.into_iter().chain([other]))
+        .is_empty());
     assert_eq!(log.emitted.len(), 1);
     let mut second = Partitioned::new(&rules, &tuning, lateness, |_| {});
     let from = log.replay_from(second.horizon()).unwrap();
