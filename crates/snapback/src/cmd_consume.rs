@@ -119,6 +119,8 @@ pub struct ConsumeFigures {
     /// The oldest watermark of the owned partitions.
     pub watermark: Option<String>,
     pub open_sequences: u64,
+    /// Events behind what was already correlated of their account: counted, not correlated.
+    pub late_events: u64,
     pub rebalances: u64,
     /// Alert revisions (and retractions) in committed transactions.
     pub alerts_emitted: u64,

@@ -432,9 +432,10 @@ impl<'r> Group<'r> {
             lag += (high - next).max(0);
         }
         let mut watermark: Option<Timestamp> = None;
-        let mut open = 0;
+        let (mut open, mut late) = (0, 0);
         for (_, s) in self.parts.streams() {
             open += s.stats().open_sequences;
+            late += s.stats().late_events;
             if let Some(w) = s.watermark().filter(|w| *w < Timestamp::MAX) {
                 watermark = Some(watermark.map_or(w, |m| m.min(w)));
             }
@@ -444,6 +445,7 @@ impl<'r> Group<'r> {
         f.partitions = self.parts.partitions().count();
         f.lag = lag;
         f.open_sequences = open;
+        f.late_events = late;
         f.watermark = watermark.map(|w| w.to_string());
         f.events_per_second = (f.events as f64 / secs).round();
     }
