@@ -133,6 +133,8 @@ pub struct ConsumeFigures {
     pub rebuild_messages: u64,
     /// The last rebuild of one partition: changelog read, input read again.
     pub last_rebuild_seconds: Option<f64>,
+    /// The longest rebuild of one partition.
+    pub longest_rebuild_seconds: Option<f64>,
 }
 
 /// Librdkafka settings snapback sets unless the user did.
@@ -315,8 +317,8 @@ fn summarise(group: &Group<'_>, f: &ConsumeFigures) {
         false,
     );
     let rebuild = f
-        .last_rebuild_seconds
-        .map(|s| format!(" (the last in {s:.2} s)"))
+        .longest_rebuild_seconds
+        .map(|s| format!(" (the longest in {s:.2} s)"))
         .unwrap_or_default();
     eprintln!(
         "snapback consume: {} messages, {} events; {} alert revisions committed in {} transactions ({} aborted); {} rebalances, {} partitions rebuilt{rebuild} from {} messages read again",
@@ -334,5 +336,36 @@ fn summarise(group: &Group<'_>, f: &ConsumeFigures) {
             "snapback consume: {} records were in a message not keyed by their account: a sequence whose records are in other partitions is not linked (README, \"Partitioning\")",
             f.key_mismatches
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_instance_id_is_kept_in_the_state_dir_and_fresh_without_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        let first = instance_id(Some(&state)).unwrap();
+        assert_eq!(instance_id(Some(&state)).unwrap(), first);
+        assert_eq!(
+            std::fs::read_to_string(state.join("instance-id")).unwrap(),
+            first
+        );
+        let a = instance_id(None).unwrap();
+        std::thread::sleep(Duration::from_millis(2));
+        assert_ne!(a, instance_id(None).unwrap());
+    }
+
+    #[test]
+    fn snapback_defaults_yield_to_the_users_settings() {
+        let user = Settings::parse(["transaction.timeout.ms=30000"]).unwrap();
+        let s = with_defaults(
+            &user,
+            &[("transaction.timeout.ms", "10000"), ("linger.ms", "5")],
+        );
+        assert_eq!(s.get("transaction.timeout.ms"), Some("30000"));
+        assert_eq!(s.get("linger.ms"), Some("5"));
     }
 }

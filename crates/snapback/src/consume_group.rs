@@ -263,7 +263,10 @@ impl<'r> Group<'r> {
         }
         self.figures.rebuilds += 1;
         self.figures.rebuild_messages += again;
-        self.figures.last_rebuild_seconds = Some(started.elapsed().as_secs_f64());
+        let took = started.elapsed().as_secs_f64();
+        self.figures.last_rebuild_seconds = Some(took);
+        let longest = self.figures.longest_rebuild_seconds.get_or_insert(took);
+        *longest = longest.max(took);
         Ok(())
     }
 
@@ -505,4 +508,95 @@ fn print_line(payload: &[u8]) {
     let _ = o.write_all(payload);
     let _ = o.write_all(b"\n");
     let _ = o.flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(name: &str, time: &str, id: &str) -> Vec<u8> {
+        serde_json::json!({
+            "eventVersion": "1.09", "eventTime": time, "eventSource": "ec2.amazonaws.com",
+            "eventName": name, "awsRegion": "us-east-1", "eventID": id,
+            "userIdentity": {"type": "IAMUser", "accountId": "111122223333",
+                             "arn": "arn:aws:iam::111122223333:user/mallory"},
+            "recipientAccountId": "111122223333", "eventType": "AwsApiCall",
+            "requestParameters": {"instancesSet": {"items": [{"instanceId": "i-0victim"}]}}
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    /// A stop then a start of one instance, through the partitioned streams: one alert.
+    fn one_alert() -> Emission {
+        let rules = RuleSet::load(true, &[]);
+        let tuning = Tuning::default();
+        let mut parts = Partitioned::new(&rules, &tuning, SignedDuration::ZERO, |_| {});
+        let id = PartitionId {
+            topic: "audit".into(),
+            partition: 0,
+        };
+        parts.assign(id.clone(), Changelog::default(), None);
+        parts.message(
+            &id,
+            0,
+            &record("StopInstances", "2026-11-20T09:00:00Z", "a"),
+        );
+        parts.message(
+            &id,
+            1,
+            &record("StartInstances", "2026-11-20T09:05:00Z", "b"),
+        );
+        let mut cycles = parts.cycle(true);
+        assert_eq!(cycles.len(), 1);
+        let mut emissions = std::mem::take(&mut cycles[0].emissions);
+        assert_eq!(emissions.len(), 1, "one stop/start alert");
+        emissions.remove(0)
+    }
+
+    #[test]
+    fn alert_messages_are_keyed_by_alert_id_in_every_format() {
+        let e = one_alert();
+        let Emission::Alert { alert, .. } = &e else {
+            panic!("{e:?}")
+        };
+        let (key, json) = encode(&e, AlertsFormat::Jsonl).unwrap();
+        assert_eq!(key, alert.alert_id);
+        let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(v["alert_id"], alert.alert_id.as_str());
+        assert!(v.get("revision").is_none(), "revision 1 is not written");
+        let (key, cef) = encode(&e, AlertsFormat::Cef).unwrap();
+        assert_eq!(key, alert.alert_id);
+        assert!(
+            cef.starts_with(b"CEF:0|"),
+            "{}",
+            String::from_utf8_lossy(&cef)
+        );
+        assert!(!cef.ends_with(b"\n"), "one message per alert, no line end");
+        let (_, leef) = encode(&e, AlertsFormat::Leef).unwrap();
+        assert!(
+            leef.starts_with(b"LEEF:2.0|"),
+            "{}",
+            String::from_utf8_lossy(&leef)
+        );
+        let (_, ocsf) = encode(&e, AlertsFormat::Ocsf).unwrap();
+        assert!(serde_json::from_slice::<serde_json::Value>(&ocsf).is_ok());
+    }
+
+    #[test]
+    fn a_retraction_is_a_jsonl_message_and_nothing_in_the_siem_formats() {
+        let r = Emission::Retracted {
+            alert_id: "sb-1".into(),
+            revision: 3,
+        };
+        let (key, json) = encode(&r, AlertsFormat::Jsonl).unwrap();
+        assert_eq!(key, "sb-1");
+        assert_eq!(
+            String::from_utf8(json).unwrap(),
+            r#"{"revision":3,"alert_id":"sb-1","retracted":true}"#
+        );
+        for f in [AlertsFormat::Ocsf, AlertsFormat::Leef, AlertsFormat::Cef] {
+            assert!(encode(&r, f).is_none(), "{f:?}");
+        }
+    }
 }

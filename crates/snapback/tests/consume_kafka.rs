@@ -321,8 +321,16 @@ fn three_consumers_one_killed_one_late_commit_scans_alerts_once() {
         rebuilt > 0,
         "the killed consumer's partitions were rebuilt by reading again"
     );
+    // The recovery time (docs/decisions.md): the longest rebuild of one partition.
     for c in &group {
-        eprintln!("{}", c.stderr().lines().last().unwrap_or_default());
+        eprintln!(
+            "recovery: {} partitions rebuilt from {} messages read again, the longest in {:.2} s",
+            c.figure("rebuilds"),
+            c.figure("rebuild_messages"),
+            c.figures()
+                .and_then(|f| f["longest_rebuild_seconds"].as_f64())
+                .unwrap_or_default()
+        );
     }
 
     let alerts = read_alerts(b);
