@@ -51,9 +51,13 @@ impl PartitionReader {
             },
         ];
         // librdkafka wants a group id for any consumer; this one never joins or commits.
+        // A fetch at the end of a partition waits `fetch.wait.max.ms` (500 ms) for data
+        // before the broker answers, and the end is known only from that answer: a reader
+        // that stops at the end wants it short.
         let defaults = [
             ("group.id", "snapback-partition-reader"),
             ("auto.offset.reset", "earliest"),
+            ("fetch.wait.max.ms", "20"),
         ];
         let mut user = settings.clone();
         // The group's own settings mean nothing to a reader outside the group.
