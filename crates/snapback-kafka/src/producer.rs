@@ -314,6 +314,13 @@ impl TransactionalProducer {
     pub fn take_errors(&self) -> Vec<String> {
         self.producer.take_errors()
     }
+
+    /// `Err(KafkaError::Fatal)` once the producer can do nothing more (fenced by a newer one
+    /// with its `transactional.id`, or refused for good): a failed send says only that it
+    /// failed.
+    pub fn check_fatal(&self) -> Result<(), KafkaError> {
+        self.producer.check_fatal()
+    }
 }
 
 /// Offsets as librdkafka's list.

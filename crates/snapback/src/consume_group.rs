@@ -374,26 +374,35 @@ impl<'r> Group<'r> {
     /// A transaction that failed: fatal (fenced) ends the run; otherwise abort it and
     /// rebuild every owned partition, whose streams hold what the transaction held.
     fn aborted(&mut self, e: KafkaError) -> anyhow::Result<()> {
-        let fatal =
-            matches!(e, KafkaError::Fatal { .. }) || e.txn_failure() == Some(TxnFailure::Fatal);
-        if fatal {
-            return Err(anyhow!(e)).context(
+        let fenced = |e: KafkaError| {
+            Err(anyhow!(e)).context(
                 "snapback consume: the transactional producer was fenced or failed for good \
-                 (another consumer started with the same --state, or the broker refused it); \
-                 nothing of the open transaction was committed",
-            );
+                 (another process started with the same --state and transactional id, or the \
+                 broker refused it); nothing of the open transaction was committed",
+            )
+        };
+        if is_fatal(&e) {
+            return fenced(e);
         }
-        if !matches!(e, KafkaError::Transaction { .. }) {
-            let _ = self.txn.abort();
+        if let Err(f) = self.txn.check_fatal() {
+            return fenced(f);
+        }
+        // A message that could not be queued (too large, say) is not the transaction's
+        // failure: abort it and stop, rather than rebuild and fail again on the same alert.
+        let retry = matches!(e, KafkaError::Transaction { .. });
+        if retry {
+            self.warn(&format!(
+                "{e}; aborting it and rebuilding the partitions' state"
+            ));
+        }
+        match self.txn.abort() {
+            Err(a) if is_fatal(&a) => return fenced(a),
+            Err(a) => return Err(anyhow!(a)).context("snapback consume: aborting a transaction"),
+            Ok(()) => self.figures.aborted_transactions += 1,
+        }
+        if !retry {
             return Err(anyhow!(e)).context("snapback consume: a transaction could not be written");
         }
-        self.warn(&format!(
-            "{e}; aborting it and rebuilding the partitions' state"
-        ));
-        self.txn
-            .abort()
-            .context("snapback consume: aborting a transaction")?;
-        self.figures.aborted_transactions += 1;
         self.rebuild_all()
     }
 
@@ -466,6 +475,11 @@ impl<'r> Group<'r> {
         }
         s
     }
+}
+
+/// A failure after which the producer can do nothing more (fenced, or refused for good).
+fn is_fatal(e: &KafkaError) -> bool {
+    matches!(e, KafkaError::Fatal { .. }) || e.txn_failure() == Some(TxnFailure::Fatal)
 }
 
 /// The key and value of one emission's message (`None`: the format has no retractions).

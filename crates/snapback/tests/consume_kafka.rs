@@ -378,3 +378,52 @@ fn a_consumer_restarted_from_its_state_after_sigkill_resumes_without_duplicates(
     let got = final_ids(&read_alerts(b));
     assert_eq!(got, want, "final alerts on the topic versus scan's");
 }
+
+#[test]
+fn a_second_process_with_the_same_state_fences_the_first() {
+    let Some(broker) = broker::TestBroker::start("consume: the same --state twice") else {
+        return;
+    };
+    let b = broker.bootstrap.as_str();
+    let records = records();
+    let want = scan_ids(&records.all);
+    // One partition: the sticky assignment leaves it with the first process.
+    topic(b, "audit", 1);
+    topic(b, "alerts", 1);
+    replay(b, "audit", &records.first);
+
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let state_args = ["--state", state.to_str().unwrap()];
+    let mut first = consume(b, "audit", "twice", dir.path(), "first", &state_args);
+    wait_for(Duration::from_secs(90), "committed with no lag", || {
+        first.figure("transactions") > 0 && first.figure("lag") == 0
+    });
+    // Its transactional id is taken over: its next transaction cannot commit.
+    let mut second = consume(b, "audit", "twice", dir.path(), "second", &state_args);
+    wait_for(Duration::from_secs(60), "the second in the group", || {
+        second.figures().is_some()
+    });
+    replay(b, "audit", &records.second);
+    assert_eq!(
+        first.wait(Duration::from_secs(120)),
+        2,
+        "{}",
+        first.stderr()
+    );
+    assert!(
+        first
+            .stderr()
+            .contains("the transactional producer was fenced"),
+        "{}",
+        first.stderr()
+    );
+    assert_eq!(
+        second.wait(Duration::from_secs(300)),
+        0,
+        "{}",
+        second.stderr()
+    );
+    let got = final_ids(&read_alerts(b));
+    assert_eq!(got, want, "final alerts on the topic versus scan's");
+}
