@@ -344,8 +344,10 @@ fn a_consumer_restarted_from_its_state_after_sigkill_resumes_without_duplicates(
         return;
     };
     let b = broker.bootstrap.as_str();
-    let records = records();
+    let mut records = records();
     let want = scan_ids(&records.all);
+    // The sample is the last file of the second batch: it arrives after the SIGKILL.
+    let last = records.second.pop().unwrap();
     topic(b, "audit", 3);
     topic(b, "alerts", 1);
     replay(b, "audit", &records.first);
@@ -353,15 +355,32 @@ fn a_consumer_restarted_from_its_state_after_sigkill_resumes_without_duplicates(
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     let state_args = ["--state", state.to_str().unwrap()];
-    let mut first = consume(b, "audit", "solo", dir.path(), "first", &state_args);
+    let settled = |c: &Consumer| {
+        c.figure("transactions") > 0 && c.figure("lag") == 0 && c.figure("partitions") == 3
+    };
+
+    // SIGTERM: what was read is committed, exit 0.
+    let mut term = consume(b, "audit", "solo", dir.path(), "term", &state_args);
     wait_for(Duration::from_secs(90), "committed with no lag", || {
-        first.figure("transactions") > 0
-            && first.figure("lag") == 0
-            && first.figure("partitions") == 3
+        settled(&term)
     });
-    first.kill();
+    let pid = term.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    assert_eq!(term.wait(Duration::from_secs(30)), 0, "{}", term.stderr());
     let id = std::fs::read_to_string(state.join("instance-id")).unwrap();
     replay(b, "audit", &records.second);
+
+    // SIGKILL once it committed the second batch.
+    let mut first = consume(b, "audit", "solo", dir.path(), "first", &state_args);
+    wait_for(Duration::from_secs(90), "committed with no lag", || {
+        settled(&first)
+    });
+    first.kill();
+    replay(b, "audit", &[last]);
 
     let mut again = consume(b, "audit", "solo", dir.path(), "again", &state_args);
     assert_eq!(
