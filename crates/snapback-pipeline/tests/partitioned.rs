@@ -173,3 +173,47 @@ fn a_changelog_row_that_does_not_parse_is_named_not_fatal() {
     assert!(log.newest.is_some());
     assert!(log.emitted.is_empty());
 }
+
+#[test]
+fn a_malformed_message_is_located_by_topic_partition_and_offset_and_skipped() {
+    let rules = RuleSet::load(true, &[]);
+    let tuning = Tuning::default();
+    let diagnostics = std::cell::RefCell::new(Vec::new());
+    let mut c = Partitioned::new(&rules, &tuning, SignedDuration::ZERO, |d| {
+        diagnostics.borrow_mut().push(d.to_string())
+    });
+    c.assign(p(2), Changelog::default(), None);
+    assert!(c.message(&p(2), 40, br#"{"Records":[{"eventName":"#));
+    c.message(
+        &p(2),
+        41,
+        &record("111122223333", "2024-01-01T00:00:00Z", "StopInstances", "s"),
+    );
+    c.message(
+        &p(2),
+        42,
+        &record(
+            "111122223333",
+            "2024-01-01T00:10:00Z",
+            "StartInstances",
+            "t",
+        ),
+    );
+    let cycles = c.cycle(true);
+    assert_eq!(cycles[0].next_offset, Some(43), "the partition moved on");
+    assert_eq!(alert_ids(&cycles[0].emissions).len(), 1);
+    drop(c);
+    let diagnostics = diagnostics.into_inner();
+    assert!(
+        diagnostics
+            .iter()
+            .any(|d| d.contains("kafka://cloudtrail/2@40")),
+        "{diagnostics:?}"
+    );
+    assert!(
+        diagnostics
+            .iter()
+            .all(|d| !d.contains("@41") && !d.contains("@42")),
+        "{diagnostics:?}"
+    );
+}
