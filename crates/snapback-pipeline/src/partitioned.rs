@@ -15,6 +15,11 @@
 //! before the events it carries, so every event an alert that is not final can hold is among
 //! them) up to the committed offset, *without emitting*; the first cycle after that emits only
 //! what differs from the changelog, as `watch` does after a restart.
+//!
+//! **One changelog partition, several input topics.** The changelog partition is numbered
+//! as the input partition; a consumer reading two topics writes both topics' partition `n`
+//! to changelog partition `n`, so every changelog key starts with its input topic and `/`
+//! (a character Kafka topic names cannot hold): `cloudtrail/alert/sb-…`, `cloudtrail/newest`.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -90,6 +95,24 @@ impl Changelog {
         bad
     }
 
+    /// Fold the rows of input topic `topic` read back from a changelog partition (oldest
+    /// first; rows of other topics sharing the partition are passed over). Returns the keys of
+    /// rows that did not parse, as [`Self::apply`].
+    pub fn apply_topic(
+        &mut self,
+        topic: &str,
+        rows: impl IntoIterator<Item = ChangelogRow>,
+    ) -> Vec<String> {
+        let prefix = format!("{topic}/");
+        let own = rows
+            .into_iter()
+            .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|rest| (rest.to_owned(), v)));
+        self.apply(own)
+            .into_iter()
+            .map(|k| format!("{prefix}{k}"))
+            .collect()
+    }
+
     /// Where re-reading the partition must start: the newest event time seen minus twice the
     /// horizon (`None`: from the committed offset, nothing was seen).
     pub fn replay_from(&self, horizon: SignedDuration) -> Option<Timestamp> {
@@ -102,7 +125,8 @@ impl Changelog {
 pub struct PartitionCycle {
     pub id: PartitionId,
     pub emissions: Vec<Emission>,
-    /// Changelog rows to write (to the changelog partition numbered as the input's).
+    /// Changelog rows to write (to the changelog partition numbered as the input's), keys
+    /// prefixed by the input topic ([`Changelog::apply_topic`] reads them back).
     pub changelog: Vec<ChangelogRow>,
     /// The offset to commit: one past the last message read.
     pub next_offset: Option<i64>,
@@ -198,11 +222,24 @@ impl<'r> Partitioned<'r> {
     /// A message of `id` at `offset`. Returns false when the partition is not owned (a
     /// message fetched before a revoke).
     pub fn message(&mut self, id: &PartitionId, offset: i64, payload: &[u8]) -> bool {
+        self.message_inspecting(id, offset, payload, &mut |_| {})
+    }
+
+    /// [`Self::message`], showing each decoded event to `inspect` (a consumer compares the
+    /// message key with the record's account).
+    pub fn message_inspecting(
+        &mut self,
+        id: &PartitionId,
+        offset: i64,
+        payload: &[u8],
+        inspect: &mut dyn FnMut(&snapback_ingest::Event),
+    ) -> bool {
         let Some(p) = self.owned.get_mut(id) else {
             return false;
         };
         let name = message_name(id, offset);
-        p.stream.read_bytes(&name, payload, 0, 0);
+        p.stream
+            .read_bytes_inspecting(&name, payload, 0, 0, inspect);
         if p.rebuilding_until.is_none_or(|until| offset >= until) {
             p.next_offset = Some(offset + 1);
         }
@@ -210,6 +247,12 @@ impl<'r> Partitioned<'r> {
             p.rebuilding_until = None;
         }
         true
+    }
+
+    /// One past the last message of `id` read (its committed offset before any): the
+    /// offset a commit now would record.
+    pub fn next_offset(&self, id: &PartitionId) -> Option<i64> {
+        self.owned.get(id).and_then(|p| p.next_offset)
     }
 
     /// Whether `id` is still reading again what it had committed.
@@ -245,7 +288,7 @@ impl<'r> Partitioned<'r> {
                 .into_iter()
                 .map(|(alert_id, t)| {
                     let value = t.map(|t| serde_json::to_string(&t).unwrap_or_default());
-                    (format!("{ALERT_PREFIX}{alert_id}"), value)
+                    (format!("{}/{ALERT_PREFIX}{alert_id}", id.topic), value)
                 })
                 .collect();
             let newest = p
@@ -255,7 +298,8 @@ impl<'r> Partitioned<'r> {
                 .map(|w| w.checked_add(self.lateness).unwrap_or(w));
             if newest.is_some() && newest != p.newest {
                 p.newest = newest;
-                changelog.extend(newest.map(|t| (NEWEST_KEY.to_owned(), Some(t.to_string()))));
+                let key = format!("{}/{NEWEST_KEY}", id.topic);
+                changelog.extend(newest.map(|t| (key, Some(t.to_string()))));
             }
             out.push(PartitionCycle {
                 id: id.clone(),

@@ -190,6 +190,19 @@ impl<'r> Stream<'r> {
     /// and `record` records; diagnostics are located the same way. Records that take state
     /// are kept for the next commit when the stream stores records.
     pub fn read_bytes(&mut self, name: &str, bytes: &[u8], offset: u64, record: u64) {
+        self.read_bytes_inspecting(name, bytes, offset, record, &mut |_| {});
+    }
+
+    /// [`Self::read_bytes`], showing each decoded event to `inspect` first (a Kafka consumer
+    /// checks that the message's key is the record's account).
+    pub fn read_bytes_inspecting(
+        &mut self,
+        name: &str,
+        bytes: &[u8],
+        offset: u64,
+        record: u64,
+        inspect: &mut dyn FnMut(&Event),
+    ) {
         let mut events = Vec::new();
         let on_diagnostic = &mut self.on_diagnostic;
         let s = snapback_ingest::read_bytes(
@@ -199,6 +212,7 @@ impl<'r> Stream<'r> {
             &mut |mut e: Event| {
                 e.provenance.record += record;
                 e.provenance.offset += offset;
+                inspect(&e);
                 events.push(e)
             },
             &mut |d: &Diagnostic| {
