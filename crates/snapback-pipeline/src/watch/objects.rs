@@ -381,7 +381,7 @@ mod tests {
             "the oldest partition of us-east-1 is no longer listed; us-west-2 keeps its only one"
         );
         // Once c settled too, the listing starts after it.
-        c.settle(t("2026-03-03T10:35:00Z"));
+        c.settle(t("2026-03-03T10:36:00Z"));
         assert_eq!(
             c.relist()[1].1.as_deref(),
             Some("ct/us-east-1/2026/03/03/c")
