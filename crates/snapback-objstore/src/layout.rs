@@ -301,8 +301,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.root, "resourceId=/S/RESOURCEGROUPS/2024/");
-        assert_eq!(p.prefix, "resourceId=/S/RESOURCEGROUPS/2024/y=2026/m=03/d=01/h=10/");
-        assert_eq!(p.start, "2026-03-01T10:00:00Z".parse::<Timestamp>().unwrap());
+        assert_eq!(
+            p.prefix,
+            "resourceId=/S/RESOURCEGROUPS/2024/y=2026/m=03/d=01/h=10/"
+        );
+        assert_eq!(
+            p.start,
+            "2026-03-01T10:00:00Z".parse::<Timestamp>().unwrap()
+        );
         let p = partition(Cloud::S3, "AWSLogs/1/CloudTrail/eu-west-1/2026/03/01/f.gz").unwrap();
         assert_eq!(
             (p.root, p.prefix),

@@ -85,7 +85,11 @@ impl ObjectSource for StorePrefix {
     }
 
     fn list_after(&self, prefix: &str, after: Option<&str>) -> Result<Vec<Listed>, RemoteProblem> {
-        let entries = self.input.store().list_after(prefix, after).map_err(problem)?;
+        let entries = self
+            .input
+            .store()
+            .list_after(prefix, after)
+            .map_err(problem)?;
         Ok(entries.iter().map(|e| self.listed(e)).collect())
     }
 

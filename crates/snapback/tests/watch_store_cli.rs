@@ -100,7 +100,10 @@ fn wait_files(child: &mut Child, metrics: &Path, files: u64) {
         if let Some(status) = child.try_wait().unwrap() {
             panic!("watch ended ({status}) before it read {files} objects");
         }
-        assert!(Instant::now() < deadline, "watch did not read {files} objects");
+        assert!(
+            Instant::now() < deadline,
+            "watch did not read {files} objects"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -149,7 +152,13 @@ fn upload(up: &Uploader, files: &[(String, Vec<u8>)]) {
 
 /// The whole scenario on one store: `url` names `bucket` + `prefix`, where the files of
 /// `examples/atomic/<dir>` are uploaded.
-fn watch_while_uploading(e: &Emulator, env: &[(String, String)], bucket: &str, dir: &str, prefix: &str) {
+fn watch_while_uploading(
+    e: &Emulator,
+    env: &[(String, String)],
+    bucket: &str,
+    dir: &str,
+    prefix: &str,
+) {
     let url = format!("{}://{bucket}/{prefix}", e.cloud.scheme());
     e.create_bucket(bucket).unwrap();
     let up = e.uploader(bucket).unwrap();
@@ -201,7 +210,11 @@ fn watch_while_uploading(e: &Emulator, env: &[(String, String)], bucket: &str, d
     // nothing new to read.
     let _ = std::fs::remove_file(&metrics);
     let end = watch(&["--once"]).output().unwrap();
-    assert!(end.status.success(), "{}", String::from_utf8_lossy(&end.stderr));
+    assert!(
+        end.status.success(),
+        "{}",
+        String::from_utf8_lossy(&end.stderr)
+    );
     assert_eq!(figures(&metrics)["files"], 0, "no object is read twice");
     let local = format!("{}/", atomic().join(dir).display());
     let want = scan_alerts(&atomic().join(dir));

@@ -181,7 +181,8 @@ impl<'r, 's> Watch<'r, 's> {
             }
         }
         for source in self.objects.clone() {
-            let resumed = self.resume_objects(&source, saved, newest.saturating_sub(reach), parallel);
+            let resumed =
+                self.resume_objects(&source, saved, newest.saturating_sub(reach), parallel);
             let (tx, pace, retry) = (tx.clone(), pace.clone(), self.retry.clone());
             std::thread::spawn(move || objects::watch_prefix(source, resumed, pace, tx, retry));
         }
@@ -260,9 +261,9 @@ impl<'r, 's> Watch<'r, 's> {
                         problems,
                         partitions,
                     } => {
-                        let failed =
-                            self.stream
-                                .objects_done(&source, objects, problems, partitions, parallel);
+                        let failed = self
+                            .stream
+                            .objects_done(&source, objects, problems, partitions, parallel);
                         hand_back(&self.retry, failed);
                     }
                 }

@@ -366,17 +366,34 @@ mod tests {
         }
         c.note(&part(west, "01"), "ct/us-west-2/2026/03/01/a", None);
         let d3 = part(east, "03");
-        c.note(&d3, "ct/us-east-1/2026/03/03/b", Some(t("2026-03-03T10:00:00Z")));
-        c.note(&d3, "ct/us-east-1/2026/03/03/c", Some(t("2026-03-03T10:20:00Z")));
+        c.note(
+            &d3,
+            "ct/us-east-1/2026/03/03/b",
+            Some(t("2026-03-03T10:00:00Z")),
+        );
+        c.note(
+            &d3,
+            "ct/us-east-1/2026/03/03/c",
+            Some(t("2026-03-03T10:20:00Z")),
+        );
         // At 10:30, b settled (modified 30 minutes before), c did not: the listing of the
         // newest partition starts after b, so c (maybe appended to) is listed again.
         c.settle(t("2026-03-03T10:30:00Z"));
         assert_eq!(
             c.relist(),
             vec![
-                ("ct/us-east-1/2026/03/02/".into(), Some("ct/us-east-1/2026/03/02/a".into())),
-                ("ct/us-east-1/2026/03/03/".into(), Some("ct/us-east-1/2026/03/03/b".into())),
-                ("ct/us-west-2/2026/03/01/".into(), Some("ct/us-west-2/2026/03/01/a".into())),
+                (
+                    "ct/us-east-1/2026/03/02/".into(),
+                    Some("ct/us-east-1/2026/03/02/a".into())
+                ),
+                (
+                    "ct/us-east-1/2026/03/03/".into(),
+                    Some("ct/us-east-1/2026/03/03/b".into())
+                ),
+                (
+                    "ct/us-west-2/2026/03/01/".into(),
+                    Some("ct/us-west-2/2026/03/01/a".into())
+                ),
             ],
             "the oldest partition of us-east-1 is no longer listed; us-west-2 keeps its only one"
         );
