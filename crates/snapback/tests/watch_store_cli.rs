@@ -247,3 +247,48 @@ fn watch_gs_while_objects_land_and_after_a_kill_gives_scans_alerts_once() {
     };
     watch_while_uploading(&e, &e.env(), "sink", "gcp", "");
 }
+
+/// A prefix beside local paths: `watch --once` of `s3://…` and two directories gives `scan`'s
+/// alerts of the three directories, byte for byte once the URL is written where its directory
+/// was.
+#[test]
+fn watch_once_of_a_prefix_beside_paths_equals_scan() {
+    let Some(e) = Emulator::start_or_skip(Cloud::S3, "watch_once_of_a_prefix_beside_paths") else {
+        return;
+    };
+    e.create_bucket("trail").unwrap();
+    let up = e.uploader("trail").unwrap();
+    upload(&up, &delivery(&atomic().join("AWSLogs"), "AWSLogs/"));
+    let root = atomic();
+    let (aws, gcp, azure) = (
+        root.join("AWSLogs"),
+        root.join("gcp"),
+        root.join("insights-activity-logs"),
+    );
+    let watched = snapback(&e.env())
+        .args(["watch", "--once", "--quiet", "s3://trail/AWSLogs/"])
+        .args([&gcp, &azure])
+        .output()
+        .unwrap();
+    assert!(
+        watched.status.success(),
+        "{}",
+        String::from_utf8_lossy(&watched.stderr)
+    );
+    let scanned = snapback(&[])
+        .args(["scan", "--format", "jsonl", "--quiet"])
+        .args([&aws, &gcp, &azure])
+        .output()
+        .unwrap();
+    let want = String::from_utf8(scanned.stdout).unwrap();
+    assert!(want.lines().count() >= 3, "alerts of the three clouds");
+    let got = String::from_utf8(watched.stdout).unwrap();
+    assert!(
+        got.contains("s3://trail/AWSLogs/"),
+        "provenance names the objects"
+    );
+    assert_eq!(
+        got.replace("s3://trail/AWSLogs/", &format!("{}/", aws.display())),
+        want
+    );
+}
