@@ -292,3 +292,49 @@ fn watch_once_of_a_prefix_beside_paths_equals_scan() {
         want
     );
 }
+
+/// Keys that land after the watcher moved on: one into the day before the newest partition it
+/// knows (a delivery that crossed midnight), one into a region it never saw. Both are read
+/// (the walk every 10 polls finds new partitions), and a key re-put with the same bytes, a new
+/// object for the store but the same ETag, is not read again.
+#[test]
+fn keys_landing_in_an_older_day_or_a_new_region_are_read_once() {
+    let Some(e) = Emulator::start_or_skip(Cloud::S3, "keys_landing_in_an_older_day") else {
+        return;
+    };
+    e.create_bucket("trail").unwrap();
+    let up = e.uploader("trail").unwrap();
+    let files = delivery(&atomic().join("AWSLogs"), "AWSLogs/");
+    let (first, rest) = files.split_at(files.len() - 2);
+    upload(&up, first);
+    let tmp = tempfile::tempdir().unwrap();
+    let metrics = tmp.path().join("metrics.json");
+    let mut child = snapback(&e.env())
+        .args(["watch", "s3://trail/AWSLogs/", "--poll", "200ms", "--quiet"])
+        .arg("--metrics")
+        .arg(&metrics)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_files(&mut child, &metrics, first.len() as u64);
+    let moved = |key: &str, from: &str, to: &str| key.replace(from, to);
+    let (older, region) = (&rest[0], &rest[1]);
+    up.put(
+        &moved(&older.0, "/2026/11/20/", "/2026/11/19/"),
+        older.1.clone(),
+    )
+    .unwrap();
+    up.put(
+        &moved(&region.0, "/us-east-1/", "/eu-west-3/"),
+        region.1.clone(),
+    )
+    .unwrap();
+    wait_files(&mut child, &metrics, files.len() as u64);
+    // The same bytes again: same ETag, not fetched.
+    up.put(&first[0].0, first[0].1.clone()).unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    let read = figures(&metrics)["files"].as_u64().unwrap();
+    terminate(&mut child);
+    assert_eq!(read, files.len() as u64, "each object read once");
+}
