@@ -32,7 +32,8 @@ impl StorePrefix {
     }
 }
 
-fn problem(e: ObjstoreError) -> RemoteProblem {
+/// A failed listing of `at` (the prefix URL, when the error names none).
+fn problem(at: String, e: ObjstoreError) -> RemoteProblem {
     match e {
         ObjstoreError::Request { at, reason, detail } => RemoteProblem {
             at: at.into(),
@@ -40,7 +41,7 @@ fn problem(e: ObjstoreError) -> RemoteProblem {
             detail,
         },
         other => RemoteProblem {
-            at: "".into(),
+            at: at.into(),
             reason: other.reason(),
             detail: other.to_string(),
         },
