@@ -90,7 +90,7 @@ impl ObjectSource for StorePrefix {
             .input
             .store()
             .list_after(prefix, after)
-            .map_err(problem)?;
+            .map_err(|e| problem(self.url_of(prefix), e))?;
         Ok(entries.iter().map(|e| self.listed(e)).collect())
     }
 
