@@ -150,6 +150,44 @@ pub fn partition_of(cloud: Cloud, key: &str) -> Option<&str> {
     None
 }
 
+/// A key's layout partition with what a watcher needs to rank it: the folders above its
+/// first date part (`root`: one account's region, one subscription, one log), and the first
+/// instant its dates cover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Partition<'k> {
+    /// `partition_of(cloud, key)`: up to and including the finest date folder.
+    pub prefix: &'k str,
+    /// The folders before the first date part: partitions of one root are one delivery
+    /// stream, dated one after the other.
+    pub root: &'k str,
+    pub start: Timestamp,
+}
+
+/// [`partition_of`], with its root and its start; `None` when the key holds no whole date.
+pub fn partition(cloud: Cloud, key: &str) -> Option<Partition<'_>> {
+    let mut date = DatePath::default();
+    let (mut end, mut root) = (0, None);
+    for segment in key.split_inclusive('/') {
+        let Some(name) = segment.strip_suffix('/') else {
+            break;
+        };
+        let before = end;
+        end += segment.len();
+        if let Some(next) = date.step(cloud, name) {
+            root.get_or_insert(before);
+            date = next;
+            if date.is_finest(cloud) {
+                return Some(Partition {
+                    prefix: &key[..end],
+                    root: &key[..root.unwrap_or(0)],
+                    start: date.span()?.0,
+                });
+            }
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,5 +295,27 @@ mod tests {
             Some("resourceId=/S/y=2026/m=03/d=01/h=10/")
         );
         assert_eq!(partition_of(Cloud::Gcs, "activity/2026/03/x.json"), None);
+        let p = partition(
+            Cloud::Azure,
+            "resourceId=/S/RESOURCEGROUPS/2024/y=2026/m=03/d=01/h=10/m=00/PT1H.json",
+        )
+        .unwrap();
+        assert_eq!(p.root, "resourceId=/S/RESOURCEGROUPS/2024/");
+        assert_eq!(
+            p.prefix,
+            "resourceId=/S/RESOURCEGROUPS/2024/y=2026/m=03/d=01/h=10/"
+        );
+        assert_eq!(
+            p.start,
+            "2026-03-01T10:00:00Z".parse::<Timestamp>().unwrap()
+        );
+        let p = partition(Cloud::S3, "AWSLogs/1/CloudTrail/eu-west-1/2026/03/01/f.gz").unwrap();
+        assert_eq!(
+            (p.root, p.prefix),
+            (
+                "AWSLogs/1/CloudTrail/eu-west-1/",
+                "AWSLogs/1/CloudTrail/eu-west-1/2026/03/01/"
+            )
+        );
     }
 }

@@ -62,7 +62,7 @@ use tokio::runtime::{Handle, Runtime};
 pub use connect::Retries;
 pub use error::{ObjstoreError, Secrets};
 pub use fetch::Body;
-pub use layout::partition_of;
+pub use layout::{partition, partition_of, Partition};
 pub use listing::{ListReport, ObjectEntry};
 pub use url::{Cloud, StoreUrl};
 
@@ -217,7 +217,8 @@ impl Store {
         self.counters.report()
     }
 
-    fn remote_object(&self, e: &ObjectEntry) -> RemoteObject {
+    /// What ingest reads for `e`: its URL (provenance), key, size, ETag and version.
+    pub fn remote_object(&self, e: &ObjectEntry) -> RemoteObject {
         RemoteObject {
             name: self.url.object_url(&e.key).into(),
             key: e.key.as_str().into(),

@@ -22,6 +22,7 @@ mod progress;
 mod spill_args;
 mod table_out;
 mod terminal;
+mod watch_store;
 
 /// mimalloc, not the system allocator: with glibc's, the reading threads' arenas grew to tens
 /// of megabytes each over thousands of small files while the live heap stayed under 8 MB
