@@ -26,7 +26,7 @@ use std::collections::{BTreeMap, HashMap};
 use jiff::{SignedDuration, Timestamp};
 use snapback_correlate::order::Lateness;
 use snapback_correlate::stream::{Emission, Tracked};
-use snapback_correlate::Tuning;
+use snapback_correlate::{DetectOptions, Tuning};
 use snapback_ingest::Diagnostic;
 use snapback_rules::RuleSet;
 
@@ -172,15 +172,8 @@ impl<'r> Partitioned<'r> {
 
     /// How far back a rebuild reads (twice this before the newest event seen).
     pub fn horizon(&self) -> SignedDuration {
-        Stream::new(
-            self.rules,
-            self.tuning,
-            Lateness::Bounded(self.lateness),
-            HashMap::new(),
-            false,
-            Box::new(|_| {}),
-        )
-        .horizon()
+        let options = self.tuning.detect_options(DetectOptions::default());
+        snapback_correlate::stream::horizon(self.rules, &options)
     }
 
     /// Take `id` over, with what its changelog says was emitted; `committed` is the group's

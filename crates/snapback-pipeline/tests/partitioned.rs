@@ -3,6 +3,8 @@
 //! over by another consumer that rebuilds it from the changelog and the partition's messages
 //! without emitting anything twice.
 
+mod common;
+
 use jiff::SignedDuration;
 use snapback_correlate::stream::Emission;
 use snapback_correlate::Tuning;
@@ -10,18 +12,7 @@ use snapback_pipeline::partitioned::{message_name, Changelog, PartitionId, Parti
 use snapback_rules::RuleSet;
 
 fn record(account: &str, time: &str, name: &str, id: &str) -> Vec<u8> {
-    serde_json::json!({
-        "eventVersion": "1.09",
-        "userIdentity": {"type": "IAMUser", "arn": format!("arn:aws:iam::{account}:user/mallory"),
-                         "accountId": account, "userName": "mallory"},
-        "eventTime": time, "eventSource": "ec2.amazonaws.com", "eventName": name,
-        "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.7", "userAgent": "aws-cli/2",
-        "requestParameters": {"instancesSet": {"items": [{"instanceId": "i-0victim"}]}},
-        "responseElements": null, "eventID": id, "eventType": "AwsApiCall",
-        "recipientAccountId": account
-    })
-    .to_string()
-    .into_bytes()
+    common::ec2_call(account, time, name, id).into_bytes()
 }
 
 fn p(n: i32) -> PartitionId {
