@@ -333,6 +333,8 @@ fn gcs_upload(
 /// Moto's IAM, switched on: a user allowed `s3:ListBucket` and `s3:GetObject` on `bucket`
 /// but denied `s3:GetObject` on `denied_key`; then every request must be signed by a known
 /// user. Its (access key id, secret). Uses boto3 (moto's own dependency) for the IAM calls.
+/// The reset body is sent as `text/plain`: under urllib's default form content type some
+/// Werkzeug versions hand moto an empty body, and moto answers 500 (seen on CI).
 pub fn moto_reader_denied(
     emulator: &Emulator,
     bucket: &str,
@@ -351,7 +353,8 @@ policy = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Deny", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/{denied}"}]}
 iam.put_user_policy(UserName="reader", PolicyName="read", PolicyDocument=json.dumps(policy))
 key = iam.create_access_key(UserName="reader")["AccessKey"]
-urllib.request.urlopen(urllib.request.Request(endpoint + "/moto-api/reset-auth", data=b"0", method="POST"))
+urllib.request.urlopen(urllib.request.Request(endpoint + "/moto-api/reset-auth", data=b"0", method="POST",
+                                              headers={"Content-Type": "text/plain"}))
 print(key["AccessKeyId"]); print(key["SecretAccessKey"])
 "#;
     let out = Command::new("python3")
