@@ -453,7 +453,10 @@ impl<'r> Group<'r> {
             }
         }
         let secs = self.started.elapsed().as_secs_f64().max(1e-9);
+        let summary = self.summary();
         let f = &mut self.figures;
+        f.skipped_records = summary.skipped_total();
+        f.not_audit_records = summary.not_audit.values().sum();
         f.partitions = self.parts.partitions().count();
         f.lag = lag;
         f.open_sequences = open;
