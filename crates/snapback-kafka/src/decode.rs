@@ -29,8 +29,7 @@ pub fn provenance_name(topic: &str, partition: i32, offset: i64) -> String {
 /// Beyond what reading a file reports: a message without a value (a tombstone) or with an
 /// empty one is an `empty-message` error, and one that is not JSON (reading a file, text is
 /// another kind of log, not an error) is a `not-json` error, since a topic of audit records
-/// should hold none; JSON of no audit layout is an `unknown-layout` error likewise. A record
-/// over `options.max_record_bytes` is reported by the reader (`record-too-large`).
+/// should hold none.
 pub fn decode_message(
     message: &Message,
     options: &IngestOptions,
@@ -62,17 +61,6 @@ pub fn decode_message(
         *summary.skipped.entry("not-json").or_default() += n;
         let detail = format!("the message is not JSON (it reads as {kind})");
         on_diag(&located(&name, "not-json", detail));
-    }
-    // Valid JSON of no layout snapback reads: reading a directory such files are counted
-    // only (other logs beside the audit logs); on a topic of audit records each is an error.
-    let unknown: Vec<(String, u64)> = std::mem::take(&mut summary.not_audit).into_iter().collect();
-    for (kind, n) in unknown {
-        *summary.skipped.entry("unknown-layout").or_default() += n;
-        let detail = format!(
-            "{n} record(s) of the message are JSON of no audit layout snapback reads ({kind}), {} bytes",
-            payload.len()
-        );
-        on_diag(&located(&name, "unknown-layout", detail));
     }
     summary
 }

@@ -164,6 +164,16 @@ impl PartitionReader {
                     }
                 }
                 Some(Err(rdkafka::error::KafkaError::PartitionEOF(_))) => return Ok(read),
+                // The broker away for a moment (restarting): librdkafka reconnects; `stall`
+                // bounds the wait.
+                Some(Err(e))
+                    if matches!(
+                        e.rdkafka_error_code(),
+                        Some(
+                            rdkafka::types::RDKafkaErrorCode::BrokerTransportFailure
+                                | rdkafka::types::RDKafkaErrorCode::AllBrokersDown
+                        )
+                    ) => {}
                 Some(Err(e)) => return Err(KafkaError::consumer("reading a partition", e)),
                 None if last.elapsed() > stall => {
                     return Err(KafkaError::Consumer {

@@ -476,6 +476,9 @@ impl<'r> Group<'r> {
         for (_, stream) in self.parts.streams() {
             s.merge(stream.summary().clone());
         }
+        for (reason, n) in self.parts.skipped() {
+            *s.skipped.entry(reason).or_default() += n;
+        }
         s
     }
 }

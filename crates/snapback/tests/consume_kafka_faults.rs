@@ -63,8 +63,8 @@ fn malformed_messages_are_located_skipped_and_the_chain_after_them_still_alerts(
     let err = c.stderr();
     for (offset, reason) in [
         (0, "not-json"),
-        (1, "unknown-layout"),
-        (2, "unknown-layout"),
+        (1, "unknown-format"),
+        (2, "unknown-format"),
         (3, "empty-message"),
         (4, "empty-message"),
     ] {
@@ -74,8 +74,7 @@ fn malformed_messages_are_located_skipped_and_the_chain_after_them_still_alerts(
             "no {reason} diagnostic located at {at}:\n{err}"
         );
     }
-    let size = format!("{} bytes", big.len());
-    assert!(err.contains(&size), "the 10 MB message, {size}: {err}");
+    // 10 MB is under ingest's record limit (16 MiB): the message is read, its shape unknown.
     assert!(c.figure("skipped_records") >= 5, "{:?}", c.figures());
     assert_eq!(final_ids(&read_alerts(b)), want, "alerts versus scan's");
 
