@@ -88,10 +88,19 @@ impl PartitionReader {
         let mut tpl = TopicPartitionList::new();
         tpl.add_partition_offset(&id.topic, id.partition, rdkafka::Offset::Offset(ms))
             .map_err(|e| KafkaError::consumer("offsets for times", e))?;
-        let got = self
-            .inner
-            .offsets_for_times(tpl, timeout)
-            .map_err(|e| KafkaError::consumer("offsets for times", e))?;
+        // A broker just restarted answers with a stale leader epoch for a moment: ask again
+        // (up to 10 times, 0.5 s apart) before giving up.
+        let mut tries = 0;
+        let got = loop {
+            match self.inner.offsets_for_times(tpl.clone(), timeout) {
+                Ok(got) => break got,
+                Err(_) if tries < 10 => {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+                Err(e) => return Err(KafkaError::consumer("offsets for times", e)),
+            }
+        };
         Ok(got
             .elements()
             .first()
@@ -164,6 +173,16 @@ impl PartitionReader {
                     }
                 }
                 Some(Err(rdkafka::error::KafkaError::PartitionEOF(_))) => return Ok(read),
+                // The broker away for a moment (restarting): librdkafka reconnects; `stall`
+                // bounds the wait.
+                Some(Err(e))
+                    if matches!(
+                        e.rdkafka_error_code(),
+                        Some(
+                            rdkafka::types::RDKafkaErrorCode::BrokerTransportFailure
+                                | rdkafka::types::RDKafkaErrorCode::AllBrokersDown
+                        )
+                    ) => {}
                 Some(Err(e)) => return Err(KafkaError::consumer("reading a partition", e)),
                 None if last.elapsed() > stall => {
                     return Err(KafkaError::Consumer {

@@ -152,6 +152,31 @@ pub struct Partitioned<'r> {
     lateness: SignedDuration,
     owned: BTreeMap<PartitionId, Owned<'r>>,
     diagnostics: SharedDiagnostics<'r>,
+    /// Messages skipped before decoding (empty, not JSON), by reason.
+    skipped: BTreeMap<&'static str, u64>,
+}
+
+/// Why a message cannot hold audit records, before decoding it: empty (or a tombstone), or
+/// not JSON (reading files, text is another log; on a topic of audit records it is an error).
+fn unreadable(payload: &[u8]) -> Option<(&'static str, String)> {
+    let Some(first) = payload.iter().find(|b| !b.is_ascii_whitespace()) else {
+        return Some((
+            "empty-message",
+            "the message has no value (a tombstone) or an empty one".to_owned(),
+        ));
+    };
+    let gzip = payload.starts_with(&[0x1f, 0x8b]);
+    if gzip || matches!(first, b'{' | b'[') {
+        return None;
+    }
+    let start = String::from_utf8_lossy(&payload[..payload.len().min(24)]).into_owned();
+    Some((
+        "not-json",
+        format!(
+            "the message is not JSON ({} bytes, starting {start:?})",
+            payload.len()
+        ),
+    ))
 }
 
 impl<'r> Partitioned<'r> {
@@ -167,6 +192,7 @@ impl<'r> Partitioned<'r> {
             lateness,
             owned: BTreeMap::new(),
             diagnostics: std::rc::Rc::new(std::cell::RefCell::new(on_diagnostic)),
+            skipped: BTreeMap::new(),
         }
     }
 
@@ -231,8 +257,24 @@ impl<'r> Partitioned<'r> {
             return false;
         };
         let name = message_name(id, offset);
-        p.stream
-            .read_bytes_inspecting(&name, payload, 0, 0, inspect);
+        if let Some((reason, detail)) = unreadable(payload) {
+            // Reported once: not again while a rebuild reads it a second time.
+            if p.rebuilding_until.is_none_or(|until| offset >= until) {
+                *self.skipped.entry(reason).or_default() += 1;
+                let d = Diagnostic {
+                    severity: snapback_ingest::Severity::Error,
+                    file: name.into(),
+                    record: None,
+                    offset: Some(0),
+                    reason,
+                    detail,
+                };
+                (self.diagnostics.borrow_mut())(&d);
+            }
+        } else {
+            p.stream
+                .read_bytes_inspecting(&name, payload, 0, 0, inspect);
+        }
         if p.rebuilding_until.is_none_or(|until| offset >= until) {
             p.next_offset = Some(offset + 1);
         }
@@ -240,6 +282,11 @@ impl<'r> Partitioned<'r> {
             p.rebuilding_until = None;
         }
         true
+    }
+
+    /// Messages skipped before decoding (empty, not JSON), by reason, all partitions.
+    pub fn skipped(&self) -> &BTreeMap<&'static str, u64> {
+        &self.skipped
     }
 
     /// One past the last message of `id` read (its committed offset before any): the

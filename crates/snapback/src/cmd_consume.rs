@@ -121,6 +121,10 @@ pub struct ConsumeFigures {
     pub open_sequences: u64,
     /// Events behind what was already correlated of their account: counted, not correlated.
     pub late_events: u64,
+    /// Records skipped with a located diagnostic (not JSON, empty message, too large, ...).
+    pub skipped_records: u64,
+    /// Records of no audit layout snapback reads (valid JSON of an unknown layout).
+    pub not_audit_records: u64,
     pub rebalances: u64,
     /// Alert revisions (and retractions) in committed transactions.
     pub alerts_emitted: u64,

@@ -453,7 +453,10 @@ impl<'r> Group<'r> {
             }
         }
         let secs = self.started.elapsed().as_secs_f64().max(1e-9);
+        let summary = self.summary();
         let f = &mut self.figures;
+        f.skipped_records = summary.skipped_total();
+        f.not_audit_records = summary.not_audit.values().sum();
         f.partitions = self.parts.partitions().count();
         f.lag = lag;
         f.open_sequences = open;
@@ -472,6 +475,9 @@ impl<'r> Group<'r> {
         let mut s = self.summary.clone();
         for (_, stream) in self.parts.streams() {
             s.merge(stream.summary().clone());
+        }
+        for (reason, n) in self.parts.skipped() {
+            *s.skipped.entry(reason).or_default() += n;
         }
         s
     }
