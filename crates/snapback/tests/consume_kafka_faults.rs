@@ -92,7 +92,6 @@ fn malformed_messages_are_located_skipped_and_the_chain_after_them_still_alerts(
 }
 
 #[test]
-#[ignore = "fails: consume now exits 0 across the restart, but the alerts topic read back is empty (issue 14, open)"]
 fn consume_survives_the_broker_stopping_and_starting_again() {
     let Some(broker) = broker::TestBroker::start("consume: the broker goes away") else {
         return;

@@ -232,7 +232,18 @@ pub fn read_alerts(brokers: &str) -> Vec<Message> {
     let mut messages = Vec::new();
     let mut quiet = Instant::now();
     let mut assigned = false;
-    while !assigned || quiet.elapsed() < Duration::from_secs(5) {
+    // Quiet for 5 s after the last message; with nothing read yet, 60 s: a broker that
+    // restarted a moment ago (or a loaded machine) can take that long to hand the
+    // committed alerts to a new group.
+    let started = Instant::now();
+    let enough = |messages: &Vec<Message>, quiet: Instant| {
+        if messages.is_empty() {
+            started.elapsed() > Duration::from_secs(60)
+        } else {
+            quiet.elapsed() > Duration::from_secs(5)
+        }
+    };
+    while !assigned || !enough(&messages, quiet) {
         for p in reader.poll(1000, Duration::from_millis(500)).unwrap() {
             match p {
                 Polled::Message(m) => {
