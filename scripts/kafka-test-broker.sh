@@ -13,6 +13,12 @@
 #                                       (KAFKA_TEST_KEEP=1: keep it, to start again on it)
 #   kafka-test-broker.sh status [PORT]  print BOOTSTRAP=... for each running broker this script
 #                                       started (or for PORT only); exit 1 if none
+#   kafka-test-broker.sh topic PORT NAME PARTITIONS [KEY=VALUE]...
+#                                       create a topic on that broker (Kafka's own TopicCommand;
+#                                       KEY=VALUE are topic configs, e.g. cleanup.policy=compact)
+#   kafka-test-broker.sh read PORT TOPIC  print every committed message of TOPIC, one per line
+#                                       (Kafka's ConsoleConsumer, read_committed, from the start,
+#                                       until nothing arrives for 10 s)
 #
 # The controller listens on PORT+1 (KAFKA_TEST_CONTROLLER_PORT). Settings that make transactions
 # and consumer groups work on one node: every internal topic's replication factor and min ISR 1,
@@ -268,10 +274,42 @@ cmd_status() {
   return $found
 }
 
+cmd_topic() {
+  [ $# -ge 3 ] || die "usage: $0 topic PORT NAME PARTITIONS [KEY=VALUE]..."
+  local port="$1" name="$2" parts="$3" configs=() c
+  valid_port "$port"
+  shift 3
+  for c in "$@"; do configs+=(--config "$c"); done
+  [ -f "$LIBS/.complete" ] || die "no jars in $LIBS: run '$0 fetch' (or start a broker) first"
+  local out
+  if ! out=$("$JAVA" -Xmx128m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Djava.awt.headless=true \
+      -cp "$LIBS/*" org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$port" \
+      --create --if-not-exists --topic "$name" --partitions "$parts" --replication-factor 1 \
+      "${configs[@]}" 2>&1); then
+    echo "$out" >&2
+    die "could not create topic $name on 127.0.0.1:$port"
+  fi
+  log "topic $name ($parts partitions) on 127.0.0.1:$port"
+}
+
+cmd_read() {
+  [ $# -eq 2 ] || die "usage: $0 read PORT TOPIC"
+  local port="$1" topic="$2"
+  valid_port "$port"
+  [ -f "$LIBS/.complete" ] || die "no jars in $LIBS: run '$0 fetch' (or start a broker) first"
+  "$JAVA" -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Djava.awt.headless=true \
+    -cp "$LIBS/*" org.apache.kafka.tools.consumer.ConsoleConsumer \
+    --bootstrap-server "127.0.0.1:$port" --topic "$topic" --from-beginning \
+    --isolation-level read_committed --timeout-ms 10000 \
+    --group "kafka-test-broker-read-$$" 2> >(grep -v -i "log4j\|slf4j\|Processed a total" >&2)
+}
+
 case "${1:-}" in
   fetch)  cmd_fetch ;;
   start)  shift; cmd_start "$@" ;;
   stop)   shift; cmd_stop "$@" ;;
   status) shift; cmd_status "$@" ;;
-  *) echo "usage: $0 {fetch|start PORT|stop PORT|status [PORT]}" >&2; exit 2 ;;
+  topic)  shift; cmd_topic "$@" ;;
+  read)   shift; cmd_read "$@" ;;
+  *) echo "usage: $0 {fetch|start PORT|stop PORT|status [PORT]|topic PORT NAME PARTITIONS|read PORT TOPIC}" >&2; exit 2 ;;
 esac

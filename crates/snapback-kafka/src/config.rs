@@ -9,8 +9,42 @@ use crate::KafkaError;
 /// given twice takes its last value. Any librdkafka property may be given (SASL, TLS,
 /// timeouts, Event Hubs' connection string as `sasl.password`); librdkafka checks names and
 /// values when the client is created.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Its `Debug` shows the values of secret settings (passwords, secrets, private keys) as
+/// `<redacted>`: they must not reach a log.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Settings(Vec<(String, String)>);
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map()
+            .entries(self.0.iter().map(|(k, v)| {
+                let shown = if is_secret(k) {
+                    "<redacted>"
+                } else {
+                    v.as_str()
+                };
+                (k.as_str(), shown)
+            }))
+            .finish()
+    }
+}
+
+/// Whether a librdkafka setting (or a mistyped `--kafka` argument) holds a secret:
+/// `sasl.password`, `ssl.key.password`, `sasl.oauthbearer.client.secret`, `ssl.key.pem`,
+/// `sasl.oauthbearer.config`, `sasl.jaas.config`-like keys.
+pub(crate) fn is_secret(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    [
+        "password",
+        "secret",
+        "key.pem",
+        "oauthbearer.config",
+        "jaas",
+        "token",
+    ]
+    .iter()
+    .any(|w| k.contains(w))
+}
 
 impl Settings {
     /// Parse `KEY=VALUE` arguments. The value may itself hold `=` (an Event Hubs connection
@@ -22,9 +56,13 @@ impl Settings {
             match arg.split_once('=') {
                 Some((k, v)) if !k.trim().is_empty() => out.set(k.trim(), v),
                 _ => {
-                    return Err(KafkaError::BadSetting {
-                        given: arg.to_owned(),
-                    })
+                    // A mistyped secret (`sasl.password:…`) is not echoed.
+                    let given = if is_secret(arg) {
+                        "<a setting naming a secret; its value is not shown>".to_owned()
+                    } else {
+                        arg.to_owned()
+                    };
+                    return Err(KafkaError::BadSetting { given });
                 }
             }
         }
@@ -114,6 +152,22 @@ mod tests {
         );
         assert_eq!(s.get("acks"), Some("all"));
         assert_eq!(s.iter().count(), 2);
+    }
+
+    #[test]
+    fn secrets_are_not_shown_by_debug_nor_by_a_refused_argument() {
+        let s = Settings::parse([
+            "sasl.password=Endpoint=sb://x/;SharedAccessKey=hunter2",
+            "ssl.key.password=hunter3",
+            "sasl.oauthbearer.client.secret=hunter4",
+            "security.protocol=SASL_SSL",
+        ])
+        .unwrap();
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("hunter"), "{shown}");
+        assert!(shown.contains("SASL_SSL"), "{shown}");
+        let e = Settings::parse(["sasl.password:hunter5"]).unwrap_err();
+        assert!(!e.to_string().contains("hunter5"), "{e}");
     }
 
     #[test]

@@ -22,6 +22,7 @@ use snapback_kafka::{create_topic, partition_count, Settings, TopicCreated, Topi
 
 use crate::cmd_scan::{load_rules, load_tuning};
 use crate::consume_group::{Group, GroupSetup};
+use crate::detect_args::{parse_duration, DetectArgs};
 
 #[derive(Args)]
 pub struct ConsumeArgs {
@@ -59,15 +60,8 @@ pub struct ConsumeArgs {
     /// How often to commit a transaction (alerts, changelog, offsets).
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     pub commit_interval: SignedDuration,
-    /// Load Sigma rules from this directory too.
-    #[arg(long = "rules", value_name = "DIR")]
-    pub rules: Vec<PathBuf>,
-    /// Do not load the built-in rule pack.
-    #[arg(long)]
-    pub no_builtin: bool,
-    /// Tuning: allowlists, maintenance windows, risk overrides, state caps (TOML).
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub detect: DetectArgs,
     /// A librdkafka setting, `KEY=VALUE` (repeatable), given to the consumer, the producer and
     /// the partition reader: SASL, TLS, timeouts, e.g. `--kafka security.protocol=SASL_SSL`.
     #[arg(long = "kafka", value_name = "KEY=VALUE")]
@@ -95,16 +89,6 @@ pub enum AlertsFormat {
     Leef,
     /// ArcSight CEF.
     Cef,
-}
-
-fn parse_duration(s: &str) -> Result<SignedDuration, String> {
-    let d: SignedDuration = s
-        .parse()
-        .map_err(|e| format!("{s:?} is not a duration like 15m, 2s or 1h30m: {e}"))?;
-    if d.is_negative() {
-        return Err(format!("{s:?} is negative"));
-    }
-    Ok(d)
 }
 
 /// The running figures: the status line and `--metrics`.
@@ -225,8 +209,8 @@ fn topics(args: &ConsumeArgs, settings: &Settings) -> anyhow::Result<String> {
 
 pub fn run(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
     let settings = Settings::parse(&args.kafka)?;
-    let rules = load_rules(!args.no_builtin, &args.rules);
-    let tuning = load_tuning(args.config.as_deref())?;
+    let rules = load_rules(!args.detect.no_builtin, &args.detect.rules);
+    let tuning = load_tuning(args.detect.config.as_deref())?;
     let changelog = topics(&args, &settings)?;
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {

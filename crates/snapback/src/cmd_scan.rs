@@ -13,6 +13,7 @@ use snapback_pipeline::{Batch, BatchRun, PrefilterMode, Selection};
 use snapback_rules::RuleSet;
 
 use crate::cmd_output::{forward, forwarder, write_format_with, write_report, OutputArgs};
+use crate::detect_args::DetectArgs;
 use crate::inputs::WindowArgs;
 use snapback_output::Forwarder;
 
@@ -32,15 +33,8 @@ pub struct ScanOptions {
     /// Output format: a table for people, one JSON alert per line for machines.
     #[arg(long, value_enum, default_value_t = ScanFormat::Table)]
     pub format: ScanFormat,
-    /// Load Sigma rules (detections, correlations, filters) from this directory too.
-    #[arg(long = "rules", value_name = "DIR")]
-    pub rules: Vec<PathBuf>,
-    /// Do not load the built-in rule pack.
-    #[arg(long)]
-    pub no_builtin: bool,
-    /// Tuning: allowlists, maintenance windows and risk overrides (TOML).
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub detect: DetectArgs,
     /// Only report alerts with at least this risk score.
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub min_risk: u8,
@@ -105,10 +99,10 @@ pub fn demo(options: ScanOptions) -> anyhow::Result<ExitCode> {
 
 fn scan(inputs: &[Input], opts: &ScanOptions) -> anyhow::Result<ExitCode> {
     // What the operator got wrong is said before the input is read, not after.
-    let tuning = load_tuning(opts.config.as_deref())?;
+    let tuning = load_tuning(opts.detect.config.as_deref())?;
     let forward = forwarder(&opts.output)?;
     check_report_path(opts.output.report.as_deref())?;
-    let rules = load_rules(!opts.no_builtin, &opts.rules);
+    let rules = load_rules(!opts.detect.no_builtin, &opts.detect.rules);
     // The prefilter skips records no rule can match, except where every record must be read:
     // --strict (every problem counts) and --report (it states the events read and their span).
     let prefilter = PrefilterMode::for_run(opts.strict, opts.output.report.is_some());

@@ -28,6 +28,7 @@ use snapback_pipeline::{PipelineError, PrefilterMode, ReadPlan, Selection};
 
 use crate::cmd_output::{finish_forward, forwarder, write_format_with, OutputArgs};
 use crate::cmd_scan::{load_rules, load_tuning};
+use crate::detect_args::{parse_duration, DetectArgs};
 use snapback_output::Forwarder;
 
 #[derive(Args)]
@@ -65,15 +66,8 @@ pub struct WatchArgs {
     /// Also emit suppressed alerts, with who suppressed them and why.
     #[arg(long)]
     pub show_suppressed: bool,
-    /// Load Sigma rules from this directory too.
-    #[arg(long = "rules", value_name = "DIR")]
-    pub rules: Vec<PathBuf>,
-    /// Do not load the built-in rule pack.
-    #[arg(long)]
-    pub no_builtin: bool,
-    /// Tuning: allowlists, maintenance windows, risk overrides, state caps (TOML).
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub detect: DetectArgs,
     /// Do not print per-record diagnostics (the summary still counts them).
     #[arg(long, short)]
     pub quiet: bool,
@@ -95,16 +89,6 @@ pub enum WatchFormat {
     Cef,
     /// A readable listing for a terminal (revisions are listed again in full).
     Table,
-}
-
-fn parse_duration(s: &str) -> Result<SignedDuration, String> {
-    let d: SignedDuration = s
-        .parse()
-        .map_err(|e| format!("{s:?} is not a duration like 15m, 2s or 1h30m: {e}"))?;
-    if d.is_negative() {
-        return Err(format!("{s:?} is negative"));
-    }
-    Ok(d)
 }
 
 /// Where alert revisions go.
@@ -250,13 +234,18 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
     if args.output.report.is_some() {
         bail!("--report needs every alert of a finished run: use it with `snapback scan`");
     }
-    let rules = load_rules(!args.no_builtin, &args.rules);
-    let tuning = load_tuning(args.config.as_deref())?;
+    let rules = load_rules(!args.detect.no_builtin, &args.detect.rules);
+    let tuning = load_tuning(args.detect.config.as_deref())?;
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(sig, stop.clone()).context("installing signal handlers")?;
     }
-    let config = args.config.as_deref().map(std::fs::read).transpose()?;
+    let config = args
+        .detect
+        .config
+        .as_deref()
+        .map(std::fs::read)
+        .transpose()?;
     let fingerprint = watch::rules_fingerprint(&rules, config.as_deref());
     let out_name = args.out.as_ref().map(|p| p.display().to_string());
     let (state, saved) = match args.state.as_deref() {

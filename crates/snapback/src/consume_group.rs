@@ -75,6 +75,9 @@ pub struct Group<'r> {
     committed: HashMap<PartitionId, i64>,
     last_commit: Instant,
     last_activity: Instant,
+    /// Whether the group has given this member its first assignment (even an empty one):
+    /// before that, no time counts as idle, however long joining takes.
+    joined: bool,
     started: Instant,
     summary: Summary,
     figures: ConsumeFigures,
@@ -126,6 +129,7 @@ impl<'r> Group<'r> {
             committed: HashMap::new(),
             last_commit: now,
             last_activity: now,
+            joined: false,
             started: now,
             summary: Summary::default(),
             figures: ConsumeFigures::default(),
@@ -166,6 +170,7 @@ impl<'r> Group<'r> {
         match p {
             Polled::Message(m) => self.message(m),
             Polled::Assigned(ids) => {
+                self.joined = true;
                 self.figures.rebalances += 1;
                 self.last_activity = Instant::now();
                 for id in ids {
@@ -427,10 +432,13 @@ impl<'r> Group<'r> {
         Ok(())
     }
 
-    /// Nothing arrived for the idle time and every owned partition is read to its end.
+    /// Joined, nothing arrived for the idle time and every owned partition is read to its end.
+    /// (A member still joining is not idle: it used to exit with nothing read when joining
+    /// took longer than `--exit-when-idle`.)
     fn idle(&self) -> bool {
-        self.exit_when_idle
-            .is_some_and(|d| self.last_activity.elapsed() >= d && self.figures.lag == 0)
+        self.exit_when_idle.is_some_and(|d| {
+            self.joined && self.last_activity.elapsed() >= d && self.figures.lag == 0
+        })
     }
 
     fn refresh_figures(&mut self) {

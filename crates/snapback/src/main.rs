@@ -16,6 +16,7 @@ mod cmd_simulate;
 mod cmd_watch;
 #[cfg(feature = "kafka")]
 mod consume_group;
+mod detect_args;
 mod exit;
 mod inputs;
 mod progress;

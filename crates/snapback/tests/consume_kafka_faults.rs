@@ -1,7 +1,8 @@
 //! `snapback consume` on a real Kafka 4.x broker when things go wrong: malformed messages
 //! (not JSON, JSON of an unknown layout, 10 MB, empty, a tombstone) are located as
 //! `kafka://TOPIC/PARTITION@OFFSET`, counted, skipped, and the chain after them still
-//! alerts; the broker stopping and starting again on its data is survived.
+//! alerts; the broker stopping and starting again on its data is survived; a member whose
+//! join is slow does not take the wait for idleness.
 
 #![cfg(feature = "kafka")]
 
@@ -10,6 +11,7 @@ mod broker;
 mod consume_support;
 
 use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
 use consume_support::*;
@@ -122,4 +124,45 @@ fn consume_survives_the_broker_stopping_and_starting_again() {
     replay(b, "audit", &records.second);
     assert_eq!(c.wait(Duration::from_secs(400)), 0, "{}", c.stderr());
     assert_eq!(final_ids(&read_alerts(b)), want, "alerts versus scan's");
+}
+
+#[test]
+fn a_short_exit_when_idle_waits_for_the_group_to_assign_partitions() {
+    let Some(broker) = broker::TestBroker::start("consume: --exit-when-idle 100ms") else {
+        return;
+    };
+    let b = broker.bootstrap.as_str();
+    topic(b, "audit", 3);
+    topic(b, "alerts", 1);
+    replay(b, "audit", &[sample()]);
+    let dir = tempfile::tempdir().unwrap();
+    // A member that owns the partitions, then stops answering (SIGSTOP): the next member's
+    // join waits for it until its session times out (6 s). No time before the first
+    // assignment may count as idle: a member that exited then had read nothing.
+    let mut first = consume(b, "audit", "slow-join", dir.path(), "first", &[]);
+    wait_for(
+        Duration::from_secs(90),
+        "the first member committed",
+        || first.figure("transactions") > 0 && first.figure("lag") == 0,
+    );
+    let pid = first.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-STOP", &pid])
+        .status()
+        .unwrap()
+        .success());
+    replay(b, "audit", &[sample()]);
+    let mut late = consume(
+        b,
+        "audit",
+        "slow-join",
+        dir.path(),
+        "late",
+        &["--exit-when-idle", "100ms"],
+    );
+    let code = late.wait(Duration::from_secs(120));
+    first.kill();
+    assert_eq!(code, 0, "{}", late.stderr());
+    assert_eq!(late.figure("partitions"), 3, "{}", late.stderr());
+    assert!(late.figure("messages") > 0, "{}", late.stderr());
 }
