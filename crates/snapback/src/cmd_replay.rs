@@ -1,6 +1,7 @@
 //! `snapback replay`: audit logs from files into a Kafka topic, one message per audit record
 //! (its raw JSON), keyed so that what one sequence can link lands in one partition
-//! (`snapback_kafka::KeyBy`). For tests, benchmarks and back-fills of `consume`.
+//! (`snapback_kafka::KeyBy`), in event-time order unless `--order input`
+//! ([`crate::replay_order`]). For tests, benchmarks and back-fills of `consume`.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -8,11 +9,13 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
-use snapback_ingest::{
-    read_inputs, Event, IngestOptions, Input, Summary, DEFAULT_DIAGNOSTICS_PER_REASON,
-};
+use snapback_ingest::{read_inputs, IngestOptions, Input, Summary, DEFAULT_DIAGNOSTICS_PER_REASON};
 use snapback_kafka::{partition_count, Deliveries, KafkaError, KeyBy, Producer, Settings};
 use snapback_output::text;
+use snapback_spill::Sorter;
+
+use crate::replay_order::{Queued, QueuedOrder};
+use crate::spill_args::SpillArgs;
 
 #[derive(Args)]
 pub struct ReplayArgs {
@@ -51,6 +54,19 @@ pub struct ReplayArgs {
     /// Print at most this many diagnostics of each reason; the summary counts the others.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_DIAGNOSTICS_PER_REASON)]
     pub max_diagnostics: usize,
+    /// The order records are sent in: `time` (event time, as the clouds deliver them live;
+    /// sorted in bounded memory, see --sort-buffer) or `input` (as the files hold them:
+    /// a delivery tree goes back in time at each region, which `consume` counts as late).
+    #[arg(long, value_enum, default_value_t = OrderArg::Time)]
+    pub order: OrderArg,
+    #[command(flatten)]
+    pub spill: SpillArgs,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum OrderArg {
+    Time,
+    Input,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -96,19 +112,36 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let mut not_sent = NotSent::default();
     let mut fatal: Option<KafkaError> = None;
     let quiet = args.quiet;
+    let mut sorter = (args.order == OrderArg::Time)
+        .then(|| Sorter::new(args.spill.options(), Queued::order as QueuedOrder));
+    let mut spill_failed = None;
+    let mut seq = 0;
     let summary = read_inputs(
         &inputs,
         &options,
         &mut |e| {
-            if fatal.is_none() {
-                send(
-                    &producer,
-                    &args.topic,
-                    key_by,
-                    &e,
-                    &mut not_sent,
-                    &mut fatal,
-                );
+            let queued = match Queued::new(&e, key_by, seq) {
+                Ok(q) => q,
+                Err(err) => {
+                    return not_sent.count(
+                        &e.provenance.to_string(),
+                        "unserialisable",
+                        &err.to_string(),
+                    )
+                }
+            };
+            seq += 1;
+            match &mut sorter {
+                Some(s) if spill_failed.is_none() => {
+                    if let Err(err) = s.push(queued) {
+                        spill_failed = Some(err);
+                    }
+                }
+                Some(_) => {}
+                None if fatal.is_none() => {
+                    send(&producer, &args.topic, queued, &mut not_sent, &mut fatal)
+                }
+                None => {}
             }
         },
         &mut |d| {
@@ -117,6 +150,16 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             }
         },
     );
+    if let Some(e) = spill_failed {
+        anyhow::bail!("snapback replay: putting records in time order: {e} (set --temp-dir, or a larger --sort-buffer, or --order input)");
+    }
+    if let Some(s) = sorter {
+        s.drain(&mut |q| {
+            send(&producer, &args.topic, q, &mut not_sent, &mut fatal);
+            fatal.is_none()
+        })
+        .context("snapback replay: reading back the records put in time order")?;
+    }
     if let Some(e) = fatal {
         return Err(e).context("snapback replay: the producer stopped");
     }
@@ -135,37 +178,31 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Queue one event's record; what cannot be queued is said with the record's place.
+/// Queue one record; what cannot be queued is said with the record's place.
 fn send(
     producer: &Producer,
     topic: &str,
-    key_by: KeyBy,
-    event: &Event,
+    q: Queued,
     not_sent: &mut NotSent,
     fatal: &mut Option<KafkaError>,
 ) {
-    let key = key_by.key(event);
-    let payload = match serde_json::to_vec(&*event.raw) {
-        Ok(p) => p,
-        Err(e) => return not_sent.count(event, "unserialisable", &e.to_string()),
-    };
-    match producer.send(topic, key.as_bytes(), &payload) {
+    match producer.send(topic, q.key.as_bytes(), &q.payload) {
         Ok(()) => {}
         Err(e @ KafkaError::Fatal { .. }) => *fatal = Some(e),
-        Err(e) => not_sent.count(event, "refused", &e.to_string()),
+        Err(e) => not_sent.count(&q.place(), "refused", &e.to_string()),
     }
 }
 
 impl NotSent {
     const SHOWN: usize = 20;
 
-    fn count(&mut self, event: &Event, reason: &str, detail: &str) {
+    fn count(&mut self, place: &str, reason: &str, detail: &str) {
         *self.by_reason.entry(reason.to_owned()).or_default() += 1;
         if self.shown < Self::SHOWN {
             self.shown += 1;
             eprintln!(
                 "error: {}: not sent: {}",
-                text::terminal(&event.provenance.to_string()),
+                text::terminal(place),
                 text::terminal(detail)
             );
         }

@@ -20,6 +20,8 @@ mod detect_args;
 mod exit;
 mod inputs;
 mod progress;
+#[cfg(feature = "kafka")]
+mod replay_order;
 mod spill_args;
 mod table_out;
 mod terminal;

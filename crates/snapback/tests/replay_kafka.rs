@@ -318,3 +318,97 @@ fn replay_keyed_by_resource_and_bad_input() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("no.such.property"), "{err}");
 }
+
+/// A delivery tree of one account whose file order goes back in time: us-east-1's files
+/// (later) are listed before us-west-2's (earlier).
+fn regions_out_of_time_order(dir: &Path) -> usize {
+    let mut n = 0;
+    for (region, hour) in [("us-east-1", 14), ("us-west-2", 9)] {
+        let day = dir.join(format!(
+            "AWSLogs/111122223333/CloudTrail/{region}/2026/03/05"
+        ));
+        std::fs::create_dir_all(&day).unwrap();
+        for file in 0..3 {
+            let records: Vec<serde_json::Value> = (0..4)
+                .map(|i| {
+                    n += 1;
+                    serde_json::json!({
+                        "eventVersion": "1.08",
+                        "eventTime": format!("2026-03-05T{hour:02}:{:02}:{:02}Z", file * 10, i),
+                        "eventSource": "ec2.amazonaws.com",
+                        "eventName": "DescribeInstances",
+                        "awsRegion": region,
+                        "recipientAccountId": "111122223333",
+                        "userIdentity": {"type": "IAMUser", "accountId": "111122223333",
+                                         "arn": "arn:aws:iam::111122223333:user/ops"},
+                        "eventID": format!("{region}-{file}-{i}"),
+                        "sourceIPAddress": "198.51.100.7"
+                    })
+                })
+                .collect();
+            let body = serde_json::json!({ "Records": records });
+            std::fs::write(day.join(format!("{file}.json")), body.to_string()).unwrap();
+        }
+    }
+    n
+}
+
+fn event_times_by_offset(messages: &[Message]) -> Vec<String> {
+    let mut m: Vec<&Message> = messages.iter().collect();
+    m.sort_by_key(|m| (m.partition, m.offset));
+    m.iter()
+        .map(|m| {
+            let v: serde_json::Value =
+                serde_json::from_slice(m.payload.as_deref().unwrap()).unwrap();
+            v["eventTime"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn replay_sends_in_event_time_order_unless_asked_for_input_order() {
+    let Some(broker) = broker::TestBroker::start("replay: time order") else {
+        return;
+    };
+    let b = broker.bootstrap.as_str();
+    let dir = tempfile::tempdir().unwrap();
+    let n = regions_out_of_time_order(dir.path());
+    let tree = dir.path().to_str().unwrap();
+    // The default, with a sort buffer of 5 records: sorted runs spill and are merged.
+    topic(b, "timed", 1);
+    let (code, out, err) = snapback(&[
+        "replay",
+        tree,
+        "--brokers",
+        b,
+        "--topic",
+        "timed",
+        "--sort-buffer",
+        "5",
+    ]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let times = event_times_by_offset(&read_back(b, "timed", n));
+    assert_eq!(times.len(), n);
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "not in event-time order: {times:?}"
+    );
+    // As the files hold them: the tree goes back in time at the second region.
+    topic(b, "as-read", 1);
+    let (code, out, err) = snapback(&[
+        "replay",
+        tree,
+        "--brokers",
+        b,
+        "--topic",
+        "as-read",
+        "--order",
+        "input",
+    ]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let times = event_times_by_offset(&read_back(b, "as-read", n));
+    assert!(
+        times.windows(2).any(|w| w[0] > w[1]),
+        "input order should go back in time: {times:?}"
+    );
+}
