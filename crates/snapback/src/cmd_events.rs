@@ -5,13 +5,13 @@
 use std::cmp::Ordering;
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
 use snapback_ingest::{read_inputs, Event, IngestOptions, DEFAULT_DIAGNOSTICS_PER_REASON};
 use snapback_output::text;
 use snapback_spill::{Record, Sorter, SpillError};
 
+use crate::event_place::EventPlace;
 use crate::inputs::WindowArgs;
 use crate::spill_args::SpillArgs;
 use crate::table_out::TableOut;
@@ -157,14 +157,9 @@ const HEADER: [&str; 9] = [
 type LineOrder = fn(&Line, &Line) -> Ordering;
 
 /// One event as it will be printed (its JSON line, or its table cells), with its place in
-/// the output: event time, then provenance (the same input always prints in the same order),
-/// then arrival.
+/// the output ([`EventPlace`]).
 struct Line {
-    nanos: i128,
-    file: Arc<str>,
-    record: u64,
-    offset: u64,
-    seq: u64,
+    place: EventPlace,
     payload: Vec<u8>,
 }
 
@@ -180,22 +175,13 @@ impl Line {
             payload.clear();
         }
         Line {
-            nanos: e.time.instant.as_nanosecond(),
-            file: e.provenance.file.clone(),
-            record: e.provenance.record,
-            offset: e.provenance.offset,
-            seq,
+            place: EventPlace::of(e, seq),
             payload,
         }
     }
 
     fn order(a: &Line, b: &Line) -> Ordering {
-        a.nanos
-            .cmp(&b.nanos)
-            .then_with(|| a.file.cmp(&b.file))
-            .then(a.record.cmp(&b.record))
-            .then(a.offset.cmp(&b.offset))
-            .then(a.seq.cmp(&b.seq))
+        a.place.cmp(&b.place)
     }
 
     fn cells(&self) -> Result<Vec<String>, SpillError> {
@@ -214,39 +200,20 @@ impl Line {
 
 impl Record for Line {
     fn encode(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.nanos.to_le_bytes());
-        for n in [self.record, self.offset, self.seq, self.file.len() as u64] {
-            out.extend_from_slice(&n.to_le_bytes());
-        }
-        out.extend_from_slice(self.file.as_bytes());
+        self.place.encode(out);
         out.extend_from_slice(&self.payload);
     }
 
     fn decode(b: &[u8]) -> Result<Self, SpillError> {
-        let corrupt = || SpillError::Corrupt("event line".into());
-        let (nanos, b) = b.split_first_chunk::<16>().ok_or_else(corrupt)?;
-        let mut n = [0u64; 4];
-        let mut b = b;
-        for x in &mut n {
-            let (v, rest) = b.split_first_chunk::<8>().ok_or_else(corrupt)?;
-            *x = u64::from_le_bytes(*v);
-            b = rest;
-        }
-        let flen = usize::try_from(n[3]).map_err(|_| corrupt())?;
-        let file = b.get(..flen).ok_or_else(corrupt)?;
-        let file = std::str::from_utf8(file).map_err(|_| corrupt())?;
+        let (place, payload) = EventPlace::decode(b)?;
         Ok(Line {
-            nanos: i128::from_le_bytes(*nanos),
-            file: Arc::from(file),
-            record: n[0],
-            offset: n[1],
-            seq: n[2],
-            payload: b[flen..].to_vec(),
+            place,
+            payload: payload.to_vec(),
         })
     }
 
     fn encoded_len(&self) -> usize {
-        self.payload.len() + self.file.len() + 64
+        self.payload.len() + self.place.encoded_len()
     }
 }
 

@@ -17,6 +17,7 @@ mod cmd_watch;
 #[cfg(feature = "kafka")]
 mod consume_group;
 mod detect_args;
+mod event_place;
 mod exit;
 mod inputs;
 mod progress;

@@ -10,99 +10,67 @@
 //! sorted runs spill to unlinked temporary files and are merged.
 
 use std::cmp::Ordering;
-use std::sync::Arc;
 
 use snapback_ingest::Event;
 use snapback_kafka::KeyBy;
 use snapback_spill::{Record, SpillError};
 
+use crate::event_place::EventPlace;
+
 /// One record waiting to be sent: its place in time order, its key and its raw JSON.
 pub struct Queued {
-    nanos: i128,
-    file: Arc<str>,
-    record: u64,
-    offset: u64,
-    seq: u64,
+    place: EventPlace,
     pub key: String,
     pub payload: Vec<u8>,
 }
 
-/// The sorter's order: event time, then provenance (the same input always sends in the same
-/// order), then arrival.
+/// The sorter's order: [`EventPlace`]'s.
 pub type QueuedOrder = fn(&Queued, &Queued) -> Ordering;
 
 impl Queued {
     /// The event's message; `Err` when its record cannot be written as JSON.
     pub fn new(e: &Event, key_by: KeyBy, seq: u64) -> Result<Queued, serde_json::Error> {
         Ok(Queued {
-            nanos: e.time.instant.as_nanosecond(),
-            file: e.provenance.file.clone(),
-            record: e.provenance.record,
-            offset: e.provenance.offset,
-            seq,
+            place: EventPlace::of(e, seq),
             key: key_by.key(e),
             payload: serde_json::to_vec(&*e.raw)?,
         })
     }
 
     pub fn order(a: &Queued, b: &Queued) -> Ordering {
-        a.nanos
-            .cmp(&b.nanos)
-            .then_with(|| a.file.cmp(&b.file))
-            .then(a.record.cmp(&b.record))
-            .then(a.offset.cmp(&b.offset))
-            .then(a.seq.cmp(&b.seq))
+        a.place.cmp(&b.place)
     }
 
     /// Where the record came from, as diagnostics write it (`file#record`).
     pub fn place(&self) -> String {
-        format!("{}#{}", self.file, self.record)
+        self.place.provenance()
     }
 }
 
 impl Record for Queued {
     fn encode(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.nanos.to_le_bytes());
-        let lens = [self.file.len(), self.key.len()].map(|n| n as u64);
-        for n in [self.record, self.offset, self.seq, lens[0], lens[1]] {
-            out.extend_from_slice(&n.to_le_bytes());
-        }
-        out.extend_from_slice(self.file.as_bytes());
+        self.place.encode(out);
+        out.extend_from_slice(&(self.key.len() as u64).to_le_bytes());
         out.extend_from_slice(self.key.as_bytes());
         out.extend_from_slice(&self.payload);
     }
 
     fn decode(b: &[u8]) -> Result<Self, SpillError> {
         let corrupt = || SpillError::Corrupt("replay record".into());
-        let (nanos, mut b) = b.split_first_chunk::<16>().ok_or_else(corrupt)?;
-        let mut n = [0u64; 5];
-        for x in &mut n {
-            let (v, rest) = b.split_first_chunk::<8>().ok_or_else(corrupt)?;
-            *x = u64::from_le_bytes(*v);
-            b = rest;
-        }
-        let mut text = |len: u64| -> Result<String, SpillError> {
-            let len = usize::try_from(len).map_err(|_| corrupt())?;
-            let s = b.get(..len).ok_or_else(corrupt)?;
-            let s = std::str::from_utf8(s).map_err(|_| corrupt())?.to_owned();
-            b = &b[len..];
-            Ok(s)
-        };
-        let file = text(n[3])?;
-        let key = text(n[4])?;
+        let (place, b) = EventPlace::decode(b)?;
+        let (len, b) = b.split_first_chunk::<8>().ok_or_else(corrupt)?;
+        let len = usize::try_from(u64::from_le_bytes(*len)).map_err(|_| corrupt())?;
+        let key = b.get(..len).ok_or_else(corrupt)?;
+        let key = std::str::from_utf8(key).map_err(|_| corrupt())?.to_owned();
         Ok(Queued {
-            nanos: i128::from_le_bytes(*nanos),
-            file: Arc::from(file),
-            record: n[0],
-            offset: n[1],
-            seq: n[2],
+            place,
             key,
-            payload: b.to_vec(),
+            payload: b[len..].to_vec(),
         })
     }
 
     fn encoded_len(&self) -> usize {
-        self.payload.len() + self.file.len() + self.key.len() + 64
+        self.payload.len() + self.key.len() + self.place.encoded_len()
     }
 }
 
@@ -112,15 +80,16 @@ mod tests {
 
     #[test]
     fn a_queued_record_survives_spilling() {
-        let q = Queued {
-            nanos: -5,
-            file: Arc::from("a/b.json.gz"),
-            record: 7,
-            offset: 1234,
-            seq: 9,
-            key: "aws:111122223333".into(),
-            payload: br#"{"eventName":"StopInstances"}"#.to_vec(),
-        };
+        let raw = r#"{"eventVersion":"1.08","eventTime":"2026-03-05T09:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"StopInstances","awsRegion":"us-east-1","recipientAccountId":"111122223333","eventID":"e1"}"#;
+        let mut events = Vec::new();
+        snapback_ingest::read_bytes(
+            "a/b.json",
+            raw.as_bytes(),
+            &Default::default(),
+            &mut |e| events.push(e),
+            &mut |_| {},
+        );
+        let q = Queued::new(&events[0], KeyBy::Account, 9).unwrap();
         let mut bytes = Vec::new();
         q.encode(&mut bytes);
         let back = Queued::decode(&bytes).unwrap();
@@ -129,7 +98,8 @@ mod tests {
             (back.key.as_str(), &back.payload),
             (q.key.as_str(), &q.payload)
         );
-        assert_eq!(back.place(), "a/b.json.gz#7");
+        assert_eq!(back.key, "aws:111122223333");
+        assert_eq!(back.place(), "a/b.json#0");
         assert!(Queued::decode(&bytes[..20]).is_err());
     }
 }
