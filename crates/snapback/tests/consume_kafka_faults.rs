@@ -166,3 +166,34 @@ fn a_short_exit_when_idle_waits_for_the_group_to_assign_partitions() {
     assert_eq!(late.figure("partitions"), 3, "{}", late.stderr());
     assert!(late.figure("messages") > 0, "{}", late.stderr());
 }
+
+#[test]
+fn a_producer_keying_otherwise_is_counted_and_warned_with_the_place() {
+    let Some(broker) = broker::TestBroker::start("consume: key mismatches") else {
+        return;
+    };
+    let b = broker.bootstrap.as_str();
+    topic(b, "audit", 3);
+    topic(b, "alerts", 1);
+    let sample = sample();
+    let (code, out, err) = snapback(&[
+        "replay",
+        sample.to_str().unwrap(),
+        "--brokers",
+        b,
+        "--topic",
+        "audit",
+        "--key",
+        "resource",
+    ]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = consume(b, "audit", "keys", dir.path(), "keys", &[]);
+    assert_eq!(c.wait(Duration::from_secs(120)), 0, "{}", c.stderr());
+    assert!(c.figure("key_mismatches") > 0, "{}", c.stderr());
+    let warned = c.stderr();
+    assert!(
+        warned.contains("kafka://audit/") && warned.contains("is not the record's account"),
+        "{warned}"
+    );
+}
