@@ -22,7 +22,7 @@ use jiff::SignedDuration;
 use snapback_correlate::order::Lateness;
 use snapback_correlate::stream::Emission;
 use snapback_correlate::Alert;
-use snapback_ingest::Diagnostic;
+use snapback_ingest::{Diagnostic, TimeWindow};
 use snapback_pipeline::watch::{self, Figures, Pace, Saved, Stream, Watch};
 use snapback_pipeline::{PipelineError, PrefilterMode, ReadPlan, Selection};
 
@@ -50,6 +50,11 @@ pub struct WatchArgs {
     /// Read what is there now, treat it as the end of input, and exit.
     #[arg(long)]
     pub once: bool,
+    /// Use only events at or after this time: a date (2026-03-01, UTC) or an RFC 3339 time.
+    /// Earlier events are counted as outside the window; on a store prefix, folders of
+    /// earlier days are not listed.
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
     /// Format of the alerts written to stdout.
     #[arg(long, value_enum, default_value_t = WatchFormat::Jsonl)]
     pub format: WatchFormat,
@@ -286,7 +291,8 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
         Lateness::Bounded(args.lateness)
     };
     let quiet = args.quiet;
-    let stream = Stream::new(
+    let window = TimeWindow::parse(args.since.as_deref(), None).context("--since")?;
+    let mut stream = Stream::new(
         &rules,
         &tuning,
         lateness,
@@ -294,6 +300,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
         state.is_some(),
         Box::new(move |d| say(quiet, d)),
     );
+    stream.set_window(window);
     let pace = Pace {
         poll: Duration::try_from(args.poll).unwrap_or(Duration::from_secs(2)),
         once: args.once,
@@ -308,7 +315,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
         .partition(|p| snapback_objstore::StoreUrl::looks_like(p));
     let sources = urls
         .iter()
-        .map(|u| crate::watch_store::StorePrefix::open(u))
+        .map(|u| crate::watch_store::StorePrefix::open(u, window.since))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let mut w = Watch::new(stream, &mut sinks, state);
     w.watch_objects(sources);

@@ -15,13 +15,15 @@ use snapback_pipeline::watch::ObjectSource;
 #[derive(Debug)]
 pub struct StorePrefix {
     input: ObjectInput,
+    /// `watch --since`: no walk lists days before it.
+    since: Option<Timestamp>,
 }
 
 impl StorePrefix {
     /// Connect to the store `arg` names, with the environment's credentials.
-    pub fn open(arg: &str) -> anyhow::Result<Arc<dyn ObjectSource>> {
+    pub fn open(arg: &str, since: Option<Timestamp>) -> anyhow::Result<Arc<dyn ObjectSource>> {
         let input = ObjectInput::open(arg, TimeWindow::default(), &StoreOptions::default())?;
-        Ok(Arc::new(StorePrefix { input }))
+        Ok(Arc::new(StorePrefix { input, since }))
     }
 
     fn listed(&self, e: &ObjectEntry) -> Listed {
@@ -80,6 +82,7 @@ impl ObjectSource for StorePrefix {
     }
 
     fn walk(&self, since: Option<Timestamp>) -> (Vec<Listed>, Vec<RemoteProblem>) {
+        let since = since.max(self.since);
         let window = TimeWindow { since, until: None };
         let (entries, problems) = self.input.store().list(&window);
         (entries.iter().map(|e| self.listed(e)).collect(), problems)

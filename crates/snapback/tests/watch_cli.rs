@@ -588,3 +588,32 @@ fn state_fed_from_stdin_survives_a_restart() {
     watch_stdin(&state, &out, &records[split..]);
     assert_eq!(rule_names(&finals(&out)), want, "split at {split}");
 }
+
+#[test]
+fn since_leaves_out_earlier_events_as_scan_does() {
+    let since = "2026-11-20T12:45:00Z";
+    let run = |args: &[&str]| {
+        let out = Command::new(bin())
+            .args(args)
+            .arg(examples())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let watched = run(&["watch", "--once", "--quiet", "--since", since]);
+    let scanned = run(&["scan", "--format", "jsonl", "--quiet", "--since", since]);
+    let all = run(&["watch", "--once", "--quiet"]);
+    assert_eq!(watched, scanned);
+    let n = |s: &str| s.lines().count();
+    assert!(
+        n(&watched) > 0 && n(&watched) < n(&all),
+        "{} of {} alerts",
+        n(&watched),
+        n(&all)
+    );
+}

@@ -61,6 +61,9 @@ pub struct Stream<'r> {
     /// What the next checkpoint must record, gathered since the last cycle.
     pending: Commit,
     summary: Summary,
+    /// How records are read: limits, and `--since` (events before it are counted as outside
+    /// the window, not correlated).
+    ingest: IngestOptions,
     /// Keep the records of lines and messages that took state, for a checkpoint.
     store_records: bool,
     on_diagnostic: OnDiagnostic<'r>,
@@ -90,6 +93,7 @@ impl<'r> Stream<'r> {
             revisions: Revisions::restore(emitted),
             pending: Commit::default(),
             summary: Summary::default(),
+            ingest: IngestOptions::default(),
             store_records,
             on_diagnostic,
             started: Instant::now(),
@@ -97,6 +101,12 @@ impl<'r> Stream<'r> {
             emitted: 0,
             retracted: 0,
         }
+    }
+
+    /// Use only events inside `window` (`watch --since`); the others are counted in
+    /// `Summary::outside_window`.
+    pub fn set_window(&mut self, window: snapback_ingest::TimeWindow) {
+        self.ingest.window = window;
     }
 
     /// How long after its first event an alert can still change.
@@ -135,7 +145,7 @@ impl<'r> Stream<'r> {
         let on_diagnostic = &mut self.on_diagnostic;
         let s = snapback_ingest::read_files_parallel(
             paths,
-            &IngestOptions::default(),
+            &self.ingest,
             parallel,
             &prepare(self.rules),
             &mut |e, prepared| {
@@ -200,7 +210,7 @@ impl<'r> Stream<'r> {
         let on_diagnostic = &mut self.on_diagnostic;
         let s = snapback_ingest::read_inputs_parallel(
             std::slice::from_ref(&picked),
-            &IngestOptions::default(),
+            &self.ingest,
             parallel,
             &prepare(self.rules),
             &mut |e, prepared| {
@@ -300,7 +310,7 @@ impl<'r> Stream<'r> {
         let s = snapback_ingest::read_bytes(
             name,
             bytes,
-            &IngestOptions::default(),
+            &self.ingest,
             &mut |mut e: Event| {
                 e.provenance.record += record;
                 e.provenance.offset += offset;
