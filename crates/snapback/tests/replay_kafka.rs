@@ -8,45 +8,20 @@
 
 #[path = "../../snapback-kafka/tests/broker/mod.rs"]
 mod broker;
+mod consume_support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
+use consume_support::{snapback, topic};
 use snapback_ingest::{read_inputs, IngestOptions, Input};
 use snapback_kafka::{
-    account_key, create_topic, decode_message, ConsumerConfig, GroupConsumer, KeyBy, Message,
-    Polled, Settings, TopicSpec,
+    account_key, decode_message, ConsumerConfig, GroupConsumer, KeyBy, Message, Polled, Settings,
 };
-
-const WAIT: Duration = Duration::from_secs(30);
 
 fn sample() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/atomic")
-}
-
-fn snapback(args: &[&str]) -> (i32, String, String) {
-    let out = Command::cargo_bin("snapback")
-        .unwrap()
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn topic(brokers: &str, name: &str, partitions: i32) {
-    let spec = TopicSpec {
-        name,
-        partitions,
-        replication: 1,
-        config: vec![],
-    };
-    create_topic(brokers, &Settings::default(), &spec, WAIT).unwrap();
 }
 
 /// (key, raw JSON) of every event in `paths`, as `replay` should send them.

@@ -1,5 +1,5 @@
-//! Helpers shared by the `consume` broker tests: records, replay, scan, a `consume` process,
-//! the alerts topic read `read_committed`.
+//! Helpers shared by the `replay` and `consume` broker tests: the binary, topics, records,
+//! replay, scan, a `consume` process, the alerts topic read `read_committed`.
 
 #![allow(dead_code)]
 
