@@ -26,6 +26,9 @@ pub struct Summary {
     /// where each begins and ends, so a record broken in its structure is never among them
     /// (it is an invalid record); one with a subtler JSON error may be (docs/ingest.md).
     pub prefiltered: u64,
+    /// Bytes never framed because they hold no hit of the prefilter's search (reading by
+    /// hits, `hits.rs`): the records in them are not counted in `prefiltered`.
+    pub unframed_bytes: u64,
     /// Diagnostics counted but not handed on, by reason: those beyond the first
     /// `IngestOptions::max_diagnostics_per_reason` of their reason.
     pub diagnostics_not_shown: BTreeMap<&'static str, u64>,
@@ -77,6 +80,7 @@ impl Summary {
         self.events += other.events;
         self.warnings += other.warnings;
         self.prefiltered += other.prefiltered;
+        self.unframed_bytes += other.unframed_bytes;
         if let Some((a, b)) = other.time_span {
             self.see_time(a);
             self.see_time(b);
@@ -103,6 +107,13 @@ impl fmt::Display for Summary {
                 f,
                 "; {} records not parsed (no rule can match them)",
                 self.prefiltered
+            )?;
+        }
+        if self.unframed_bytes > 0 {
+            write!(
+                f,
+                "; {} bytes not framed (no rule can match a record in them)",
+                self.unframed_bytes
             )?;
         }
         if self.files_failed > 0 {

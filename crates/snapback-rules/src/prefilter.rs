@@ -848,6 +848,49 @@ impl Prefilter {
         })
     }
 
+    /// Whether [`next_hit`](Self::next_hit) can stand for [`may_match`](Self::may_match) over
+    /// a whole buffer: every rule is one clause of atoms read at keys (no keyword searched
+    /// anywhere, no rule needing two clauses in one record), so a record passes exactly when
+    /// one of its bytes starts a hit. `false` when the prefilter is off.
+    pub fn searches_hits(&self) -> bool {
+        self.compiled
+            .as_ref()
+            .is_some_and(|c| c.multi.is_empty() && c.anywhere.is_none())
+    }
+
+    /// The first place at or after `from` in `buf` (many records, not framed) where a record
+    /// holding it may match a rule: a forcing pattern (a `\u` escape, a lower-cased marker
+    /// key) or an occurrence of a searched key whose value some rule wants or that cannot be
+    /// read (not a plain string, escaped). These are the occurrences
+    /// [`may_match`](Self::may_match) passes a record for, found over the buffer: a record
+    /// [`may_match`](Self::may_match) passes holds one (a key name holds no bracket, comma or
+    /// line break, so no match runs across two records). `None` also when
+    /// [`searches_hits`](Self::searches_hits) is false: the caller must not skip by hits then.
+    pub fn next_hit(&self, buf: &[u8], from: usize) -> Option<usize> {
+        let c = self.compiled.as_ref().filter(|_| self.searches_hits())?;
+        let hay = buf.get(from..)?;
+        for m in c.keys.find_iter(hay) {
+            let slot = match c.found[m.pattern().as_usize()] {
+                Found::Force => return Some(from + m.start()),
+                Found::Key(slot) => slot,
+            };
+            let wanted = &c.slots[slot];
+            let hit = match occurrence(&hay[m.end()..]) {
+                Occurrence::NotAKey => false,
+                Occurrence::Unsure => !wanted.all.is_empty(),
+                Occurrence::Value(v) => {
+                    let mut any = false;
+                    wanted.matching(&lower(v), |_| any = true);
+                    any
+                }
+            };
+            if hit {
+                return Some(from + m.start());
+            }
+        }
+        None
+    }
+
     /// [`may_match`](Self::may_match), given where the record's keys end
     /// (`snapback_ingest::key_ends`, which the framer's fast path provides for free): only the
     /// keys are looked at, by name, not every byte (literals searched anywhere still are).
