@@ -252,35 +252,41 @@ impl Reader<'_> {
             return false;
         };
         let mut found = Found::default();
-        let mut buf: Vec<u8> = Vec::new();
+        // Zeroed once: a window is read after the part line the last one left (`have` bytes).
+        let mut buf: Vec<u8> = vec![0; 2 * WINDOW];
+        let mut have = 0;
         let mut base = start;
         loop {
-            let have = buf.len();
-            buf.resize(have + WINDOW, 0);
-            let Ok(n) = read_full(&mut src, &mut buf[have..]) else {
+            if buf.len() < have + WINDOW {
+                buf.resize(have + WINDOW, 0);
+            }
+            let Ok(n) = read_full(&mut src, &mut buf[have..have + WINDOW]) else {
                 return false;
             };
-            buf.truncate(have + n);
-            if base == 0 && have == 0 && buf.first() != Some(&b'{') {
+            let filled = have + n;
+            if base == start && start == 0 && have == 0 && buf.first() != Some(&b'{') {
                 return false;
             }
             let eof = n < WINDOW;
-            let cut = match (eof, memchr::memrchr(b'\n', &buf)) {
-                (true, _) => buf.len(),
+            let cut = match (eof, memchr::memrchr(b'\n', &buf[..filled])) {
+                (true, _) => filled,
                 (false, Some(i)) => i + 1,
-                (false, None) if buf.len() > hits.limit => return false,
-                (false, None) => continue,
+                (false, None) if filled > hits.limit => return false,
+                (false, None) => {
+                    have = filled;
+                    continue;
+                }
             };
             if hits.scan(&buf[..cut], base, &mut found).is_none() {
                 return false;
             }
+            base += cut as u64;
             if eof {
                 found.clean_end = chunk && hits.ends_clean(&buf[..cut]);
-                base += cut as u64;
                 break;
             }
-            buf.drain(..cut);
-            base += cut as u64;
+            buf.copy_within(cut..filled, 0);
+            have = filled - cut;
         }
         drop(hits);
         self.hand_on_hits(name, found, start, base - start);

@@ -81,7 +81,18 @@ fn check(rules: &RuleSet, label: &str, recs: &[(Arc<str>, Vec<u8>)]) {
         let listed = ends.as_deref().map(|ends| KeyList { ends, all });
         let by_keys = prefilter.may_match_keys(bytes, listed);
         differ += usize::from(by_bytes != by_keys);
-        let pass = by_bytes && by_keys;
+        // Reading by hits: where the search stands for the prefilter, a record holds a hit
+        // exactly when the byte search passes it.
+        let by_hits = !prefilter.searches_hits() || prefilter.next_hit(bytes, 0).is_some();
+        if prefilter.searches_hits() {
+            assert_eq!(
+                by_hits,
+                by_bytes,
+                "{label}: the hit search and the byte search disagree on {file}: {}",
+                String::from_utf8_lossy(&bytes[..bytes.len().min(400)])
+            );
+        }
+        let pass = by_bytes && by_keys && by_hits;
         skipped += usize::from(!pass);
         let Ok(value) = serde_json::from_slice(bytes) else {
             continue;
@@ -129,9 +140,51 @@ fn check(rules: &RuleSet, label: &str, recs: &[(Arc<str>, Vec<u8>)]) {
         recs.len()
     );
     assert!(keyed > 0, "{label}: no record had a key list");
+    hits_over_many_records(&prefilter, label, recs);
     if !prefilter.is_off() {
         assert!(skipped > 0, "{label}: the prefilter skipped nothing");
     }
+}
+
+/// The hit search over all the records at once, one per line (what reading by hits searches):
+/// every record the byte search passes holds a hit found from the end of the one before, and
+/// no hit falls in a record it skips.
+fn hits_over_many_records(prefilter: &Prefilter, label: &str, recs: &[(Arc<str>, Vec<u8>)]) {
+    if !prefilter.searches_hits() {
+        eprintln!(
+            "{label}: the hit search does not stand for this prefilter (reading by hits off)"
+        );
+        return;
+    }
+    let mut buf = Vec::new();
+    let mut spans = Vec::new();
+    for (_, bytes) in recs {
+        spans.push((buf.len(), buf.len() + bytes.len()));
+        buf.extend_from_slice(bytes);
+        buf.push(b'\n');
+    }
+    let mut hits = Vec::new();
+    let mut from = 0;
+    while let Some(h) = prefilter.next_hit(&buf, from) {
+        hits.push(h);
+        from = h + 1;
+    }
+    let mut passed = 0;
+    for (i, &(start, end)) in spans.iter().enumerate() {
+        let holds = hits.iter().any(|&h| h >= start && h < end);
+        let pass = prefilter.may_match(&recs[i].1);
+        passed += usize::from(pass);
+        assert_eq!(
+            holds, pass,
+            "{label}: record {i} ({}): a hit inside it {holds}, the byte search {pass}",
+            recs[i].0
+        );
+    }
+    assert!(
+        passed > 0 && passed < recs.len(),
+        "{label}: {passed} of {} records passed",
+        recs.len()
+    );
 }
 
 /// `../shared/NAME`, when there; otherwise says loudly what did not run (a failure under CI,
