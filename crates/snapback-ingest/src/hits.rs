@@ -288,7 +288,6 @@ impl Reader<'_> {
             buf.copy_within(cut..filled, 0);
             have = filled - cut;
         }
-        drop(hits);
         self.hand_on_hits(name, found, start, base - start);
         true
     }
@@ -303,7 +302,6 @@ impl Reader<'_> {
         if buf.first() != Some(&b'{') || hits.scan(buf, 0, &mut found).is_none() {
             return false;
         }
-        drop(hits);
         self.hand_on_hits(name, found, 0, buf.len() as u64);
         true
     }
