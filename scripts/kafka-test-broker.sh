@@ -6,8 +6,11 @@
 #   kafka-test-broker.sh fetch          put the jars into the cache (idempotent, locked)
 #   kafka-test-broker.sh start PORT     fresh data dir, format storage, start in the background,
 #                                       wait until a topic can be created, print BOOTSTRAP=127.0.0.1:PORT
+#                                       (KAFKA_TEST_KEEP=1 and a kept dir of PORT: start again on
+#                                       its data, no format: the broker coming back)
 #   kafka-test-broker.sh stop PORT      stop the broker this script started on PORT (its pid file,
 #                                       checked against the process's command line), remove its dir
+#                                       (KAFKA_TEST_KEEP=1: keep it, to start again on it)
 #   kafka-test-broker.sh status [PORT]  print BOOTSTRAP=... for each running broker this script
 #                                       started (or for PORT only); exit 1 if none
 #
@@ -182,7 +185,12 @@ cmd_start() {
   if running_pid "$dir" >/dev/null; then die "a broker from $dir is already running; stop it first"; fi
   port_open "$port" && die "127.0.0.1:$port is already in use"
   port_open "$cport" && die "127.0.0.1:$cport (controller) is already in use"
-  rm -rf "$dir"; mkdir -p "$dir/data" "$dir/logs"
+  local reuse=""
+  if [ "${KAFKA_TEST_KEEP:-0}" = 1 ] && [ -f "$dir/data/meta.properties" ]; then
+    reuse=1; log "restarting on the kept data dir $dir/data"
+  else
+    rm -rf "$dir"; mkdir -p "$dir/data" "$dir/logs"
+  fi
   write_config "$dir" "$port" "$cport"
 
   local cp="$LIBS/*"
@@ -190,7 +198,7 @@ cmd_start() {
                "-Dlog4j2.configurationFile=$dir/log4j2.properties" "-Dkafka.logs.dir=$dir/logs")
   local topts=(-Xmx128m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Djava.awt.headless=true
                -Djava.net.preferIPv4Stack=true "-Dlog4j2.configurationFile=$dir/tools-log4j2.properties")
-  "$JAVA" "${topts[@]}" -cp "$cp" kafka.tools.StorageTool format -t "$(new_cluster_id)" \
+  [ -n "$reuse" ] || "$JAVA" "${topts[@]}" -cp "$cp" kafka.tools.StorageTool format -t "$(new_cluster_id)" \
       -c "$dir/server.properties" >"$dir/logs/format.out" 2>&1 \
     || { cat "$dir/logs/format.out" >&2; die "formatting storage failed"; }
 

@@ -82,6 +82,18 @@ pub struct StreamStats {
     pub open_sequences: u64,
 }
 
+/// How long after its first event an alert can still change under `rules` and `options`: the
+/// longest correlation window plus the precursor window.
+pub fn horizon(rules: &RuleSet, options: &DetectOptions) -> SignedDuration {
+    let longest = rules
+        .correlations
+        .iter()
+        .map(|c| SignedDuration::try_from(c.timespan).unwrap_or(SignedDuration::ZERO))
+        .max()
+        .unwrap_or(SignedDuration::ZERO);
+    options.precursor_window + longest
+}
+
 /// The streaming detector.
 pub struct Watcher<'r> {
     detector: Detector<'r>,
@@ -98,13 +110,7 @@ impl<'r> Watcher<'r> {
         options: DetectOptions,
         lateness: Lateness,
     ) -> Self {
-        let longest = rules
-            .correlations
-            .iter()
-            .map(|c| SignedDuration::try_from(c.timespan).unwrap_or(SignedDuration::ZERO))
-            .max()
-            .unwrap_or(SignedDuration::ZERO);
-        let horizon = options.precursor_window + longest;
+        let horizon = horizon(rules, &options);
         let buffer = options.max_retained_events;
         Watcher {
             detector: Detector::new(rules, tuning, options),

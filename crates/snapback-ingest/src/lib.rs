@@ -32,6 +32,7 @@ pub mod gzip;
 mod hits;
 mod open;
 mod parallel;
+mod remote;
 mod repair;
 mod sniff;
 mod structural;
@@ -49,6 +50,7 @@ pub use frame::{all_key_ends, key_ends};
 pub use gcp::normalise_method;
 pub use hits::{HitSearch, UNNUMBERED};
 pub use parallel::{read_files_parallel, read_inputs_parallel, ParallelOptions, Progress};
+pub use remote::{RemoteInput, RemoteObject, RemoteProblem, TimeWindow, WindowError};
 pub use snapback_model::event::{self, *};
 pub use snapback_model::{arm_segment, normalise_ref, KeyList, KeySpec};
 pub use summary::{Summary, INVALID_REASONS};
@@ -62,6 +64,9 @@ pub enum Input {
     Path(PathBuf),
     /// Standard input.
     Stdin,
+    /// Objects of a cloud store (`s3://`, `az://`, `gs://`), listed and opened by
+    /// `snapback-objstore`.
+    Remote(Arc<dyn RemoteInput>),
 }
 
 impl Input {
@@ -71,6 +76,15 @@ impl Input {
             Input::Stdin
         } else {
             Input::Path(arg.into())
+        }
+    }
+
+    /// What the input is called: its path, `-`, or the URL named.
+    pub fn name(&self) -> String {
+        match self {
+            Input::Stdin => "-".to_owned(),
+            Input::Path(p) => p.display().to_string(),
+            Input::Remote(r) => r.name().to_owned(),
         }
     }
 }
@@ -95,6 +109,8 @@ pub struct IngestOptions {
     /// [`Summary::diagnostics_not_shown`], so that memory stays bounded however much of the
     /// input is broken. `usize::MAX` hands on every one.
     pub max_diagnostics_per_reason: usize,
+    /// `--since`/`--until`: events outside are counted, not handed on (default: unbounded).
+    pub window: TimeWindow,
 }
 
 impl Default for IngestOptions {
@@ -104,6 +120,7 @@ impl Default for IngestOptions {
             max_archive_depth: 4,
             max_archive_bytes: 256 * 1024 * 1024,
             max_diagnostics_per_reason: DEFAULT_DIAGNOSTICS_PER_REASON,
+            window: TimeWindow::default(),
         }
     }
 }
@@ -170,6 +187,17 @@ pub fn read_inputs(
                     for file in list_files(path, summary, on_diag) {
                         let mut reader = Reader::new(options, summary, on_event, on_diag);
                         reader.read_file(&file);
+                    }
+                }
+                Input::Remote(remote) => {
+                    let objects = remote::list(remote.as_ref(), summary, on_diag);
+                    let ahead = remote.in_flight().max(1);
+                    for (i, object) in objects.iter().enumerate() {
+                        if i % ahead == 0 {
+                            remote.prefetch(&objects[i..objects.len().min(i + ahead)]);
+                        }
+                        let mut reader = Reader::new(options, summary, on_event, on_diag);
+                        reader.read_object(remote.as_ref(), object);
                     }
                 }
             }
@@ -628,6 +656,9 @@ impl Reader<'_> {
         }
         for decoded in decoded {
             match decoded {
+                Decoded::Event(e) if !self.options.window.contains(e.time.instant) => {
+                    self.summary.outside_window += 1;
+                }
                 Decoded::Event(e) => {
                     self.summary.events += 1;
                     self.summary.see_time(e.time.instant);

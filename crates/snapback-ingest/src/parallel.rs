@@ -24,7 +24,7 @@ use rayon::prelude::*;
 use crate::sniff::{Peek, SNIFF_BYTES};
 use crate::{
     gated, list_files, Diagnostic, Diagnostics, Event, HitSearch, IngestOptions, Input, KeySpec,
-    Reader, RecordFilter, Summary, UNNUMBERED,
+    Reader, RecordFilter, RemoteInput, RemoteObject, Summary, UNNUMBERED,
 };
 
 static NO_KEYS: KeySpec = KeySpec::Nothing;
@@ -84,7 +84,7 @@ pub struct Progress {
     pub bytes_total: u64,
 }
 
-enum Unit {
+enum Unit<'r> {
     File {
         path: PathBuf,
         size: u64,
@@ -95,13 +95,28 @@ enum Unit {
         len: u64,
         last: bool,
     },
+    /// An object of a store, read as one stream.
+    Object {
+        remote: &'r dyn RemoteInput,
+        object: RemoteObject,
+    },
 }
 
-impl Unit {
+impl Unit<'_> {
     fn bytes(&self) -> u64 {
         match self {
             Unit::File { size, .. } => *size,
             Unit::Chunk { len, .. } => *len,
+            Unit::Object { object, .. } => object.size,
+        }
+    }
+
+    /// The most units of this kind a batch holds: a few per thread for files; for objects,
+    /// as many as may be fetched at once, since they wait on the network, not a core.
+    fn batch_limit(&self, threads: usize) -> usize {
+        match self {
+            Unit::Object { remote, .. } => remote.in_flight().max(2 * threads),
+            _ => 2 * threads,
         }
     }
 }
@@ -155,6 +170,30 @@ pub fn read_inputs_parallel<U: Send>(
                         parallel,
                         map,
                         (summary, &mut progress),
+                        on_item,
+                        on_diag,
+                        on_progress,
+                    );
+                }
+                Input::Remote(remote) => {
+                    let objects = crate::remote::list(remote.as_ref(), summary, on_diag);
+                    let units: Vec<Unit<'_>> = objects
+                        .into_iter()
+                        .map(|object| Unit::Object {
+                            remote: remote.as_ref(),
+                            object,
+                        })
+                        .collect();
+                    progress.files_total += units.len() as u64;
+                    progress.bytes_total += units.iter().map(Unit::bytes).sum::<u64>();
+                    on_progress(&progress);
+                    run_units(
+                        units,
+                        options,
+                        parallel,
+                        map,
+                        summary,
+                        &mut progress,
                         on_item,
                         on_diag,
                         on_progress,
@@ -219,7 +258,7 @@ fn read_files<U: Send>(
 }
 
 /// Units of work: whole files, and chunks (cut after a line break) of large plain files.
-fn plan(files: &[PathBuf], chunk_bytes: u64) -> Vec<Unit> {
+fn plan(files: &[PathBuf], chunk_bytes: u64) -> Vec<Unit<'static>> {
     let mut units = Vec::with_capacity(files.len());
     for path in files {
         let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
@@ -295,7 +334,7 @@ fn cut_points(path: &Path, size: u64, chunk_bytes: u64) -> Option<Vec<u64>> {
 }
 
 fn run_unit<U: Send>(
-    unit: &Unit,
+    unit: &Unit<'_>,
     options: &IngestOptions,
     parallel: &ParallelOptions<'_>,
     map: &(dyn Fn(&mut Event) -> Option<U> + Sync),
@@ -359,6 +398,7 @@ fn read_unit<U: Send>(
                 },
                 false,
             ) => reader.read_range(path, *start, *len),
+            (Unit::Object { remote, object }, false) => reader.read_object(*remote, object),
             (unit, true) => {
                 if !reader.read_unit_by_hits(unit) {
                     return None;
@@ -385,7 +425,7 @@ fn read_unit<U: Send>(
 
 #[allow(clippy::too_many_arguments)]
 fn run_units<U: Send>(
-    units: Vec<Unit>,
+    units: Vec<Unit<'_>>,
     options: &IngestOptions,
     parallel: &ParallelOptions<'_>,
     map: &(dyn Fn(&mut Event) -> Option<U> + Sync),
@@ -397,7 +437,7 @@ fn run_units<U: Send>(
 ) {
     // Batches bound what is held at once: the events a batch keeps, until handed on in order.
     let threads = rayon::current_num_threads().max(1);
-    let mut queue: VecDeque<Unit> = units.into();
+    let mut queue: VecDeque<Unit<'_>> = units.into();
     // The chunked file being handed on (its chunks come in order, from the one at 0): the
     // records handed on so far, and whether the rest of it was read again in one piece (its
     // remaining chunks are then ignored).
@@ -406,12 +446,14 @@ fn run_units<U: Send>(
         let mut batch = Vec::new();
         let mut bytes = 0;
         while let Some(u) = queue.front() {
-            if !batch.is_empty() && (batch.len() >= 2 * threads || bytes >= 64 << 20) {
+            let limit = u.batch_limit(threads);
+            if !batch.is_empty() && (batch.len() >= limit || bytes >= 64 << 20) {
                 break;
             }
             bytes += u.bytes();
             batch.extend(queue.pop_front());
         }
+        prefetch(&batch, &queue);
         let done: Vec<Done<U>> = batch
             .par_iter()
             .map(|u| run_unit(u, options, parallel, map))
@@ -419,7 +461,7 @@ fn run_units<U: Send>(
         for (unit, d) in batch.iter().zip(done) {
             progress.bytes_done += unit.bytes();
             match unit {
-                Unit::File { .. } => {
+                Unit::File { .. } | Unit::Object { .. } => {
                     progress.files_done += 1;
                     hand_on(d, Some(0), summary, on_item, on_diag);
                 }
@@ -485,6 +527,25 @@ fn run_units<U: Send>(
     }
 }
 
+/// Start fetching the objects of `batch` and of the units queued after it, as many again:
+/// while the workers read this batch, the next one arrives. At most two batches of objects
+/// are in flight, which bounds the memory their buffers hold.
+fn prefetch(batch: &[Unit<'_>], queue: &VecDeque<Unit<'_>>) {
+    let Some(Unit::Object { remote, .. }) = batch.first() else {
+        return;
+    };
+    let ahead = batch.len();
+    let objects: Vec<RemoteObject> = batch
+        .iter()
+        .chain(queue.iter().take(ahead))
+        .filter_map(|u| match u {
+            Unit::Object { object, .. } => Some(object.clone()),
+            _ => None,
+        })
+        .collect();
+    remote.prefetch(&objects);
+}
+
 /// Hand one unit's results on, its record indices moved up by `base` (`None`: a unit before
 /// it in the file was read by hits, so they are not known).
 fn hand_on<U>(
@@ -525,6 +586,8 @@ impl Reader<'_> {
                 self.read_plain_by_hits(&name, f.take(*len), *start, true)
             }
             Unit::File { path, .. } => self.read_file_by_hits(path),
+            // Objects stream from the network once: read as usual.
+            Unit::Object { .. } => false,
         }
     }
 

@@ -32,6 +32,12 @@ pub struct Summary {
     /// Diagnostics counted but not handed on, by reason: those beyond the first
     /// `IngestOptions::max_diagnostics_per_reason` of their reason.
     pub diagnostics_not_shown: BTreeMap<&'static str, u64>,
+    /// Events decoded but outside `--since`/`--until` ([`crate::TimeWindow`]): not handed on,
+    /// not in `events`.
+    pub outside_window: u64,
+    /// Objects of a store (and prefixes of its listing) not read, by reason
+    /// ([`crate::RemoteProblem`]): denied, missing, throttled beyond the retries.
+    pub remote_failed: BTreeMap<&'static str, u64>,
     /// The earliest and latest event time among the events decoded.
     pub time_span: Option<(jiff::Timestamp, jiff::Timestamp)>,
 }
@@ -70,7 +76,15 @@ impl Summary {
 
     /// Whether anything went wrong (for `--strict`).
     pub fn has_problems(&self) -> bool {
-        self.files_failed > 0 || self.skipped_total() > 0 || self.warnings > 0
+        self.files_failed > 0
+            || self.skipped_total() > 0
+            || self.warnings > 0
+            || self.remote_failed_total() > 0
+    }
+
+    /// Objects and listings of a store not read, all reasons.
+    pub fn remote_failed_total(&self) -> u64 {
+        self.remote_failed.values().sum()
     }
 
     pub fn merge(&mut self, other: Summary) {
@@ -81,6 +95,10 @@ impl Summary {
         self.warnings += other.warnings;
         self.prefiltered += other.prefiltered;
         self.unframed_bytes += other.unframed_bytes;
+        self.outside_window += other.outside_window;
+        for (k, v) in other.remote_failed {
+            *self.remote_failed.entry(k).or_default() += v;
+        }
         if let Some((a, b)) = other.time_span {
             self.see_time(a);
             self.see_time(b);
@@ -116,8 +134,28 @@ impl fmt::Display for Summary {
                 self.unframed_bytes
             )?;
         }
+        if self.outside_window > 0 {
+            write!(
+                f,
+                "; {} events outside --since/--until not used",
+                self.outside_window
+            )?;
+        }
         if self.files_failed > 0 {
             write!(f, "; {} files failed", self.files_failed)?;
+        }
+        let remote = self.remote_failed_total();
+        if remote > 0 {
+            let parts: Vec<String> = self
+                .remote_failed
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
+            write!(
+                f,
+                "; {remote} objects or listings not read ({})",
+                parts.join(", ")
+            )?;
         }
         for (invalid, label) in [(true, "invalid"), (false, "unusable")] {
             let parts: Vec<(&str, u64)> = self

@@ -37,6 +37,11 @@ impl Settings {
         self.0.push((key.to_owned(), value.to_owned()));
     }
 
+    /// Forget `key` (a setting that means nothing to one kind of client).
+    pub fn remove(&mut self, key: &str) {
+        self.0.retain(|(k, _)| k != key);
+    }
+
     /// The value given for `key`, if any.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.0

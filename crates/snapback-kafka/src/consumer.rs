@@ -17,12 +17,9 @@ use crate::config::{client_config, Required};
 use crate::producer::offsets_list;
 use crate::{KafkaError, Settings};
 
-/// One partition of one topic.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct PartitionId {
-    pub topic: String,
-    pub partition: i32,
-}
+/// One partition of one topic: the pipeline's own type, so that a partition has one name
+/// from the poll to the detector's state.
+pub use snapback_pipeline::partitioned::PartitionId;
 
 /// A position to commit: `next` is the offset of the next message to read in the partition
 /// (the last one processed + 1), as Kafka stores committed offsets.
@@ -361,7 +358,7 @@ impl GroupConsumer {
     }
 }
 
-fn owned(m: &rdkafka::message::BorrowedMessage<'_>) -> Message {
+pub(crate) fn owned(m: &rdkafka::message::BorrowedMessage<'_>) -> Message {
     Message {
         topic: m.topic().to_owned(),
         partition: m.partition(),

@@ -12,9 +12,15 @@ use snapback_ingest::{read_bytes, Diagnostic, Event, IngestOptions, Severity, Su
 
 use crate::Message;
 
-/// The name a message's records carry in their provenance: `kafka://TOPIC/PARTITION@OFFSET`.
+/// The name a message's records carry in their provenance: `kafka://TOPIC/PARTITION@OFFSET`,
+/// spelt once, by the pipeline ([`snapback_pipeline::partitioned::message_name`]), which
+/// names the records `consume` reads.
 pub fn provenance_name(topic: &str, partition: i32, offset: i64) -> String {
-    format!("kafka://{topic}/{partition}@{offset}")
+    let id = crate::PartitionId {
+        topic: topic.to_owned(),
+        partition,
+    };
+    snapback_pipeline::partitioned::message_name(&id, offset)
 }
 
 /// Decode one message's payload into events (`on_event`), reporting bad input as located

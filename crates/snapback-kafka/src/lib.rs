@@ -15,6 +15,9 @@
 //! - [`decode_message`]: a message's payload into audit events through `snapback-ingest`'s
 //!   reader, the same one `scan` uses, with provenance `kafka://TOPIC/PARTITION@OFFSET#i`.
 //! - [`KeyBy`]: the message key that keeps what one sequence can link in one partition.
+//! - [`PartitionReader`]: one partition read outside the group, to its end or up to an
+//!   offset, from an offset or a timestamp: a consumer's changelog, and the input it reads
+//!   again to rebuild a partition's state after taking it over.
 //! - [`create_topic`], [`partition_count`]: topics for tests and for a consumer's own topics.
 //!
 //! ```no_run
@@ -46,6 +49,7 @@ pub mod decode;
 mod error;
 mod key;
 mod producer;
+mod reader;
 
 pub use admin::{create_topic, partition_count, TopicCreated, TopicSpec};
 pub use config::Settings;
@@ -56,3 +60,4 @@ pub use decode::{decode_message, provenance_name};
 pub use error::{KafkaError, TxnFailure};
 pub use key::{account_key, KeyBy};
 pub use producer::{Deliveries, Producer, TransactionalProducer};
+pub use reader::{PartitionReader, Until};

@@ -135,7 +135,25 @@ impl Producer {
     /// Queue one message. When librdkafka's queue is full this serves deliveries until there
     /// is room, so it blocks only while the broker is behind.
     pub fn send(&self, topic: &str, key: &[u8], payload: &[u8]) -> Result<(), KafkaError> {
-        let mut record = BaseRecord::to(topic).key(key).payload(payload);
+        self.send_to(topic, None, key, Some(payload))
+    }
+
+    /// Queue one message to `partition` (`None`: the partitioner's choice by key); a `None`
+    /// payload is a tombstone (a compacted topic then forgets the key).
+    pub fn send_to(
+        &self,
+        topic: &str,
+        partition: Option<i32>,
+        key: &[u8],
+        payload: Option<&[u8]>,
+    ) -> Result<(), KafkaError> {
+        let mut record: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic).key(key);
+        if let Some(p) = payload {
+            record = record.payload(p);
+        }
+        if let Some(p) = partition {
+            record = record.partition(p);
+        }
         loop {
             match self.inner.send(record) {
                 Ok(()) => return Ok(()),
@@ -245,6 +263,18 @@ impl TransactionalProducer {
         self.producer.send(topic, key, payload)
     }
 
+    /// Queue one message in the open transaction to `partition`, or a tombstone
+    /// ([`Producer::send_to`]).
+    pub fn send_to(
+        &self,
+        topic: &str,
+        partition: Option<i32>,
+        key: &[u8],
+        payload: Option<&[u8]>,
+    ) -> Result<(), KafkaError> {
+        self.producer.send_to(topic, partition, key, payload)
+    }
+
     /// Make committing `offsets` for the consumer `group` part of the open transaction (the
     /// offsets of the next messages to read, [`Offset`]).
     pub fn send_offsets(
@@ -283,6 +313,13 @@ impl TransactionalProducer {
     /// Errors the client reported since the last call ([`Producer::take_errors`]).
     pub fn take_errors(&self) -> Vec<String> {
         self.producer.take_errors()
+    }
+
+    /// `Err(KafkaError::Fatal)` once the producer can do nothing more (fenced by a newer one
+    /// with its `transactional.id`, or refused for good): a failed send says only that it
+    /// failed.
+    pub fn check_fatal(&self) -> Result<(), KafkaError> {
+        self.producer.check_fatal()
     }
 }
 

@@ -15,13 +15,18 @@
 //! before the events it carries, so every event an alert that is not final can hold is among
 //! them) up to the committed offset, *without emitting*; the first cycle after that emits only
 //! what differs from the changelog, as `watch` does after a restart.
+//!
+//! **One changelog partition, several input topics.** The changelog partition is numbered
+//! as the input partition; a consumer reading two topics writes both topics' partition `n`
+//! to changelog partition `n`, so every changelog key starts with its input topic and `/`
+//! (a character Kafka topic names cannot hold): `cloudtrail/alert/sb-…`, `cloudtrail/newest`.
 
 use std::collections::{BTreeMap, HashMap};
 
 use jiff::{SignedDuration, Timestamp};
 use snapback_correlate::order::Lateness;
 use snapback_correlate::stream::{Emission, Tracked};
-use snapback_correlate::Tuning;
+use snapback_correlate::{DetectOptions, Tuning};
 use snapback_ingest::Diagnostic;
 use snapback_rules::RuleSet;
 
@@ -90,6 +95,24 @@ impl Changelog {
         bad
     }
 
+    /// Fold the rows of input topic `topic` read back from a changelog partition (oldest
+    /// first; rows of other topics sharing the partition are passed over). Returns the keys of
+    /// rows that did not parse, as [`Self::apply`].
+    pub fn apply_topic(
+        &mut self,
+        topic: &str,
+        rows: impl IntoIterator<Item = ChangelogRow>,
+    ) -> Vec<String> {
+        let prefix = format!("{topic}/");
+        let own = rows
+            .into_iter()
+            .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|rest| (rest.to_owned(), v)));
+        self.apply(own)
+            .into_iter()
+            .map(|k| format!("{prefix}{k}"))
+            .collect()
+    }
+
     /// Where re-reading the partition must start: the newest event time seen minus twice the
     /// horizon (`None`: from the committed offset, nothing was seen).
     pub fn replay_from(&self, horizon: SignedDuration) -> Option<Timestamp> {
@@ -102,7 +125,8 @@ impl Changelog {
 pub struct PartitionCycle {
     pub id: PartitionId,
     pub emissions: Vec<Emission>,
-    /// Changelog rows to write (to the changelog partition numbered as the input's).
+    /// Changelog rows to write (to the changelog partition numbered as the input's), keys
+    /// prefixed by the input topic ([`Changelog::apply_topic`] reads them back).
     pub changelog: Vec<ChangelogRow>,
     /// The offset to commit: one past the last message read.
     pub next_offset: Option<i64>,
@@ -128,6 +152,31 @@ pub struct Partitioned<'r> {
     lateness: SignedDuration,
     owned: BTreeMap<PartitionId, Owned<'r>>,
     diagnostics: SharedDiagnostics<'r>,
+    /// Messages skipped before decoding (empty, not JSON), by reason.
+    skipped: BTreeMap<&'static str, u64>,
+}
+
+/// Why a message cannot hold audit records, before decoding it: empty (or a tombstone), or
+/// not JSON (reading files, text is another log; on a topic of audit records it is an error).
+fn unreadable(payload: &[u8]) -> Option<(&'static str, String)> {
+    let Some(first) = payload.iter().find(|b| !b.is_ascii_whitespace()) else {
+        return Some((
+            "empty-message",
+            "the message has no value (a tombstone) or an empty one".to_owned(),
+        ));
+    };
+    let gzip = payload.starts_with(&[0x1f, 0x8b]);
+    if gzip || matches!(first, b'{' | b'[') {
+        return None;
+    }
+    let start = String::from_utf8_lossy(&payload[..payload.len().min(24)]).into_owned();
+    Some((
+        "not-json",
+        format!(
+            "the message is not JSON ({} bytes, starting {start:?})",
+            payload.len()
+        ),
+    ))
 }
 
 impl<'r> Partitioned<'r> {
@@ -143,20 +192,14 @@ impl<'r> Partitioned<'r> {
             lateness,
             owned: BTreeMap::new(),
             diagnostics: std::rc::Rc::new(std::cell::RefCell::new(on_diagnostic)),
+            skipped: BTreeMap::new(),
         }
     }
 
     /// How far back a rebuild reads (twice this before the newest event seen).
     pub fn horizon(&self) -> SignedDuration {
-        Stream::new(
-            self.rules,
-            self.tuning,
-            Lateness::Bounded(self.lateness),
-            HashMap::new(),
-            false,
-            Box::new(|_| {}),
-        )
-        .horizon()
+        let options = self.tuning.detect_options(DetectOptions::default());
+        snapback_correlate::stream::horizon(self.rules, &options)
     }
 
     /// Take `id` over, with what its changelog says was emitted; `committed` is the group's
@@ -198,11 +241,40 @@ impl<'r> Partitioned<'r> {
     /// A message of `id` at `offset`. Returns false when the partition is not owned (a
     /// message fetched before a revoke).
     pub fn message(&mut self, id: &PartitionId, offset: i64, payload: &[u8]) -> bool {
+        self.message_inspecting(id, offset, payload, &mut |_| {})
+    }
+
+    /// [`Self::message`], showing each decoded event to `inspect` (a consumer compares the
+    /// message key with the record's account).
+    pub fn message_inspecting(
+        &mut self,
+        id: &PartitionId,
+        offset: i64,
+        payload: &[u8],
+        inspect: &mut dyn FnMut(&snapback_ingest::Event),
+    ) -> bool {
         let Some(p) = self.owned.get_mut(id) else {
             return false;
         };
         let name = message_name(id, offset);
-        p.stream.read_bytes(&name, payload, 0, 0);
+        if let Some((reason, detail)) = unreadable(payload) {
+            // Reported once: not again while a rebuild reads it a second time.
+            if p.rebuilding_until.is_none_or(|until| offset >= until) {
+                *self.skipped.entry(reason).or_default() += 1;
+                let d = Diagnostic {
+                    severity: snapback_ingest::Severity::Error,
+                    file: name.into(),
+                    record: None,
+                    offset: Some(0),
+                    reason,
+                    detail,
+                };
+                (self.diagnostics.borrow_mut())(&d);
+            }
+        } else {
+            p.stream
+                .read_bytes_inspecting(&name, payload, 0, 0, inspect);
+        }
         if p.rebuilding_until.is_none_or(|until| offset >= until) {
             p.next_offset = Some(offset + 1);
         }
@@ -210,6 +282,17 @@ impl<'r> Partitioned<'r> {
             p.rebuilding_until = None;
         }
         true
+    }
+
+    /// Messages skipped before decoding (empty, not JSON), by reason, all partitions.
+    pub fn skipped(&self) -> &BTreeMap<&'static str, u64> {
+        &self.skipped
+    }
+
+    /// One past the last message of `id` read (its committed offset before any): the
+    /// offset a commit now would record.
+    pub fn next_offset(&self, id: &PartitionId) -> Option<i64> {
+        self.owned.get(id).and_then(|p| p.next_offset)
     }
 
     /// Whether `id` is still reading again what it had committed.
@@ -245,7 +328,7 @@ impl<'r> Partitioned<'r> {
                 .into_iter()
                 .map(|(alert_id, t)| {
                     let value = t.map(|t| serde_json::to_string(&t).unwrap_or_default());
-                    (format!("{ALERT_PREFIX}{alert_id}"), value)
+                    (format!("{}/{ALERT_PREFIX}{alert_id}", id.topic), value)
                 })
                 .collect();
             let newest = p
@@ -255,7 +338,8 @@ impl<'r> Partitioned<'r> {
                 .map(|w| w.checked_add(self.lateness).unwrap_or(w));
             if newest.is_some() && newest != p.newest {
                 p.newest = newest;
-                changelog.extend(newest.map(|t| (NEWEST_KEY.to_owned(), Some(t.to_string()))));
+                let key = format!("{}/{NEWEST_KEY}", id.topic);
+                changelog.extend(newest.map(|t| (key, Some(t.to_string()))));
             }
             out.push(PartitionCycle {
                 id: id.clone(),

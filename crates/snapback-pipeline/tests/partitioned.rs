@@ -3,6 +3,8 @@
 //! over by another consumer that rebuilds it from the changelog and the partition's messages
 //! without emitting anything twice.
 
+mod common;
+
 use jiff::SignedDuration;
 use snapback_correlate::stream::Emission;
 use snapback_correlate::Tuning;
@@ -10,18 +12,7 @@ use snapback_pipeline::partitioned::{message_name, Changelog, PartitionId, Parti
 use snapback_rules::RuleSet;
 
 fn record(account: &str, time: &str, name: &str, id: &str) -> Vec<u8> {
-    serde_json::json!({
-        "eventVersion": "1.09",
-        "userIdentity": {"type": "IAMUser", "arn": format!("arn:aws:iam::{account}:user/mallory"),
-                         "accountId": account, "userName": "mallory"},
-        "eventTime": time, "eventSource": "ec2.amazonaws.com", "eventName": name,
-        "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.7", "userAgent": "aws-cli/2",
-        "requestParameters": {"instancesSet": {"items": [{"instanceId": "i-0victim"}]}},
-        "responseElements": null, "eventID": id, "eventType": "AwsApiCall",
-        "recipientAccountId": account
-    })
-    .to_string()
-    .into_bytes()
+    common::ec2_call(account, time, name, id).into_bytes()
 }
 
 fn p(n: i32) -> PartitionId {
@@ -77,13 +68,24 @@ fn a_partition_taken_over_is_rebuilt_from_its_changelog_and_emits_nothing_twice(
     assert!(c
         .changelog
         .iter()
-        .any(|(k, v)| k == "newest" && v.is_some()));
+        .any(|(k, v)| k == "cloudtrail/newest" && v.is_some()));
+    assert!(
+        c.changelog
+            .iter()
+            .all(|(k, _)| k.starts_with("cloudtrail/")),
+        "every key names its input topic: {:?}",
+        c.changelog
+    );
     let rows = c.changelog.clone();
 
     // Another consumer takes the partition over: the changelog says what was emitted and how
     // far back to read; it reads the committed messages again and emits nothing.
     let mut log = Changelog::default();
-    assert!(log.apply(rows).is_empty());
+    // Rows of another topic sharing the changelog partition are not this partition's.
+    let other = ("waf/alert/sb-other".to_string(), Some("{}".to_string()));
+    assert!(log
+        .apply_topic("cloudtrail", rows.into_iter().chain([other]))
+        .is_empty());
     assert_eq!(log.emitted.len(), 1);
     let mut second = Partitioned::new(&rules, &tuning, lateness, |_| {});
     let from = log.replay_from(second.horizon()).unwrap();
@@ -161,4 +163,48 @@ fn a_changelog_row_that_does_not_parse_is_named_not_fatal() {
     assert_eq!(bad, ["alert/sb-1", "something/else"]);
     assert!(log.newest.is_some());
     assert!(log.emitted.is_empty());
+}
+
+#[test]
+fn a_malformed_message_is_located_by_topic_partition_and_offset_and_skipped() {
+    let rules = RuleSet::load(true, &[]);
+    let tuning = Tuning::default();
+    let diagnostics = std::cell::RefCell::new(Vec::new());
+    let mut c = Partitioned::new(&rules, &tuning, SignedDuration::ZERO, |d| {
+        diagnostics.borrow_mut().push(d.to_string())
+    });
+    c.assign(p(2), Changelog::default(), None);
+    assert!(c.message(&p(2), 40, br#"{"Records":[{"eventName":"#));
+    c.message(
+        &p(2),
+        41,
+        &record("111122223333", "2024-01-01T00:00:00Z", "StopInstances", "s"),
+    );
+    c.message(
+        &p(2),
+        42,
+        &record(
+            "111122223333",
+            "2024-01-01T00:10:00Z",
+            "StartInstances",
+            "t",
+        ),
+    );
+    let cycles = c.cycle(true);
+    assert_eq!(cycles[0].next_offset, Some(43), "the partition moved on");
+    assert_eq!(alert_ids(&cycles[0].emissions).len(), 1);
+    drop(c);
+    let diagnostics = diagnostics.into_inner();
+    assert!(
+        diagnostics
+            .iter()
+            .any(|d| d.contains("kafka://cloudtrail/2@40")),
+        "{diagnostics:?}"
+    );
+    assert!(
+        diagnostics
+            .iter()
+            .all(|d| !d.contains("@41") && !d.contains("@42")),
+        "{diagnostics:?}"
+    );
 }

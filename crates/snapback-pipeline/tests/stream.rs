@@ -1,6 +1,8 @@
 //! The streaming half of the pipeline, driven as `watch` and the Kafka consumer drive it:
 //! records in, one cycle, emissions and the checkpoint's contents out, with explicit times.
 
+mod common;
+
 use jiff::SignedDuration;
 use snapback_correlate::order::Lateness;
 use snapback_correlate::stream::Emission;
@@ -13,18 +15,7 @@ fn record(time: &str, name: &str, id: &str) -> String {
 }
 
 fn record_in(account: &str, time: &str, name: &str, id: &str) -> String {
-    serde_json::json!({
-        "eventVersion": "1.09",
-        "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/mallory",
-                         "accountId": account, "userName": "mallory"},
-        "eventTime": time, "eventSource": "ec2.amazonaws.com", "eventName": name,
-        "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.7", "userAgent": "aws-cli/2",
-        "requestParameters": {"instancesSet": {"items": [{"instanceId": "i-0victim"}]}},
-        "responseElements": null, "eventID": id, "eventType": "AwsApiCall",
-        "recipientAccountId": account
-    })
-    .to_string()
-        + "\n"
+    common::ec2_call(account, time, name, id) + "\n"
 }
 
 fn alerts(emissions: &[Emission]) -> Vec<String> {

@@ -12,9 +12,10 @@ use snapback_aql::{
     lint_query, parse, LintOptions, NowSource, Precedence, PropertyMap, ResultSet, RunOptions,
     Runner, Severity, Value,
 };
-use snapback_ingest::{read_inputs, IngestOptions, Input};
+use snapback_ingest::{read_inputs, IngestOptions};
 use snapback_output::text;
 
+use crate::inputs::WindowArgs;
 use crate::spill_args::SpillArgs;
 use crate::table_out::TableOut;
 
@@ -102,9 +103,10 @@ pub enum RowFormat {
 pub struct RunArgs {
     #[command(flatten)]
     pub query: QuerySource,
-    /// Files or directories to read (`-` for stdin). Directories are walked recursively;
-    /// `.gz` and `.zip` are opened by their content.
-    #[arg(required = true, value_name = "PATH")]
+    /// Files or directories to read (`-` for stdin), or store URLs (`s3://`, `az://`,
+    /// `gs://`). Directories are walked recursively; `.gz` and `.zip` are opened by their
+    /// content.
+    #[arg(required = true, value_name = "PATH|URL")]
     pub paths: Vec<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = RowFormat::Table)]
@@ -135,6 +137,8 @@ pub struct RunArgs {
     /// Do not print lint findings and input diagnostics.
     #[arg(long, short)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub window: WindowArgs,
     #[command(flatten)]
     pub spill: SpillArgs,
 }
@@ -297,11 +301,15 @@ fn run_query(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     let spill = args.spill.options();
     let mut runner = Runner::new(&query, options).with_spill(spill.clone());
-    let inputs: Vec<Input> = args.paths.iter().map(|p| Input::parse(p)).collect();
+    let window = args.window.window()?;
+    let inputs = crate::inputs::parse(&args.paths, window)?;
     let quiet = args.quiet;
     let summary = read_inputs(
         &inputs,
-        &IngestOptions::default(),
+        &IngestOptions {
+            window,
+            ..IngestOptions::default()
+        },
         &mut |e| runner.push(e),
         &mut |d| {
             if !quiet {

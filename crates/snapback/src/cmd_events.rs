@@ -8,18 +8,20 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
-use snapback_ingest::{read_inputs, Event, IngestOptions, Input, DEFAULT_DIAGNOSTICS_PER_REASON};
+use snapback_ingest::{read_inputs, Event, IngestOptions, DEFAULT_DIAGNOSTICS_PER_REASON};
 use snapback_output::text;
 use snapback_spill::{Record, Sorter, SpillError};
 
+use crate::inputs::WindowArgs;
 use crate::spill_args::SpillArgs;
 use crate::table_out::TableOut;
 
 #[derive(Args)]
 pub struct EventsArgs {
-    /// Files or directories to read (`-` for stdin). Directories are walked recursively;
-    /// `.gz` and `.zip` are opened by their content.
-    #[arg(required = true, value_name = "PATH")]
+    /// Files or directories to read (`-` for stdin), or store URLs (`s3://`, `az://`,
+    /// `gs://`). Directories are walked recursively; `.gz` and `.zip` are opened by their
+    /// content.
+    #[arg(required = true, value_name = "PATH|URL")]
     pub paths: Vec<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = EventsFormat::Table)]
@@ -38,6 +40,8 @@ pub struct EventsArgs {
     #[arg(long, value_name = "N", default_value_t = DEFAULT_DIAGNOSTICS_PER_REASON)]
     pub max_diagnostics: usize,
     #[command(flatten)]
+    pub window: WindowArgs,
+    #[command(flatten)]
     pub spill: SpillArgs,
 }
 
@@ -48,10 +52,12 @@ pub enum EventsFormat {
 }
 
 pub fn run(args: EventsArgs) -> anyhow::Result<ExitCode> {
-    let inputs: Vec<Input> = args.paths.iter().map(|p| Input::parse(p)).collect();
+    let window = args.window.window()?;
+    let inputs = crate::inputs::parse(&args.paths, window)?;
     let options = IngestOptions {
         max_record_bytes: args.max_record_bytes,
         max_diagnostics_per_reason: args.max_diagnostics,
+        window,
         ..IngestOptions::default()
     };
     let spill = args.spill.options();

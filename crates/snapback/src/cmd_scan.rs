@@ -13,12 +13,14 @@ use snapback_pipeline::{Batch, BatchRun, PrefilterMode, Selection};
 use snapback_rules::RuleSet;
 
 use crate::cmd_output::{forward, forwarder, write_format_with, write_report, OutputArgs};
+use crate::inputs::WindowArgs;
 use snapback_output::Forwarder;
 
 #[derive(Args)]
 pub struct ScanArgs {
-    /// Files or directories to scan (`-` for stdin).
-    #[arg(required = true, value_name = "PATH")]
+    /// Files or directories to scan (`-` for stdin), or where the clouds deliver logs:
+    /// `s3://bucket/prefix`, `az://container/prefix`, `gs://bucket/prefix`.
+    #[arg(required = true, value_name = "PATH|URL")]
     pub paths: Vec<String>,
     #[command(flatten)]
     pub common: ScanOptions,
@@ -56,6 +58,8 @@ pub struct ScanOptions {
     #[arg(long, value_name = "N", default_value_t = DEFAULT_DIAGNOSTICS_PER_REASON)]
     pub max_diagnostics: usize,
     #[command(flatten)]
+    pub window: WindowArgs,
+    #[command(flatten)]
     pub output: OutputArgs,
 }
 
@@ -74,7 +78,7 @@ pub enum ScanFormat {
 }
 
 pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
-    let inputs: Vec<Input> = args.paths.iter().map(|p| Input::parse(p)).collect();
+    let inputs = crate::inputs::parse(&args.paths, args.common.window.window()?)?;
     scan(&inputs, &args.common)
 }
 
@@ -114,6 +118,7 @@ fn scan(inputs: &[Input], opts: &ScanOptions) -> anyhow::Result<ExitCode> {
         prefilter,
         ingest: IngestOptions {
             max_diagnostics_per_reason: opts.max_diagnostics,
+            window: opts.window.window()?,
             ..IngestOptions::default()
         },
     };
@@ -184,13 +189,7 @@ fn deliver(
     drop(out);
     print_summary(&summary, &report, rules, opts.max_diagnostics);
     let scope = snapback_output::Scope {
-        inputs: inputs
-            .iter()
-            .map(|i| match i {
-                Input::Stdin => "-".to_owned(),
-                Input::Path(p) => p.display().to_string(),
-            })
-            .collect(),
+        inputs: inputs.iter().map(Input::name).collect(),
         events: summary.events,
         skipped: summary.skipped_total(),
         not_audit: summary.not_audit.values().sum(),

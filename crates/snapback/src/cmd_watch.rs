@@ -33,7 +33,8 @@ use snapback_output::Forwarder;
 #[derive(Args)]
 pub struct WatchArgs {
     /// Delivery directories (new files are read once complete), JSON-lines files (followed
-    /// like `tail -F`), or `-` for stdin.
+    /// like `tail -F`), `-` for stdin, or store prefixes (`s3://bucket/AWSLogs/`, `az://…`,
+    /// `gs://…`: new objects are read as they land; see the README).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<String>,
     /// Keep what a restart needs here (created if missing).
@@ -311,8 +312,18 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
     };
     // Delivery files are read as `scan` reads them: on every core, through the prefilter.
     let plan = ReadPlan::new(&rules, PrefilterMode::Auto);
+    let (urls, paths): (Vec<String>, Vec<String>) = args
+        .paths
+        .iter()
+        .cloned()
+        .partition(|p| snapback_objstore::StoreUrl::looks_like(p));
+    let sources = urls
+        .iter()
+        .map(|u| crate::watch_store::StorePrefix::open(u))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let mut w = Watch::new(stream, &mut sinks, state);
-    plan.with_parallel(|parallel| w.run(&args.paths, &saved, pace, parallel))?;
+    w.watch_objects(sources);
+    plan.with_parallel(|parallel| w.run(&paths, &saved, pace, parallel))?;
     let stream = w.stream;
     summarise(&stream, &sinks, args.once);
     let failed = match &mut sinks.forward {

@@ -4,6 +4,8 @@
 #![forbid(unsafe_code)]
 
 mod cmd_aql;
+#[cfg(feature = "kafka")]
+mod cmd_consume;
 mod cmd_events;
 mod cmd_output;
 #[cfg(feature = "kafka")]
@@ -12,11 +14,15 @@ mod cmd_rules;
 mod cmd_scan;
 mod cmd_simulate;
 mod cmd_watch;
+#[cfg(feature = "kafka")]
+mod consume_group;
 mod exit;
+mod inputs;
 mod progress;
 mod spill_args;
 mod table_out;
 mod terminal;
+mod watch_store;
 
 /// mimalloc, not the system allocator: with glibc's, the reading threads' arenas grew to tens
 /// of megabytes each over thousands of small files while the live heap stayed under 8 MB
@@ -50,6 +56,10 @@ enum Command {
     /// resource) so that what one sequence can link lands in one partition.
     #[cfg(feature = "kafka")]
     Replay(cmd_replay::ReplayArgs),
+    /// Detect as a member of a Kafka consumer group: alerts to a topic, committed with the
+    /// offsets read in one transaction (exactly once for read_committed readers).
+    #[cfg(feature = "kafka")]
+    Consume(cmd_consume::ConsumeArgs),
     /// Read audit logs and print them as one normalised stream of events.
     Events(cmd_events::EventsArgs),
     /// Write realistic telemetry of the seed's Atomic Red Team tests, with benign noise.
@@ -74,6 +84,8 @@ fn main() -> ExitCode {
         Command::Watch(args) => cmd_watch::run(args),
         #[cfg(feature = "kafka")]
         Command::Replay(args) => cmd_replay::run(args),
+        #[cfg(feature = "kafka")]
+        Command::Consume(args) => cmd_consume::run(args),
         Command::Events(args) => cmd_events::run(args),
         Command::Simulate(args) => cmd_simulate::run(args),
         Command::Rules { cmd } => cmd_rules::run(cmd),

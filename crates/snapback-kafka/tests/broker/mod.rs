@@ -107,6 +107,37 @@ impl TestBroker {
     }
 }
 
+impl TestBroker {
+    fn script_keeping(&self, command: &str) -> std::process::Output {
+        Command::new("bash")
+            .arg(script())
+            .args([command, &self.port.to_string()])
+            .env("KAFKA_TEST_KEEP", "1")
+            .output()
+            .expect("run scripts/kafka-test-broker.sh")
+    }
+
+    /// Stop the broker, keeping its data dir (the broker going away).
+    pub fn stop_keeping_data(&self) {
+        let out = self.script_keeping("stop");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Start it again on the same port and data dir (the broker coming back).
+    pub fn start_again(&self) {
+        let out = self.script_keeping("start");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 impl Drop for TestBroker {
     fn drop(&mut self) {
         let out = Command::new("bash")

@@ -5,8 +5,9 @@
 //! must hold. It does no output and keeps no store: `watch` ([`super::Watch`]) writes its
 //! cycles to sinks and to redb, a Kafka consumer to a transaction.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use jiff::{SignedDuration, Timestamp};
@@ -14,9 +15,13 @@ use serde::Serialize;
 use snapback_correlate::order::Lateness;
 use snapback_correlate::stream::{Emission, Revisions, StreamStats, Tracked, Watcher};
 use snapback_correlate::{DetectOptions, Detector, Tuning};
-use snapback_ingest::{Diagnostic, Event, IngestOptions, ParallelOptions, Summary};
+use snapback_ingest::{
+    Diagnostic, Event, IngestOptions, Input, ParallelOptions, RemoteInput, RemoteObject,
+    RemoteProblem, Severity, Summary,
+};
 use snapback_rules::RuleSet;
 
+use super::objects::{ObjectDone, ObjectSource, PartitionDone};
 use super::state::{record_key, Commit, FileDone, StoredRecord, StreamPos};
 use crate::prepare;
 
@@ -169,6 +174,93 @@ impl<'r> Stream<'r> {
         }
     }
 
+    /// Read objects of a watched store prefix into the detector, as `scan` reads them (the
+    /// same reader: streamed, on every core, the object URL as provenance); the newest event
+    /// time (seconds) of each object that had one the detector keeps, and the objects whose
+    /// reading failed for a passing reason (throttled, cut off; every failure is a located
+    /// diagnostic).
+    /// Nothing is recorded for a checkpoint ([`Self::objects_done`] does).
+    pub fn read_objects(
+        &mut self,
+        source: &Arc<dyn ObjectSource>,
+        objects: Vec<RemoteObject>,
+        parallel: &ParallelOptions<'_>,
+    ) -> (HashMap<String, i64>, HashSet<String>) {
+        let mut newest: HashMap<String, i64> = HashMap::new();
+        let mut failed = HashSet::new();
+        if objects.is_empty() {
+            return (newest, failed);
+        }
+        let names: HashSet<Arc<str>> = objects.iter().map(|o| o.name.clone()).collect();
+        let picked = Input::Remote(Arc::new(Picked {
+            source: source.clone(),
+            objects,
+        }));
+        let watcher = &mut self.watcher;
+        let on_diagnostic = &mut self.on_diagnostic;
+        let s = snapback_ingest::read_inputs_parallel(
+            std::slice::from_ref(&picked),
+            &IngestOptions::default(),
+            parallel,
+            &prepare(self.rules),
+            &mut |e, prepared| {
+                let object = e.provenance.file.split('!').next().unwrap_or_default();
+                let t = e.time.instant.as_second();
+                let n = newest.entry(object.to_owned()).or_insert(t);
+                *n = (*n).max(t);
+                watcher.observe_prepared(e, prepared);
+            },
+            &mut |d| {
+                // Throttled past the retries, or cut off: worth another try. A denied, missing
+                // or replaced object is done (its new version has a new ETag).
+                let transient = matches!(d.reason, "object-throttled" | "object-unreadable");
+                if transient && names.contains(&d.file) {
+                    failed.insert(d.file.to_string());
+                }
+                on_diagnostic(d)
+            },
+            &mut |_| {},
+        );
+        self.summary.merge(s);
+        (newest, failed)
+    }
+
+    /// A batch of a watched prefix: its listings that failed (diagnostics), its objects read
+    /// and recorded as done (those that failed for a passing reason are not: they are handed
+    /// back, to be offered again), and the partitions' cursors.
+    pub fn objects_done(
+        &mut self,
+        source: &Arc<dyn ObjectSource>,
+        objects: Vec<RemoteObject>,
+        problems: Vec<RemoteProblem>,
+        partitions: Vec<(String, PartitionDone)>,
+        parallel: &ParallelOptions<'_>,
+    ) -> Vec<String> {
+        for p in problems {
+            *self.summary.remote_failed.entry(p.reason).or_default() += 1;
+            (self.on_diagnostic)(&Diagnostic {
+                severity: Severity::Error,
+                file: p.at,
+                record: None,
+                offset: None,
+                reason: p.reason,
+                detail: p.detail,
+            });
+        }
+        let (newest, failed) = self.read_objects(source, objects.clone(), parallel);
+        for o in objects {
+            let url = o.name.to_string();
+            if failed.contains(&url) {
+                continue;
+            }
+            self.files += 1;
+            let newest = newest.get(url.as_str()).copied().unwrap_or(i64::MIN);
+            self.pending.objects.push((url, ObjectDone::of(&o, newest)));
+        }
+        self.pending.partitions.extend(partitions);
+        failed.into_iter().collect()
+    }
+
     /// Complete lines of a followed file or stdin, `offset` bytes and `record` records into
     /// it; its position after them goes to the next commit.
     pub fn lines(&mut self, name: String, bytes: &[u8], offset: u64, record: u64, inode: u64) {
@@ -190,6 +282,19 @@ impl<'r> Stream<'r> {
     /// and `record` records; diagnostics are located the same way. Records that take state
     /// are kept for the next commit when the stream stores records.
     pub fn read_bytes(&mut self, name: &str, bytes: &[u8], offset: u64, record: u64) {
+        self.read_bytes_inspecting(name, bytes, offset, record, &mut |_| {});
+    }
+
+    /// [`Self::read_bytes`], showing each decoded event to `inspect` first (a Kafka consumer
+    /// checks that the message's key is the record's account).
+    pub fn read_bytes_inspecting(
+        &mut self,
+        name: &str,
+        bytes: &[u8],
+        offset: u64,
+        record: u64,
+        inspect: &mut dyn FnMut(&Event),
+    ) {
         let mut events = Vec::new();
         let on_diagnostic = &mut self.on_diagnostic;
         let s = snapback_ingest::read_bytes(
@@ -199,6 +304,7 @@ impl<'r> Stream<'r> {
             &mut |mut e: Event| {
                 e.provenance.record += record;
                 e.provenance.offset += offset;
+                inspect(&e);
                 events.push(e)
             },
             &mut |d: &Diagnostic| {
@@ -319,5 +425,42 @@ impl<'r> Stream<'r> {
             alert_revisions: self.emitted,
             retractions: self.retracted,
         }
+    }
+}
+
+/// Some objects of a watched prefix, as an input ingest reads like any store URL.
+struct Picked {
+    source: Arc<dyn ObjectSource>,
+    objects: Vec<RemoteObject>,
+}
+
+impl std::fmt::Debug for Picked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Picked")
+            .field("source", &self.source.name())
+            .field("objects", &self.objects.len())
+            .finish()
+    }
+}
+
+impl RemoteInput for Picked {
+    fn name(&self) -> &str {
+        self.source.name()
+    }
+
+    fn list(&self, _on_problem: &mut dyn FnMut(RemoteProblem)) -> Vec<RemoteObject> {
+        self.objects.clone()
+    }
+
+    fn prefetch(&self, objects: &[RemoteObject]) {
+        self.source.prefetch(objects)
+    }
+
+    fn open(&self, object: &RemoteObject) -> Result<Box<dyn std::io::Read + Send>, RemoteProblem> {
+        self.source.open(object)
+    }
+
+    fn in_flight(&self) -> usize {
+        self.source.in_flight()
     }
 }

@@ -10,6 +10,7 @@
 //! and goes on. The command line only parses flags, builds the sink and prints.
 
 mod engine;
+pub mod objects;
 pub mod source;
 pub mod state;
 
@@ -17,6 +18,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use snapback_correlate::stream::Emission;
@@ -24,6 +26,7 @@ use snapback_ingest::ParallelOptions;
 use snapback_rules::RuleSet;
 
 pub use engine::{Cycle, Figures, OnDiagnostic, Stream};
+pub use objects::{ObjectSource, Resumed, Retry};
 pub use source::{Pace, Resume, Unit};
 pub use state::{Saved, State, StoredRecord};
 
@@ -83,6 +86,10 @@ pub struct Watch<'r, 's> {
     pub stream: Stream<'r>,
     sink: &'s mut dyn Sink,
     state: Option<State>,
+    /// Watched store prefixes, beside the paths.
+    objects: Vec<Arc<dyn ObjectSource>>,
+    /// Objects the loop could not read, handed back to their watchers.
+    retry: Retry,
 }
 
 impl<'r, 's> Watch<'r, 's> {
@@ -91,7 +98,14 @@ impl<'r, 's> Watch<'r, 's> {
             stream,
             sink,
             state,
+            objects: Vec::new(),
+            retry: Retry::default(),
         }
+    }
+
+    /// Also watch these store prefixes (`s3://…`, `az://…`, `gs://…`) for new objects.
+    pub fn watch_objects(&mut self, sources: Vec<Arc<dyn ObjectSource>>) {
+        self.objects = sources;
     }
 
     /// Read `paths` until the sources end (`pace.once`) or `stop` is set, then end the run:
@@ -133,6 +147,7 @@ impl<'r, 's> Watch<'r, 's> {
             .files
             .values()
             .map(|f| f.newest)
+            .chain(saved.objects.values().map(|o| o.newest))
             .max()
             .unwrap_or(i64::MIN);
         let reach = self.stream.horizon().as_secs() * 2;
@@ -165,9 +180,47 @@ impl<'r, 's> Watch<'r, 's> {
                 std::thread::spawn(move || source::follow(path, from, pace, tx));
             }
         }
+        for source in self.objects.clone() {
+            let resumed =
+                self.resume_objects(&source, saved, newest.saturating_sub(reach), parallel);
+            let (tx, pace, retry) = (tx.clone(), pace.clone(), self.retry.clone());
+            std::thread::spawn(move || objects::watch_prefix(source, resumed, pace, tx, retry));
+        }
         // What was read again was emitted before the restart (or is emitted now if not).
         self.cycle()?;
-        Ok((rx, paths.len()))
+        Ok((rx, paths.len() + self.objects.len()))
+    }
+
+    /// What a store prefix's watcher starts from; its objects whose newest event is at or
+    /// after `from` are read again (without emitting), as delivery files are.
+    fn resume_objects(
+        &mut self,
+        source: &Arc<dyn ObjectSource>,
+        saved: &Saved,
+        from: i64,
+        parallel: &ParallelOptions<'_>,
+    ) -> Resumed {
+        let root = source.url_of(source.prefix());
+        let mut resumed = Resumed::default();
+        let mut again = Vec::new();
+        for (url, done) in saved.objects.iter().filter(|(u, _)| u.starts_with(&root)) {
+            resumed.read.insert(url.clone(), done.tag.clone());
+            if done.newest >= from {
+                again.push(done.object(url));
+            }
+        }
+        again.sort_by(|a, b| a.key.cmp(&b.key));
+        let (_, failed) = self.stream.read_objects(source, again, parallel);
+        for url in failed {
+            resumed.read.remove(&url);
+        }
+        resumed.partitions = saved
+            .partitions
+            .iter()
+            .filter(|(u, _)| u.starts_with(&root))
+            .map(|(u, p)| (u.clone(), p.clone()))
+            .collect();
+        resumed
     }
 
     fn run_loop(
@@ -202,6 +255,17 @@ impl<'r, 's> Watch<'r, 's> {
                         record,
                         inode,
                     } => self.stream.lines(name, &bytes, offset, record, inode),
+                    Unit::Objects {
+                        source,
+                        objects,
+                        problems,
+                        partitions,
+                    } => {
+                        let failed = self
+                            .stream
+                            .objects_done(&source, objects, problems, partitions, parallel);
+                        hand_back(&self.retry, failed);
+                    }
                 }
                 next = rx.try_recv().ok();
             }
@@ -226,5 +290,15 @@ impl<'r, 's> Watch<'r, 's> {
             s.commit(&commit)?;
         }
         self.sink.figures(&self.stream.figures())
+    }
+}
+
+/// Objects that could not be read go back to their watcher, to be offered again.
+fn hand_back(retry: &Retry, failed: Vec<String>) {
+    if failed.is_empty() {
+        return;
+    }
+    if let Ok(mut r) = retry.lock() {
+        r.extend(failed);
     }
 }

@@ -30,6 +30,14 @@ pub enum Unit {
         /// The followed file's inode (0 for stdin).
         inode: u64,
     },
+    /// Objects of a watched store prefix not read before, in key order, with the listings
+    /// that failed and the partitions' cursors the listing moved (partition URL → cursor).
+    Objects {
+        source: std::sync::Arc<dyn super::objects::ObjectSource>,
+        objects: Vec<snapback_ingest::RemoteObject>,
+        problems: Vec<snapback_ingest::RemoteProblem>,
+        partitions: Vec<(String, super::objects::PartitionDone)>,
+    },
     /// A source has nothing more (`--once` reached what is there now; stdin closed).
     Ended,
 }
@@ -97,7 +105,7 @@ pub fn watch_dir(dir: PathBuf, done: HashSet<PathBuf>, pace: Pace, tx: Sender<Un
 }
 
 /// Sleep one poll in short steps; false when asked to stop.
-fn sleep(pace: &Pace) -> bool {
+pub(crate) fn sleep(pace: &Pace) -> bool {
     let step = Duration::from_millis(50);
     let mut left = pace.poll;
     while !left.is_zero() {

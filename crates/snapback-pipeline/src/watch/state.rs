@@ -7,6 +7,8 @@
 //! | `streams` | a followed file → bytes and records read, its inode |
 //! | `alerts` | alert id → revision, digest, last event time, final |
 //! | `records` | time-ordered key → a record of a followed file or stdin that took correlation state: its provenance and raw JSON |
+//! | `objects` | a layout partition of a watched store prefix (its URL) → the greatest key seen in it, and the partition's first instant |
+//! | `etags` | an object of a store read whole (its URL) → its key, size, ETag (or version), newest event time |
 //!
 //! Everything of one cycle is written in one transaction, after the cycle's alert revisions
 //! were written to `--out` and flushed to disk: a crash before the commit leaves `out_len` at
@@ -26,6 +28,7 @@ use redb::{Database, ReadableTable, TableDefinition};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use snapback_correlate::stream::Tracked;
 
+use super::objects::{ObjectDone, PartitionDone};
 use crate::PipelineError as Error;
 
 const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
@@ -33,6 +36,8 @@ const FILES: TableDefinition<&str, &str> = TableDefinition::new("files");
 const STREAMS: TableDefinition<&str, &str> = TableDefinition::new("streams");
 const ALERTS: TableDefinition<&str, &str> = TableDefinition::new("alerts");
 const RECORDS: TableDefinition<&str, &str> = TableDefinition::new("records");
+const OBJECTS: TableDefinition<&str, &str> = TableDefinition::new("objects");
+const ETAGS: TableDefinition<&str, &str> = TableDefinition::new("etags");
 
 /// A record of a followed file or stdin that took correlation state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,6 +82,10 @@ pub struct Saved {
     pub files: HashMap<String, FileDone>,
     pub streams: HashMap<String, StreamPos>,
     pub alerts: HashMap<String, Tracked>,
+    /// Store objects read (URL → what was read).
+    pub objects: HashMap<String, ObjectDone>,
+    /// Layout partitions of watched prefixes (URL → cursor).
+    pub partitions: HashMap<String, PartitionDone>,
 }
 
 /// One cycle's changes.
@@ -84,6 +93,8 @@ pub struct Saved {
 pub struct Commit {
     pub out_len: u64,
     pub files: Vec<(String, FileDone)>,
+    pub objects: Vec<(String, ObjectDone)>,
+    pub partitions: Vec<(String, PartitionDone)>,
     pub streams: Vec<(String, StreamPos)>,
     pub alerts: Vec<(String, Option<Tracked>)>,
     pub watermark: Option<String>,
@@ -126,7 +137,7 @@ impl State {
             source: Box::new(e.into()),
         })?;
         let txn = db.begin_write()?;
-        for t in [META, FILES, STREAMS, ALERTS, RECORDS] {
+        for t in [META, FILES, STREAMS, ALERTS, RECORDS, OBJECTS, ETAGS] {
             txn.open_table(t)?;
         }
         txn.commit()?;
@@ -156,6 +167,16 @@ impl State {
             let (k, v) = row?;
             let t = parse("alerts", k.value(), v.value())?;
             saved.alerts.insert(k.value().to_owned(), t);
+        }
+        for row in txn.open_table(ETAGS)?.iter()? {
+            let (k, v) = row?;
+            let o = parse("etags", k.value(), v.value())?;
+            saved.objects.insert(k.value().to_owned(), o);
+        }
+        for row in txn.open_table(OBJECTS)?.iter()? {
+            let (k, v) = row?;
+            let p = parse("objects", k.value(), v.value())?;
+            saved.partitions.insert(k.value().to_owned(), p);
         }
         Ok(saved)
     }
@@ -197,6 +218,14 @@ impl State {
             let mut files = txn.open_table(FILES)?;
             for (k, v) in &c.files {
                 files.insert(k.as_str(), json(v)?.as_str())?;
+            }
+            let mut etags = txn.open_table(ETAGS)?;
+            for (k, v) in &c.objects {
+                etags.insert(k.as_str(), json(v)?.as_str())?;
+            }
+            let mut objects = txn.open_table(OBJECTS)?;
+            for (k, v) in &c.partitions {
+                objects.insert(k.as_str(), json(v)?.as_str())?;
             }
             let mut streams = txn.open_table(STREAMS)?;
             for (k, v) in &c.streams {
