@@ -47,6 +47,8 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+mod hits;
 use snapback_model::{KeyList, KeySpec};
 
 use crate::{
@@ -423,7 +425,7 @@ fn op_key_slot(name: &[u8]) -> Option<usize> {
 /// marker key (quoted; `snapback_ingest::decode::LOWER_CASE_MARKERS`: a lower-cased export)
 /// makes the decoder restore key spelling.
 fn forcing(markers: &[&str]) -> Vec<String> {
-    std::iter::once("\\u".to_owned())
+    std::iter::once(hits::ESCAPE.to_owned())
         .chain(markers.iter().map(|m| format!("\"{m}\"")))
         .collect()
 }
@@ -490,6 +492,8 @@ struct Compiled {
     markers: Box<[Box<[u8]>]>,
     /// `keys().needs_all()`, computed once.
     needs_all: bool,
+    /// The hit search, specialised (`hits.rs`); `None`: `keys` searches hits.
+    hits: Option<hits::HitSearcher>,
 }
 
 /// Words of [`Compiled::tails`]: one bit per value of [`tail_bit`], 8 KiB, which stays in the
@@ -708,6 +712,7 @@ impl Prefilter {
             .match_kind(MatchKind::LeftmostLongest)
             .build(&patterns)
             .ok();
+        let hits = hits::HitSearcher::new(&patterns, &found);
         let anywhere = if anywhere.is_empty() {
             Some(None)
         } else {
@@ -750,6 +755,7 @@ impl Prefilter {
                             .map(|m| m.as_bytes().to_vec().into_boxed_slice())
                             .collect(),
                         needs_all: false,
+                        hits,
                     }),
                     disabled_by: None,
                 };
@@ -869,26 +875,16 @@ impl Prefilter {
     pub fn next_hit(&self, buf: &[u8], from: usize) -> Option<usize> {
         let c = self.compiled.as_ref().filter(|_| self.searches_hits())?;
         let hay = buf.get(from..)?;
-        for m in c.keys.find_iter(hay) {
-            let slot = match c.found[m.pattern().as_usize()] {
-                Found::Force => return Some(from + m.start()),
-                Found::Key(slot) => slot,
-            };
-            let wanted = &c.slots[slot];
-            let hit = match occurrence(&hay[m.end()..]) {
-                Occurrence::NotAKey => false,
-                Occurrence::Unsure => !wanted.all.is_empty(),
-                Occurrence::Value(v) => {
-                    let mut any = false;
-                    wanted.matching(&lower(v), |_| any = true);
-                    any
-                }
-            };
-            if hit {
-                return Some(from + m.start());
-            }
+        if let Some(h) = &c.hits {
+            return h.first(c, hay).map(|p| from + p);
         }
-        None
+        c.keys
+            .find_iter(hay)
+            .find(|m| match c.found[m.pattern().as_usize()] {
+                Found::Force => true,
+                Found::Key(slot) => c.key_hit(slot, &hay[m.end()..]),
+            })
+            .map(|m| from + m.start())
     }
 
     /// [`may_match`](Self::may_match), given where the record's keys end

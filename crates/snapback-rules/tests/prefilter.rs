@@ -241,3 +241,78 @@ fn volume_corpus_records_pass_or_are_unmatched() {
     check(&RuleSet::builtin(), "volume corpus", &recs);
     check_with_sigmahq("volume corpus", &recs);
 }
+
+/// The specialised hit search (`prefilter/hits.rs`: key names in one searcher, `\u` in a
+/// pass of its own searched only up to the first key hit) finds what the byte search passes,
+/// on the shapes it must not miss: a `\u` before, between and right up to a key hit, an
+/// escaped, differently cased or non-string value of a wanted key, a lower-cased marker key,
+/// and records that hold none of them, alone and all in one buffer.
+#[test]
+fn hit_search_finds_escapes_cases_and_markers_around_key_hits() {
+    let rules = RuleSet::builtin();
+    let prefilter = Prefilter::for_rules(&rules, &snapback_ingest::decode::LOWER_CASE_MARKERS);
+    assert!(prefilter.searches_hits(), "the builtin pack reads by hits");
+    let ct = |name: &str, extra: &str| {
+        format!(
+            "{{\"eventVersion\":\"1.08\",\"eventTime\":\"2026-11-20T10:00:00Z\",\
+             \"eventSource\":\"ec2.amazonaws.com\",\"eventName\":{name},\
+             \"awsRegion\":\"us-east-1\"{extra}}}"
+        )
+        .into_bytes()
+    };
+    let recs: Vec<(&str, Vec<u8>, bool)> = vec![
+        ("plain, unwanted", ct("\"DescribeInstances\"", ""), false),
+        ("\\u in an unwanted record", ct("\"DescribeInstances\"", ",\"x\":\"\\u0041\""), true),
+        ("plain, wanted", ct("\"StopInstances\"", ""), true),
+        ("unwanted again", ct("\"DescribeVolumes\"", ",\"userName\":\"a\""), false),
+        ("\\u after a wanted key", ct("\"StartInstances\"", ",\"x\":\"\\u00e9\""), true),
+        ("escaped value", ct("\"Stop\\u0049nstances\"", ""), true),
+        ("other escape in value", ct("\"Stop\\tInstances\"", ""), true),
+        ("lower-cased value", ct("\"stopinstances\"", ""), true),
+        ("upper-cased value", ct("\"STOPINSTANCES\"", ""), true),
+        ("array value", ct("[\"StopInstances\"]", ""), true),
+        ("object value", ct("{\"v\":\"StopInstances\"}", ""), true),
+        ("unwanted, key as a value", ct("\"ListBuckets\"", ",\"k\":\"eventName\""), false),
+        (
+            "lower-cased marker",
+            b"{\"eventname\":\"DescribeInstances\",\"eventtime\":\"x\"}".to_vec(),
+            true,
+        ),
+        (
+            "\\u ending where a key starts",
+            b"{\"a\":\"\\u\",\"eventName\":\"ListBuckets\"}".to_vec(),
+            true,
+        ),
+        ("unwanted last", ct("\"GetObject\"", ""), false),
+    ];
+    let mut buf = Vec::new();
+    let mut spans = Vec::new();
+    for (label, bytes, want) in &recs {
+        assert_eq!(
+            prefilter.may_match(bytes),
+            *want,
+            "byte search on {label}: {}",
+            String::from_utf8_lossy(bytes)
+        );
+        assert_eq!(
+            prefilter.next_hit(bytes, 0).is_some(),
+            *want,
+            "hit search on {label}: {}",
+            String::from_utf8_lossy(bytes)
+        );
+        spans.push((buf.len(), buf.len() + bytes.len()));
+        buf.extend_from_slice(bytes);
+        buf.push(b'\n');
+    }
+    // As the reader calls it: from the end of the line of each hit.
+    let mut hit_in = vec![false; recs.len()];
+    let mut from = 0;
+    while let Some(h) = prefilter.next_hit(&buf, from) {
+        let i = spans.iter().position(|&(s, e)| h >= s && h < e).expect("in a record");
+        hit_in[i] = true;
+        from = spans[i].1 + 1;
+    }
+    for (i, (label, _, want)) in recs.iter().enumerate() {
+        assert_eq!(hit_in[i], *want, "over the buffer: {label}");
+    }
+}
