@@ -48,5 +48,8 @@ if [ ! -s "$data/jsonl1/cloudtrail.jsonl" ]; then
   mkdir -p "$data/jsonl1"
   cat "$data"/jsonl/*.jsonl > "$data/jsonl1/cloudtrail.jsonl"
 fi
+# The per-file JSON lines are not measured (only their concatenation is): dropped to spare the
+# disk at large sizes, unless BENCH_KEEP_JSONL=1.
+[ "${BENCH_KEEP_JSONL:-0}" = 1 ] || rm -rf "$data/jsonl"
 
 exec "$venv/bin/python" "$here/harness.py" --data "$data" --size "$size" --root "$root" --venv "$venv"

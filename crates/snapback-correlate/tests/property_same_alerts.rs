@@ -135,7 +135,9 @@ fn comparable(alerts: &[snapback_correlate::Alert]) -> Vec<Value> {
                     let file = e.remove("file");
                     let offset = e.remove("offset");
                     assert!(
-                        file.as_ref().and_then(Value::as_str).is_some_and(|f| !f.is_empty())
+                        file.as_ref()
+                            .and_then(Value::as_str)
+                            .is_some_and(|f| !f.is_empty())
                             && offset.as_ref().and_then(Value::as_u64).is_some(),
                         "evidence without its file and offset: {e:?}"
                     );

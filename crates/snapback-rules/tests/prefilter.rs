@@ -262,17 +262,37 @@ fn hit_search_finds_escapes_cases_and_markers_around_key_hits() {
     };
     let recs: Vec<(&str, Vec<u8>, bool)> = vec![
         ("plain, unwanted", ct("\"DescribeInstances\"", ""), false),
-        ("\\u in an unwanted record", ct("\"DescribeInstances\"", ",\"x\":\"\\u0041\""), true),
+        (
+            "\\u in an unwanted record",
+            ct("\"DescribeInstances\"", ",\"x\":\"\\u0041\""),
+            true,
+        ),
         ("plain, wanted", ct("\"StopInstances\"", ""), true),
-        ("unwanted again", ct("\"DescribeVolumes\"", ",\"userName\":\"a\""), false),
-        ("\\u after a wanted key", ct("\"StartInstances\"", ",\"x\":\"\\u00e9\""), true),
+        (
+            "unwanted again",
+            ct("\"DescribeVolumes\"", ",\"userName\":\"a\""),
+            false,
+        ),
+        (
+            "\\u after a wanted key",
+            ct("\"StartInstances\"", ",\"x\":\"\\u00e9\""),
+            true,
+        ),
         ("escaped value", ct("\"Stop\\u0049nstances\"", ""), true),
-        ("other escape in value", ct("\"Stop\\tInstances\"", ""), true),
+        (
+            "other escape in value",
+            ct("\"Stop\\tInstances\"", ""),
+            true,
+        ),
         ("lower-cased value", ct("\"stopinstances\"", ""), true),
         ("upper-cased value", ct("\"STOPINSTANCES\"", ""), true),
         ("array value", ct("[\"StopInstances\"]", ""), true),
         ("object value", ct("{\"v\":\"StopInstances\"}", ""), true),
-        ("unwanted, key as a value", ct("\"ListBuckets\"", ",\"k\":\"eventName\""), false),
+        (
+            "unwanted, key as a value",
+            ct("\"ListBuckets\"", ",\"k\":\"eventName\""),
+            false,
+        ),
         (
             "lower-cased marker",
             b"{\"eventname\":\"DescribeInstances\",\"eventtime\":\"x\"}".to_vec(),
@@ -308,7 +328,10 @@ fn hit_search_finds_escapes_cases_and_markers_around_key_hits() {
     let mut hit_in = vec![false; recs.len()];
     let mut from = 0;
     while let Some(h) = prefilter.next_hit(&buf, from) {
-        let i = spans.iter().position(|&(s, e)| h >= s && h < e).expect("in a record");
+        let i = spans
+            .iter()
+            .position(|&(s, e)| h >= s && h < e)
+            .expect("in a record");
         hit_in[i] = true;
         from = spans[i].1 + 1;
     }

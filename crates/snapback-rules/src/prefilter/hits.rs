@@ -126,7 +126,10 @@ impl HitSearcher {
         let mut best: Option<usize> = None;
         let mut at = 0;
         while at < hay.len() {
-            let Some(m) = self.tails.find_in(hay, aho_corasick::Span::from(at..hay.len())) else {
+            let Some(m) = self
+                .tails
+                .find_in(hay, aho_corasick::Span::from(at..hay.len()))
+            else {
                 break;
             };
             let q = m.start();
