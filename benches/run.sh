@@ -44,12 +44,16 @@ then
   ./target/release/snapback simulate --volume "$size" --seed "$seed" --out "$data" >/dev/null
   rm -rf "$data/jsonl1"
 fi
+# The per-file JSON lines are not measured (only their concatenation is): each is dropped once
+# appended, to spare the disk at large sizes, unless BENCH_KEEP_JSONL=1. The file is the same as
+# `cat "$data"/jsonl/*.jsonl` (the glob is sorted).
 if [ ! -s "$data/jsonl1/cloudtrail.jsonl" ]; then
   mkdir -p "$data/jsonl1"
-  cat "$data"/jsonl/*.jsonl > "$data/jsonl1/cloudtrail.jsonl"
+  : > "$data/jsonl1/cloudtrail.jsonl"
+  for f in "$data"/jsonl/*.jsonl; do
+    cat "$f" >> "$data/jsonl1/cloudtrail.jsonl"
+    [ "${BENCH_KEEP_JSONL:-0}" = 1 ] || rm -f "$f"
+  done
 fi
-# The per-file JSON lines are not measured (only their concatenation is): dropped to spare the
-# disk at large sizes, unless BENCH_KEEP_JSONL=1.
-[ "${BENCH_KEEP_JSONL:-0}" = 1 ] || rm -rf "$data/jsonl"
 
 exec "$venv/bin/python" "$here/harness.py" --data "$data" --size "$size" --root "$root" --venv "$venv"
