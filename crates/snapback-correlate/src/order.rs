@@ -47,12 +47,13 @@ pub trait Ordered {
     }
 }
 
-/// The total order of events: event time, then file, then record index.
+/// The total order of events: event time, then file, then the record's byte offset in it
+/// (its place in the file, known however the file was read).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct OrderKey {
     pub time: Timestamp,
     pub file: Arc<str>,
-    pub record: u64,
+    pub offset: u64,
 }
 
 /// What [`Order::admit`] did with an item.
@@ -246,7 +247,7 @@ mod tests {
             OrderKey {
                 time: self.t.parse().unwrap(),
                 file: self.file.into(),
-                record: self.record,
+                offset: self.record,
             }
         }
         fn record_id(&self) -> u128 {

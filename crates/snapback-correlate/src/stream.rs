@@ -47,7 +47,7 @@ impl Ordered for Pending {
         OrderKey {
             time: self.event.time.instant,
             file: self.event.provenance.file.clone(),
-            record: self.event.provenance.record,
+            offset: self.event.provenance.offset,
         }
     }
 

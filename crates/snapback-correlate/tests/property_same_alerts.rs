@@ -11,8 +11,11 @@
 //! parallel reader (`read_inputs_parallel`, the prefilter on, as `snapback scan` runs it) into
 //! the real `Detector`.
 //!
-//! What an alert says about where its evidence was read (`file`, `record`) is left out of the
-//! comparison: it is the layout itself. Everything else is compared, as the JSON `scan` prints.
+//! What an alert says about where its evidence was read (`file`, and `offset`, the byte offset
+//! of the record in its file) is left out of the comparison: it is the layout itself. Everything
+//! else is compared, as the JSON `scan` prints: ids, order, rules, roles, event ids, times,
+//! operations, actors. That every piece of evidence still carries a file and an offset is
+//! checked (`comparable`), so leaving them out hides no missing provenance.
 //!
 //! **Small caps.** The small caps are the least state the records need (measured on the
 //! baseline run: each cap is the peak the detector reached), so that no case evicts (checked).
@@ -129,8 +132,15 @@ fn comparable(alerts: &[snapback_correlate::Alert]) -> Vec<Value> {
             if let Some(evidence) = v.get_mut("evidence").and_then(Value::as_array_mut) {
                 for e in evidence {
                     let e = e.as_object_mut().expect("evidence is an object");
-                    e.remove("file");
-                    e.remove("record");
+                    let file = e.remove("file");
+                    let offset = e.remove("offset");
+                    assert!(
+                        file.as_ref()
+                            .and_then(Value::as_str)
+                            .is_some_and(|f| !f.is_empty())
+                            && offset.as_ref().and_then(Value::as_u64).is_some(),
+                        "evidence without its file and offset: {e:?}"
+                    );
                 }
             }
             v

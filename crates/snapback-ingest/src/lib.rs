@@ -29,6 +29,7 @@ mod diagnostics;
 pub mod frame;
 mod gcp;
 pub mod gzip;
+mod hits;
 mod open;
 mod parallel;
 mod remote;
@@ -47,6 +48,7 @@ pub use decode::{decode_record, decode_record_checked, DecodeWarning, Decoded};
 pub use diagnostics::{Diagnostics, DEFAULT_DIAGNOSTICS_PER_REASON};
 pub use frame::{all_key_ends, key_ends};
 pub use gcp::normalise_method;
+pub use hits::{HitSearch, UNNUMBERED};
 pub use parallel::{read_files_parallel, read_inputs_parallel, ParallelOptions, Progress};
 pub use remote::{RemoteInput, RemoteObject, RemoteProblem, TimeWindow, WindowError};
 pub use snapback_model::event::{self, *};
@@ -326,6 +328,12 @@ struct Reader<'a> {
     clean_end: bool,
     /// Bytes of archives that cannot seek held in memory now (`IngestOptions::max_archive_bytes`).
     archive_held: usize,
+    /// Frame only around the hits of this search (`hits.rs`), where the layout allows.
+    hits: Option<&'a HitSearch<'a>>,
+    /// Some input was read by hits: its records carry no index ([`UNNUMBERED`]).
+    by_hits: bool,
+    /// Handing on records read by hits now: diagnostics carry no record index.
+    unnumbered: bool,
 }
 
 /// A test on one record's raw bytes; `false` means no rule can match it (see
@@ -353,6 +361,9 @@ impl<'a> Reader<'a> {
             started_json: false,
             clean_end: false,
             archive_held: 0,
+            hits: None,
+            by_hits: false,
+            unnumbered: false,
         }
     }
 }
@@ -391,7 +402,7 @@ impl Reader<'_> {
         (self.on_diag)(&Diagnostic {
             severity,
             file: file.clone(),
-            record,
+            record: record.filter(|_| !self.unnumbered),
             offset,
             reason,
             detail,

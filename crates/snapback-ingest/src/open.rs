@@ -78,6 +78,49 @@ impl Reader<'_> {
         }
     }
 
+    /// Read a regular file by hits (`hits.rs`): plain, or gzip small enough to inflate whole.
+    /// `false`: nothing was read or counted; read it as usual.
+    pub(crate) fn read_file_by_hits(&mut self, path: &Path) -> bool {
+        let name: Arc<str> = path.display().to_string().into();
+        let Ok(file) = File::open(path) else {
+            return false;
+        };
+        let Some(len) = file
+            .metadata()
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+        else {
+            return false;
+        };
+        let mut src = Peek::new(file);
+        match sniff(src.peek(SNIFF_BYTES)) {
+            Kind::Plain => self.read_plain_by_hits(&name, src, 0, false),
+            Kind::Gzip if len <= gzip::WHOLE_MAX_COMPRESSED => {
+                let mut compressed = WHOLE_IN.with(|c| c.take());
+                compressed.clear();
+                let mut out = WHOLE_OUT.with(|c| c.take());
+                let read = match src.read_to_end(&mut compressed) {
+                    Ok(_) => match gzip::gunzip_whole(&compressed, &mut out) {
+                        Some(n) if is_plain(&out[..n.min(SNIFF_BYTES)]) => {
+                            self.read_buffer_by_hits(&name, &out[..n])
+                        }
+                        _ => false,
+                    },
+                    Err(_) => false,
+                };
+                if compressed.capacity() <= 1 << 20 {
+                    WHOLE_IN.with(|c| c.set(compressed));
+                }
+                if out.len() <= 8 << 20 {
+                    WHOLE_OUT.with(|c| c.set(out));
+                }
+                read
+            }
+            _ => false,
+        }
+    }
+
     /// Read standard input (`-`).
     pub(crate) fn read_stdin(&mut self) {
         let stdin = io::stdin();

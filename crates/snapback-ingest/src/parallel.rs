@@ -23,8 +23,8 @@ use rayon::prelude::*;
 
 use crate::sniff::{Peek, SNIFF_BYTES};
 use crate::{
-    gated, list_files, Diagnostic, Diagnostics, Event, IngestOptions, Input, KeySpec, Reader,
-    RecordFilter, RemoteInput, RemoteObject, Summary,
+    gated, list_files, Diagnostic, Diagnostics, Event, HitSearch, IngestOptions, Input, KeySpec,
+    Reader, RecordFilter, RemoteInput, RemoteObject, Summary, UNNUMBERED,
 };
 
 static NO_KEYS: KeySpec = KeySpec::Nothing;
@@ -43,6 +43,11 @@ pub struct ParallelOptions<'a> {
     pub fast_framer: bool,
     /// Plain files larger than this are read in chunks of about this size.
     pub chunk_bytes: u64,
+    /// Frame only the records around this search's hits (`hits.rs`; a search that stands
+    /// for `filter`, `snapback_rules::Prefilter::next_hit`): records between hits are skipped
+    /// unframed and events carry no record index. Files whose layout does not allow it are
+    /// read as usual.
+    pub hits: Option<&'a HitSearch<'a>>,
 }
 
 impl Default for ParallelOptions<'_> {
@@ -52,6 +57,7 @@ impl Default for ParallelOptions<'_> {
             keys: &NO_KEYS,
             fast_framer: true,
             chunk_bytes: 32 << 20,
+            hits: None,
         }
     }
 }
@@ -65,6 +71,7 @@ impl<'a> ParallelOptions<'a> {
         reader.filter = self.filter;
         reader.keys = self.keys;
         reader.fast = self.fast_framer;
+        reader.hits = self.hits;
     }
 }
 
@@ -104,12 +111,15 @@ impl Unit<'_> {
         }
     }
 
-    /// The most units of this kind a batch holds: a few per thread for files; for objects,
-    /// as many as may be fetched at once, since they wait on the network, not a core.
+    /// The most units of this kind a batch holds: eight per thread for files, bounded by
+    /// bytes too (each batch ends in a wait for its slowest unit while the other threads idle:
+    /// with two per thread, the 2 GiB tree of 4,773 `Records` files of 470 KB read by hits took
+    /// 0.59–0.60 s against 0.53–0.56 s with eight, interleaved); for objects, as many as may be
+    /// fetched at once, since they wait on the network, not a core.
     fn batch_limit(&self, threads: usize) -> usize {
         match self {
             Unit::Object { remote, .. } => remote.in_flight().max(2 * threads),
-            _ => 2 * threads,
+            _ => 8 * threads,
         }
     }
 }
@@ -122,6 +132,8 @@ struct Done<U> {
     framed: u64,
     started_json: bool,
     clean_end: bool,
+    /// Read by hits: its records carry no index, nor do those after it in the same file.
+    by_hits: bool,
 }
 
 /// Like [`read_inputs`](crate::read_inputs), on every core. `map` runs on worker threads for
@@ -330,10 +342,48 @@ fn run_unit<U: Send>(
     parallel: &ParallelOptions<'_>,
     map: &(dyn Fn(&mut Event) -> Option<U> + Sync),
 ) -> Done<U> {
+    // Read by hits first when asked (nothing is handed on when the layout does not allow it),
+    // else as usual.
+    if parallel.hits.is_some() {
+        if let Some(done) = read_unit(unit, options, parallel, map, true) {
+            return done;
+        }
+    }
+    let usual = ParallelOptions {
+        hits: None,
+        ..*parallel
+    };
+    read_unit(unit, options, &usual, map, false).unwrap_or_else(Done::nothing)
+}
+
+impl<U> Done<U> {
+    /// Nothing read (what [`read_unit`] gives when asked to read by hits and it cannot; as
+    /// usual it always reads).
+    fn nothing() -> Self {
+        Done {
+            events: Vec::new(),
+            diags: Vec::new(),
+            summary: Summary::default(),
+            framed: 0,
+            started_json: false,
+            clean_end: false,
+            by_hits: false,
+        }
+    }
+}
+
+/// Read one unit: by hits only (`None` when its layout does not allow it), or as usual.
+fn read_unit<U: Send>(
+    unit: &Unit,
+    options: &IngestOptions,
+    parallel: &ParallelOptions<'_>,
+    map: &(dyn Fn(&mut Event) -> Option<U> + Sync),
+    only_by_hits: bool,
+) -> Option<Done<U>> {
     let mut events = Vec::new();
     let mut diags = Diagnostics::new(options.max_diagnostics_per_reason);
     let mut summary = Summary::default();
-    let (framed, started_json, clean_end);
+    let (framed, started_json, clean_end, by_hits);
     {
         let mut on_event = |mut e: Event| {
             if let Some(u) = map(&mut e) {
@@ -343,27 +393,37 @@ fn run_unit<U: Send>(
         let mut on_diag = |d: &Diagnostic| diags.push(d);
         let mut reader = Reader::new(options, &mut summary, &mut on_event, &mut on_diag);
         parallel.set_up(&mut reader);
-        match unit {
-            Unit::File { path, .. } => reader.read_file(path),
-            Unit::Chunk {
-                path, start, len, ..
-            } => reader.read_range(path, *start, *len),
-            Unit::Object { remote, object } => reader.read_object(*remote, object),
+        match (unit, only_by_hits) {
+            (Unit::File { path, .. }, false) => reader.read_file(path),
+            (
+                Unit::Chunk {
+                    path, start, len, ..
+                },
+                false,
+            ) => reader.read_range(path, *start, *len),
+            (Unit::Object { remote, object }, false) => reader.read_object(*remote, object),
+            (unit, true) => {
+                if !reader.read_unit_by_hits(unit) {
+                    return None;
+                }
+            }
         }
         framed = reader.framed;
         started_json = reader.started_json;
         clean_end = reader.clean_end;
+        by_hits = reader.by_hits;
     }
     let (diags, not_kept) = diags.into_parts();
     summary.count_not_shown(&not_kept);
-    Done {
+    Some(Done {
         events,
         diags,
         summary,
         framed,
         started_json,
         clean_end,
-    }
+        by_hits,
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -384,7 +444,7 @@ fn run_units<U: Send>(
     // The chunked file being handed on (its chunks come in order, from the one at 0): the
     // records handed on so far, and whether the rest of it was read again in one piece (its
     // remaining chunks are then ignored).
-    let mut file: Option<(u64, bool)> = None;
+    let mut file: Option<(Option<u64>, bool)> = None;
     while !queue.is_empty() {
         let mut batch = Vec::new();
         let mut bytes = 0;
@@ -406,13 +466,13 @@ fn run_units<U: Send>(
             match unit {
                 Unit::File { .. } | Unit::Object { .. } => {
                     progress.files_done += 1;
-                    hand_on(d, 0, summary, on_item, on_diag);
+                    hand_on(d, Some(0), summary, on_item, on_diag);
                 }
                 Unit::Chunk {
                     path, start, last, ..
                 } => {
                     if *start == 0 {
-                        file = Some((0, false));
+                        file = Some((Some(0), false));
                     }
                     if *last {
                         progress.files_done += 1;
@@ -427,9 +487,10 @@ fn run_units<U: Send>(
                     // so does this one, or it is the last.
                     let starts_json = *start > 0 || d.started_json;
                     if starts_json && (d.clean_end || *last) {
-                        let framed = d.framed;
+                        // After a chunk read by hits, the records of the file have no index.
+                        let next = base.filter(|_| !d.by_hits).map(|b| b + d.framed);
                         hand_on(d, *base, summary, on_item, on_diag);
-                        *base += framed;
+                        *base = next;
                     } else {
                         // Not JSON lines from here on (a record across the cut, pretty-printed
                         // JSON, not JSON at all): the rest of the file in one piece, from this
@@ -449,8 +510,13 @@ fn run_units<U: Send>(
                                 last: true,
                             },
                         };
+                        // Read as usual: from a state the chunks before it were seen to end in.
+                        let usual = ParallelOptions {
+                            hits: None,
+                            ..*parallel
+                        };
                         hand_on(
-                            run_unit(&rest, options, parallel, map),
+                            run_unit(&rest, options, &usual, map),
                             *base,
                             summary,
                             on_item,
@@ -483,28 +549,51 @@ fn prefetch(batch: &[Unit<'_>], queue: &VecDeque<Unit<'_>>) {
     remote.prefetch(&objects);
 }
 
-/// Hand one unit's results on, its record indices moved up by `base`.
+/// Hand one unit's results on, its record indices moved up by `base` (`None`: a unit before
+/// it in the file was read by hits, so they are not known).
 fn hand_on<U>(
     d: Done<U>,
-    base: u64,
+    base: Option<u64>,
     summary: &mut Summary,
     on_item: &mut dyn FnMut(Event, U),
     on_diag: &mut dyn FnMut(&Diagnostic),
 ) {
+    let base = base.filter(|_| !d.by_hits);
     for mut diag in d.diags {
-        if let Some(r) = diag.record.as_mut() {
-            *r += base;
-        }
+        diag.record = diag.record.zip(base).map(|(r, b)| r + b);
         on_diag(&diag);
     }
     for (mut e, u) in d.events {
-        e.provenance.record += base;
+        e.provenance.record = base.map_or(UNNUMBERED, |b| e.provenance.record + b);
         on_item(e, u);
     }
     summary.merge(d.summary);
 }
 
 impl Reader<'_> {
+    /// Read a unit by hits (`hits.rs`): `false` when its layout does not allow it (nothing
+    /// was read or counted).
+    fn read_unit_by_hits(&mut self, unit: &Unit) -> bool {
+        match unit {
+            Unit::Chunk {
+                path, start, len, ..
+            } => {
+                let name: Arc<str> = path.display().to_string().into();
+                let Ok(mut f) = File::open(path) else {
+                    return false;
+                };
+                if f.seek(SeekFrom::Start(*start)).is_err() {
+                    return false;
+                }
+                self.continuing = (*start > 0).then_some(*start);
+                self.read_plain_by_hits(&name, f.take(*len), *start, true)
+            }
+            Unit::File { path, .. } => self.read_file_by_hits(path),
+            // Objects stream from the network once: read as usual.
+            Unit::Object { .. } => false,
+        }
+    }
+
     /// Read `len` bytes of a plain file from `start`, as a chunk of JSON lines.
     fn read_range(&mut self, path: &Path, start: u64, len: u64) {
         let name: Arc<str> = path.display().to_string().into();

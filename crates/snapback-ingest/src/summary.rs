@@ -26,6 +26,9 @@ pub struct Summary {
     /// where each begins and ends, so a record broken in its structure is never among them
     /// (it is an invalid record); one with a subtler JSON error may be (docs/ingest.md).
     pub prefiltered: u64,
+    /// Bytes never framed because they hold no hit of the prefilter's search (reading by
+    /// hits, `hits.rs`): the records in them are not counted in `prefiltered`.
+    pub unframed_bytes: u64,
     /// Diagnostics counted but not handed on, by reason: those beyond the first
     /// `IngestOptions::max_diagnostics_per_reason` of their reason.
     pub diagnostics_not_shown: BTreeMap<&'static str, u64>,
@@ -91,6 +94,7 @@ impl Summary {
         self.events += other.events;
         self.warnings += other.warnings;
         self.prefiltered += other.prefiltered;
+        self.unframed_bytes += other.unframed_bytes;
         self.outside_window += other.outside_window;
         for (k, v) in other.remote_failed {
             *self.remote_failed.entry(k).or_default() += v;
@@ -121,6 +125,13 @@ impl fmt::Display for Summary {
                 f,
                 "; {} records not parsed (no rule can match them)",
                 self.prefiltered
+            )?;
+        }
+        if self.unframed_bytes > 0 {
+            write!(
+                f,
+                "; {} bytes not framed (no rule can match a record in them)",
+                self.unframed_bytes
             )?;
         }
         if self.outside_window > 0 {

@@ -117,3 +117,94 @@ fn json_lines_cut_anywhere() {
     std::fs::write(dir.path().join("c.json"), records).unwrap();
     check(&[Input::Path(dir.path().to_path_buf())]);
 }
+
+/// Events read with a filter (records holding `StopInstances`), and by hits of the same search
+/// when `hits`: (event id, file, record index, offset) in the order handed on.
+fn filtered(inputs: &[Input], chunk_bytes: u64, hits: bool) -> Vec<(String, String, u64, u64)> {
+    let filter = |r: &[u8], _: Option<snapback_ingest::KeyList<'_>>| {
+        memchr::memmem::find(r, b"StopInstances").is_some()
+    };
+    let search = |buf: &[u8], from: usize| {
+        memchr::memmem::find(&buf[from..], b"StopInstances").map(|i| from + i)
+    };
+    let options = ParallelOptions {
+        filter: Some(&filter),
+        hits: hits.then_some(&search as &snapback_ingest::HitSearch),
+        chunk_bytes,
+        ..ParallelOptions::default()
+    };
+    let mut events = Vec::new();
+    read_inputs_parallel(
+        inputs,
+        &IngestOptions::default(),
+        &options,
+        &|_| Some(()),
+        &mut |e, ()| {
+            let p = &e.provenance;
+            events.push((e.event_id.clone(), p.file.to_string(), p.record, p.offset))
+        },
+        &mut |_| {},
+        &mut |_| {},
+    );
+    events
+}
+
+#[test]
+fn reading_by_hits_cites_each_record_by_its_first_byte() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let rec = |i: usize| {
+        let op = if i % 7 == 3 {
+            "StopInstances"
+        } else {
+            "DescribeInstances"
+        };
+        format!(
+            r#"{{"eventVersion":"1.10","eventTime":"2026-11-20T10:{:02}:00Z","eventSource":"ec2.amazonaws.com","eventName":"{op}","awsRegion":"us-east-1","eventID":"id-{i}","recipientAccountId":"111122223333"}}"#,
+            i % 60
+        )
+    };
+    let lines: String = (0..300).map(|i| rec(i) + "\n").collect();
+    std::fs::write(dir.path().join("a.jsonl"), &lines).unwrap();
+    let records = format!(
+        "{{\"Records\":[{}]}}",
+        (0..300).map(rec).collect::<Vec<_>>().join(",")
+    );
+    std::fs::write(dir.path().join("b.json"), &records).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(records.as_bytes()).unwrap();
+    std::fs::write(dir.path().join("c.json.gz"), gz.finish().unwrap()).unwrap();
+    // A pretty-printed record holding a hit: that file is read as usual (records numbered).
+    let pretty = format!("{}\n{{\n  \"eventVersion\": \"1.10\",\n  \"eventName\": \"StopInstances\",\n  \"eventTime\": \"2026-11-20T11:00:00Z\",\n  \"eventSource\": \"ec2.amazonaws.com\",\n  \"awsRegion\": \"us-east-1\",\n  \"eventID\": \"pretty\",\n  \"recipientAccountId\": \"111122223333\"\n}}\n", rec(3));
+    std::fs::write(dir.path().join("d.json"), &pretty).unwrap();
+    let inputs = [Input::Path(dir.path().to_path_buf())];
+    let plain: std::collections::HashMap<&str, &str> = [
+        ("a.jsonl", lines.as_str()),
+        ("b.json", records.as_str()),
+        ("c.json.gz", records.as_str()),
+        ("d.json", pretty.as_str()),
+    ]
+    .into();
+    for chunk in [200, 1 << 30] {
+        let usual = filtered(&inputs, chunk, false);
+        let by_hits = filtered(&inputs, chunk, true);
+        let ids = |v: &[(String, String, u64, u64)]| -> Vec<(String, u64)> {
+            v.iter().map(|e| (e.0.clone(), e.3)).collect()
+        };
+        // The same events, in the same order, at the same offsets.
+        assert_eq!(ids(&by_hits), ids(&usual), "chunk {chunk}");
+        assert!(by_hits.len() > 100);
+        for (id, file, record, offset) in &by_hits {
+            let name = Path::new(file).file_name().unwrap().to_str().unwrap();
+            let text = &plain[name][*offset as usize..];
+            let value: serde_json::Value = serde_json::Deserializer::from_str(text)
+                .into_iter()
+                .next()
+                .unwrap()
+                .unwrap();
+            assert_eq!(value["eventID"], id.as_str(), "{file}@{offset}");
+            let numbered = *record != snapback_ingest::UNNUMBERED;
+            assert_eq!(numbered, name == "d.json", "{file}: record {record}");
+        }
+    }
+}

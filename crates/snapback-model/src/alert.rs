@@ -97,7 +97,9 @@ pub struct Evidence {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
     pub file: String,
-    pub record: u64,
+    /// The byte offset of the record's first byte in the (decompressed) file: exact however
+    /// the file was read (a scan that frames only around hits does not know record indices).
+    pub offset: u64,
     /// The event time as an instant: evidence is ordered by it (times written with different
     /// precision do not sort as text).
     #[serde(skip)]
@@ -138,12 +140,13 @@ impl Evidence {
         }
     }
 
-    /// Event time, then file and record: the order evidence is shown in.
+    /// Event time, then file and offset (the records' order in the file): the order evidence
+    /// is shown in.
     pub fn order(a: &Evidence, b: &Evidence) -> std::cmp::Ordering {
         a.instant
             .cmp(&b.instant)
             .then_with(|| a.file.cmp(&b.file))
-            .then_with(|| a.record.cmp(&b.record))
+            .then_with(|| a.offset.cmp(&b.offset))
     }
 
     pub fn from_event(e: &Event, role: EvidenceRole, rule_id: &str) -> Evidence {
@@ -159,7 +162,7 @@ impl Evidence {
             source_ip: e.source_ip.clone(),
             user_agent: e.user_agent.clone(),
             file: e.provenance.file.to_string(),
-            record: e.provenance.record,
+            offset: e.provenance.offset,
             instant: e.time.instant,
             act: e.act(),
         }

@@ -95,7 +95,7 @@ pub fn finding(a: &Alert) -> Value {
                     "outcome": e.outcome.label(),
                     "rule_id": e.rule_id,
                     "file": e.file,
-                    "record": e.record,
+                    "offset": e.offset,
                 },
             });
             if let Some(ip) = &e.source_ip {

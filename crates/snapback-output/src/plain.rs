@@ -78,13 +78,13 @@ pub fn write_table(out: &mut impl Write, alerts: &[&Alert]) -> io::Result<()> {
         for ev in &a.evidence {
             writeln!(
                 out,
-                "    {:<12} {}  {:<40} {:<10} {}#{}",
+                "    {:<12} {}  {:<40} {:<10} {}@{}",
                 format!("{:?}", ev.role).to_lowercase(),
                 ev.time,
                 t(&ev.operation),
                 ev.outcome.label(),
                 t(&ev.file),
-                ev.record
+                ev.offset
             )?;
         }
         for r in &a.risk_reasons {

@@ -110,7 +110,7 @@
     t.appendChild(hr);
     a.evidence.forEach(function (e) {
       var r = el("tr");
-      [e.role, e.time, e.op, e.outcome, e.actor, e.ip || "", e.ua || "", e.file + " #" + e.record].forEach(function (x) { r.appendChild(el("td", null, x)); });
+      [e.role, e.time, e.op, e.outcome, e.actor, e.ip || "", e.ua || "", e.file + "@" + e.offset].forEach(function (x) { r.appendChild(el("td", null, x)); });
       t.appendChild(r);
     });
     d.appendChild(t);

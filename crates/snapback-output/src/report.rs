@@ -49,7 +49,7 @@ fn alert_json(a: &Alert) -> serde_json::Value {
                 "ip": e.source_ip,
                 "ua": e.user_agent,
                 "file": e.file,
-                "record": e.record,
+                "offset": e.offset,
                 "event_id": e.event_id,
             })
         })

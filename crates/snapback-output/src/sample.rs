@@ -58,7 +58,7 @@ pub fn alert(i: usize) -> Alert {
         source_ip: Some(format!("203.0.113.{}", i % 250 + 1)),
         user_agent: Some("aws-cli/2.15.0 Python/3.11".to_owned()),
         file: "examples/atomic/AWSLogs/cloudtrail.json".to_owned(),
-        record: (i * 3 + n) as u64,
+        offset: (i * 3 + n) as u64 * 1024,
         instant: base + jiff::SignedDuration::from_secs(at),
         act: format!("evt-{i}-{n}"),
     };

@@ -36,7 +36,7 @@ impl Batch<'_> {
             self.tuning,
             self.tuning.detect_options(DetectOptions::default()),
         );
-        let plan = ReadPlan::new(self.rules, self.prefilter);
+        let plan = ReadPlan::new(self.rules, self.prefilter).by_hits();
         let summary = plan.with_parallel(|parallel| {
             read_inputs_parallel(
                 inputs,

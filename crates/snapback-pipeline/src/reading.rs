@@ -1,7 +1,7 @@
 //! How a run reads: the prefilter, the key contract and the framer's fast path.
 
 use snapback_correlate::{Detector, Prepared};
-use snapback_ingest::{decode, ParallelOptions, RecordFilter};
+use snapback_ingest::{decode, HitSearch, ParallelOptions, RecordFilter};
 use snapback_model::{Event, KeyList, KeySpec};
 use snapback_rules::{Prefilter, RuleSet};
 
@@ -31,6 +31,8 @@ pub struct ReadPlan {
     prefilter: Option<Prefilter>,
     keys: KeySpec,
     fast_framer: bool,
+    /// Frame only around the prefilter's hits ([`ReadPlan::by_hits`]).
+    hits: bool,
 }
 
 impl ReadPlan {
@@ -51,7 +53,28 @@ impl ReadPlan {
             prefilter,
             keys,
             fast_framer: std::env::var_os("SNAPBACK_NO_FAST_FRAMER").is_none(),
+            hits: false,
         }
+    }
+
+    /// Read by hits (`snapback_ingest`'s `hits.rs`): the prefilter's literals searched over
+    /// the raw bytes first, only the records around a hit framed, the others skipped unframed
+    /// and uncounted, events cited by byte offset with no record index. For a run whose
+    /// output needs no record index (`scan`); on only when the prefilter is and can stand
+    /// for itself over many records ([`Prefilter::searches_hits`]: no keyword, no rule of two
+    /// clauses), unless `SNAPBACK_NO_HIT_SEARCH` is set in the environment.
+    pub fn by_hits(mut self) -> Self {
+        self.hits = std::env::var_os("SNAPBACK_NO_HIT_SEARCH").is_none()
+            && self
+                .prefilter
+                .as_ref()
+                .is_some_and(Prefilter::searches_hits);
+        self
+    }
+
+    /// Whether records are read by hits.
+    pub fn reads_by_hits(&self) -> bool {
+        self.hits
     }
 
     /// Whether records are prefiltered.
@@ -71,10 +94,13 @@ impl ReadPlan {
                 .as_ref()
                 .is_none_or(|p| p.may_match_keys(record, keys))
         };
+        let next_hit =
+            |buf: &[u8], from: usize| self.prefilter.as_ref().and_then(|p| p.next_hit(buf, from));
         let parallel = ParallelOptions {
             filter: self.prefilter.as_ref().map(|_| &may_match as &RecordFilter),
             keys: &self.keys,
             fast_framer: self.fast_framer,
+            hits: self.hits.then_some(&next_hit as &HitSearch),
             ..ParallelOptions::default()
         };
         f(&parallel)

@@ -47,6 +47,8 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+mod hits;
 use snapback_model::{KeyList, KeySpec};
 
 use crate::{
@@ -423,7 +425,7 @@ fn op_key_slot(name: &[u8]) -> Option<usize> {
 /// marker key (quoted; `snapback_ingest::decode::LOWER_CASE_MARKERS`: a lower-cased export)
 /// makes the decoder restore key spelling.
 fn forcing(markers: &[&str]) -> Vec<String> {
-    std::iter::once("\\u".to_owned())
+    std::iter::once(hits::ESCAPE.to_owned())
         .chain(markers.iter().map(|m| format!("\"{m}\"")))
         .collect()
 }
@@ -490,6 +492,8 @@ struct Compiled {
     markers: Box<[Box<[u8]>]>,
     /// `keys().needs_all()`, computed once.
     needs_all: bool,
+    /// The hit search, specialised (`hits.rs`); `None`: `keys` searches hits.
+    hits: Option<hits::HitSearcher>,
 }
 
 /// Words of [`Compiled::tails`]: one bit per value of [`tail_bit`], 8 KiB, which stays in the
@@ -708,6 +712,7 @@ impl Prefilter {
             .match_kind(MatchKind::LeftmostLongest)
             .build(&patterns)
             .ok();
+        let hits = hits::HitSearcher::new(&patterns, &found);
         let anywhere = if anywhere.is_empty() {
             Some(None)
         } else {
@@ -750,6 +755,7 @@ impl Prefilter {
                             .map(|m| m.as_bytes().to_vec().into_boxed_slice())
                             .collect(),
                         needs_all: false,
+                        hits,
                     }),
                     disabled_by: None,
                 };
@@ -846,6 +852,39 @@ impl Prefilter {
             t.anywhere(record);
             t.any_rule()
         })
+    }
+
+    /// Whether [`next_hit`](Self::next_hit) can stand for [`may_match`](Self::may_match) over
+    /// a whole buffer: every rule is one clause of atoms read at keys (no keyword searched
+    /// anywhere, no rule needing two clauses in one record), so a record passes exactly when
+    /// one of its bytes starts a hit. `false` when the prefilter is off.
+    pub fn searches_hits(&self) -> bool {
+        self.compiled
+            .as_ref()
+            .is_some_and(|c| c.multi.is_empty() && c.anywhere.is_none())
+    }
+
+    /// The first place at or after `from` in `buf` (many records, not framed) where a record
+    /// holding it may match a rule: a forcing pattern (a `\u` escape, a lower-cased marker
+    /// key) or an occurrence of a searched key whose value some rule wants or that cannot be
+    /// read (not a plain string, escaped). These are the occurrences
+    /// [`may_match`](Self::may_match) passes a record for, found over the buffer: a record
+    /// [`may_match`](Self::may_match) passes holds one (a key name holds no bracket, comma or
+    /// line break, so no match runs across two records). `None` also when
+    /// [`searches_hits`](Self::searches_hits) is false: the caller must not skip by hits then.
+    pub fn next_hit(&self, buf: &[u8], from: usize) -> Option<usize> {
+        let c = self.compiled.as_ref().filter(|_| self.searches_hits())?;
+        let hay = buf.get(from..)?;
+        if let Some(h) = &c.hits {
+            return h.first(c, hay).map(|p| from + p);
+        }
+        c.keys
+            .find_iter(hay)
+            .find(|m| match c.found[m.pattern().as_usize()] {
+                Found::Force => true,
+                Found::Key(slot) => c.key_hit(slot, &hay[m.end()..]),
+            })
+            .map(|m| from + m.start())
     }
 
     /// [`may_match`](Self::may_match), given where the record's keys end

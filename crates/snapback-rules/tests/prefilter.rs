@@ -81,7 +81,18 @@ fn check(rules: &RuleSet, label: &str, recs: &[(Arc<str>, Vec<u8>)]) {
         let listed = ends.as_deref().map(|ends| KeyList { ends, all });
         let by_keys = prefilter.may_match_keys(bytes, listed);
         differ += usize::from(by_bytes != by_keys);
-        let pass = by_bytes && by_keys;
+        // Reading by hits: where the search stands for the prefilter, a record holds a hit
+        // exactly when the byte search passes it.
+        let by_hits = !prefilter.searches_hits() || prefilter.next_hit(bytes, 0).is_some();
+        if prefilter.searches_hits() {
+            assert_eq!(
+                by_hits,
+                by_bytes,
+                "{label}: the hit search and the byte search disagree on {file}: {}",
+                String::from_utf8_lossy(&bytes[..bytes.len().min(400)])
+            );
+        }
+        let pass = by_bytes && by_keys && by_hits;
         skipped += usize::from(!pass);
         let Ok(value) = serde_json::from_slice(bytes) else {
             continue;
@@ -129,9 +140,51 @@ fn check(rules: &RuleSet, label: &str, recs: &[(Arc<str>, Vec<u8>)]) {
         recs.len()
     );
     assert!(keyed > 0, "{label}: no record had a key list");
+    hits_over_many_records(&prefilter, label, recs);
     if !prefilter.is_off() {
         assert!(skipped > 0, "{label}: the prefilter skipped nothing");
     }
+}
+
+/// The hit search over all the records at once, one per line (what reading by hits searches):
+/// every record the byte search passes holds a hit found from the end of the one before, and
+/// no hit falls in a record it skips.
+fn hits_over_many_records(prefilter: &Prefilter, label: &str, recs: &[(Arc<str>, Vec<u8>)]) {
+    if !prefilter.searches_hits() {
+        eprintln!(
+            "{label}: the hit search does not stand for this prefilter (reading by hits off)"
+        );
+        return;
+    }
+    let mut buf = Vec::new();
+    let mut spans = Vec::new();
+    for (_, bytes) in recs {
+        spans.push((buf.len(), buf.len() + bytes.len()));
+        buf.extend_from_slice(bytes);
+        buf.push(b'\n');
+    }
+    let mut hits = Vec::new();
+    let mut from = 0;
+    while let Some(h) = prefilter.next_hit(&buf, from) {
+        hits.push(h);
+        from = h + 1;
+    }
+    let mut passed = 0;
+    for (i, &(start, end)) in spans.iter().enumerate() {
+        let holds = hits.iter().any(|&h| h >= start && h < end);
+        let pass = prefilter.may_match(&recs[i].1);
+        passed += usize::from(pass);
+        assert_eq!(
+            holds, pass,
+            "{label}: record {i} ({}): a hit inside it {holds}, the byte search {pass}",
+            recs[i].0
+        );
+    }
+    assert!(
+        passed > 0 && passed < recs.len(),
+        "{label}: {passed} of {} records passed",
+        recs.len()
+    );
 }
 
 /// `../shared/NAME`, when there; otherwise says loudly what did not run (a failure under CI,
@@ -187,4 +240,102 @@ fn volume_corpus_records_pass_or_are_unmatched() {
     let recs = records(&[dir.path().to_path_buf()]);
     check(&RuleSet::builtin(), "volume corpus", &recs);
     check_with_sigmahq("volume corpus", &recs);
+}
+
+/// The specialised hit search (`prefilter/hits.rs`: key names in one searcher, `\u` in a
+/// pass of its own searched only up to the first key hit) finds what the byte search passes,
+/// on the shapes it must not miss: a `\u` before, between and right up to a key hit, an
+/// escaped, differently cased or non-string value of a wanted key, a lower-cased marker key,
+/// and records that hold none of them, alone and all in one buffer.
+#[test]
+fn hit_search_finds_escapes_cases_and_markers_around_key_hits() {
+    let rules = RuleSet::builtin();
+    let prefilter = Prefilter::for_rules(&rules, &snapback_ingest::decode::LOWER_CASE_MARKERS);
+    assert!(prefilter.searches_hits(), "the builtin pack reads by hits");
+    let ct = |name: &str, extra: &str| {
+        format!(
+            "{{\"eventVersion\":\"1.08\",\"eventTime\":\"2026-11-20T10:00:00Z\",\
+             \"eventSource\":\"ec2.amazonaws.com\",\"eventName\":{name},\
+             \"awsRegion\":\"us-east-1\"{extra}}}"
+        )
+        .into_bytes()
+    };
+    let recs: Vec<(&str, Vec<u8>, bool)> = vec![
+        ("plain, unwanted", ct("\"DescribeInstances\"", ""), false),
+        (
+            "\\u in an unwanted record",
+            ct("\"DescribeInstances\"", ",\"x\":\"\\u0041\""),
+            true,
+        ),
+        ("plain, wanted", ct("\"StopInstances\"", ""), true),
+        (
+            "unwanted again",
+            ct("\"DescribeVolumes\"", ",\"userName\":\"a\""),
+            false,
+        ),
+        (
+            "\\u after a wanted key",
+            ct("\"StartInstances\"", ",\"x\":\"\\u00e9\""),
+            true,
+        ),
+        ("escaped value", ct("\"Stop\\u0049nstances\"", ""), true),
+        (
+            "other escape in value",
+            ct("\"Stop\\tInstances\"", ""),
+            true,
+        ),
+        ("lower-cased value", ct("\"stopinstances\"", ""), true),
+        ("upper-cased value", ct("\"STOPINSTANCES\"", ""), true),
+        ("array value", ct("[\"StopInstances\"]", ""), true),
+        ("object value", ct("{\"v\":\"StopInstances\"}", ""), true),
+        (
+            "unwanted, key as a value",
+            ct("\"ListBuckets\"", ",\"k\":\"eventName\""),
+            false,
+        ),
+        (
+            "lower-cased marker",
+            b"{\"eventname\":\"DescribeInstances\",\"eventtime\":\"x\"}".to_vec(),
+            true,
+        ),
+        (
+            "\\u ending where a key starts",
+            b"{\"a\":\"\\u\",\"eventName\":\"ListBuckets\"}".to_vec(),
+            true,
+        ),
+        ("unwanted last", ct("\"GetObject\"", ""), false),
+    ];
+    let mut buf = Vec::new();
+    let mut spans = Vec::new();
+    for (label, bytes, want) in &recs {
+        assert_eq!(
+            prefilter.may_match(bytes),
+            *want,
+            "byte search on {label}: {}",
+            String::from_utf8_lossy(bytes)
+        );
+        assert_eq!(
+            prefilter.next_hit(bytes, 0).is_some(),
+            *want,
+            "hit search on {label}: {}",
+            String::from_utf8_lossy(bytes)
+        );
+        spans.push((buf.len(), buf.len() + bytes.len()));
+        buf.extend_from_slice(bytes);
+        buf.push(b'\n');
+    }
+    // As the reader calls it: from the end of the line of each hit.
+    let mut hit_in = vec![false; recs.len()];
+    let mut from = 0;
+    while let Some(h) = prefilter.next_hit(&buf, from) {
+        let i = spans
+            .iter()
+            .position(|&(s, e)| h >= s && h < e)
+            .expect("in a record");
+        hit_in[i] = true;
+        from = spans[i].1 + 1;
+    }
+    for (i, (label, _, want)) in recs.iter().enumerate() {
+        assert_eq!(hit_in[i], *want, "over the buffer: {label}");
+    }
 }
