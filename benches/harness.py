@@ -115,14 +115,15 @@ COMMANDS = [
     ("s3", "snapback scan", "2 (rayon: files)", [SNAPBACK, "scan", "-q", "--format", "jsonl", TREES["s3"]], "alerts"),
     ("s3", "rg -c", "2 (one thread per file, files in parallel)", ["rg", "-c", RG, TREES["s3"]], None),
     ("gz", "snapback scan", "2 (rayon: files)", [SNAPBACK, "scan", "-q", "--format", "jsonl", TREES["gz"]], "alerts"),
-    ("gz", "libdeflate-gunzip -c", "1", ["libdeflate-gunzip", "-c"] + gz_files, None),
+    # Through xargs: at 9 GiB the file list is longer than one command line may be.
+    ("gz", "libdeflate-gunzip -c", "1", ["sh", "-c", f"find {shlex.quote(TREES['gz'])} -name '*.gz' -print0 | sort -z | xargs -0 libdeflate-gunzip -c"], None),
     ("gz", "gunzip example (same decoders as scan)", "2 (rayon: files)", [GUNZIP, TREES["gz"]], None),
 ]
 
 
 def shown(cmd):
-    if cmd[0] == "libdeflate-gunzip":
-        return f"libdeflate-gunzip -c $(find {TREES['gz']} -name '*.gz' | sort) > /dev/null"
+    if cmd[0] == "sh":
+        return cmd[2] + " > /dev/null"
     return shlex.join(cmd) + " > /dev/null"
 
 
@@ -269,7 +270,7 @@ target("s3: ≥ 1.0× `rg -c`", "s3", "rg -c", 1.0)
 target("gz: ≥ 0.8× `libdeflate-gunzip -c` alone", "gz", "libdeflate-gunzip -c", 0.8)
 peak = max(F[(t, "snapback scan")]["rss"] for t in TREES)
 peak_anon = max(F[(t, "snapback scan")]["anon"] for t in TREES)
-P(f"| peak RSS < 100 MB at ≥ 2 GiB (snapback, every tree; here {min(size.values())/2**30:.1f} GiB) | "
+P(f"| peak RSS < 100 MB at ≥ 2 GiB (snapback, every tree; here {min(plain.values())/2**30:.1f} GiB of records each) | "
   f"{peak:.0f} MB (RssAnon {peak_anon:.0f} MB) | {'yes' if peak < 100 else 'NO'} |")
 if checks:
     same = sum(c[2] for c in checks)
