@@ -271,6 +271,14 @@ impl<'r> Stream<'r> {
         failed.into_iter().collect()
     }
 
+    /// Forget, at the next commit, what a source will never offer again (delivery files gone
+    /// from their directory; objects and cursors of partitions no listing reaches).
+    pub fn forget(&mut self, files: Vec<String>, objects: Vec<String>, partitions: Vec<String>) {
+        self.pending.forget_files.extend(files);
+        self.pending.forget_objects.extend(objects);
+        self.pending.forget_partitions.extend(partitions);
+    }
+
     /// Complete lines of a followed file or stdin, `offset` bytes and `record` records into
     /// it; its position after them goes to the next commit.
     pub fn lines(&mut self, name: String, bytes: &[u8], offset: u64, record: u64, inode: u64) {

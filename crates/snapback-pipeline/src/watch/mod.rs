@@ -204,7 +204,11 @@ impl<'r, 's> Watch<'r, 's> {
         let mut resumed = Resumed::default();
         let mut again = Vec::new();
         for (url, done) in saved.objects.iter().filter(|(u, _)| u.starts_with(&root)) {
-            resumed.read.insert(url.clone(), done.tag.clone());
+            let seen = objects::Seen {
+                tag: done.tag.clone(),
+                key: done.key.clone(),
+            };
+            resumed.read.insert(url.clone(), seen);
             if done.newest >= from {
                 again.push(done.object(url));
             }
@@ -266,6 +270,11 @@ impl<'r, 's> Watch<'r, 's> {
                             .objects_done(&source, objects, problems, partitions, parallel);
                         hand_back(&self.retry, failed);
                     }
+                    Unit::Forget {
+                        files,
+                        objects,
+                        partitions,
+                    } => self.stream.forget(files, objects, partitions),
                 }
                 next = rx.try_recv().ok();
             }

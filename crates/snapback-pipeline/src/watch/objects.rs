@@ -41,6 +41,9 @@ pub const RELISTED: usize = 2;
 pub const SETTLE: SignedDuration = SignedDuration::from_mins(15);
 /// Polls between two walks that look for new partitions and roots.
 pub const WALK_EVERY: u64 = 10;
+/// How far before where walks start a partition must begin for its objects to be forgotten
+/// ([`Cursors::unreachable`]): a day of margin beyond the day walks already look back.
+pub const FORGET_AFTER: SignedDuration = SignedDuration::from_hours(24);
 
 /// One object a listing found, with its last modification (the cursor's lag needs it).
 #[derive(Debug, Clone)]
@@ -206,6 +209,27 @@ impl Cursors {
         newest.checked_sub(SignedDuration::from_hours(24)).ok()
     }
 
+    /// What listings still reach; `None` before anything was listed.
+    pub fn reach(&self) -> Option<Reach> {
+        let line = self.walk_since()?.checked_sub(FORGET_AFTER).ok()?;
+        let listed = self.relist().into_iter().map(|(p, _)| p).collect();
+        Some(Reach { line, listed })
+    }
+
+    /// Forget the cursors of the partitions `reach` does not reach: their prefixes.
+    pub fn forget_unreached(&mut self, reach: &Reach) -> Vec<String> {
+        let gone: Vec<String> = self
+            .parts
+            .iter()
+            .filter(|(p, c)| !reach.reaches(p, c.start))
+            .map(|(p, _)| p.clone())
+            .collect();
+        for p in &gone {
+            self.parts.remove(p);
+        }
+        gone
+    }
+
     pub fn is_empty(&self) -> bool {
         self.parts.is_empty()
     }
@@ -222,12 +246,37 @@ impl Cursors {
     }
 }
 
+/// Which partitions a listing can still reach: those among the [`RELISTED`] newest of their
+/// root, and those starting no more than [`FORGET_AFTER`] before where walks start (a
+/// restart's walk starts there too). The objects read in any other partition (and its
+/// cursor) are forgotten: a watcher running for years keeps a few days of ETags, not every
+/// object it ever read. Should a listing ever offer such an object again, it is read again:
+/// its events are duplicates the detector drops, or late events it counts.
+#[derive(Debug)]
+pub struct Reach {
+    line: Timestamp,
+    listed: std::collections::HashSet<String>,
+}
+
+impl Reach {
+    pub fn reaches(&self, prefix: &str, start: Timestamp) -> bool {
+        start >= self.line || self.listed.contains(prefix)
+    }
+}
+
 /// What a prefix's watcher starts from: the objects read (URL → what was read) and the
 /// partitions' cursors (partition key → cursor) of earlier runs.
 #[derive(Debug, Default, Clone)]
 pub struct Resumed {
-    pub read: HashMap<String, String>,
+    pub read: HashMap<String, Seen>,
     pub partitions: Vec<(String, PartitionDone)>,
+}
+
+/// An object read (or sent to be read): the tag read, and its key (which says its partition).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    pub tag: String,
+    pub key: String,
 }
 
 /// Objects whose reading failed in the loop: forgotten by their watcher, so that a later
@@ -243,7 +292,13 @@ pub fn watch_prefix(
     tx: Sender<Unit>,
     retry: Retry,
 ) {
+    let saved_parts = resumed
+        .partitions
+        .iter()
+        .map(|(url, p)| (url.clone(), p.start))
+        .collect();
     let mut poller = Poller {
+        saved_parts,
         read: resumed.read,
         cursors: Cursors::default(),
         source,
@@ -267,9 +322,17 @@ pub fn watch_prefix(
             Some(since) => poller.source.walk(since),
             None => poller.relist(),
         };
+        let walked = walk.is_some();
         let unit = poller.take(listed, problems);
         if !unit_is_empty(&unit) && tx.send(unit).is_err() {
             return;
+        }
+        if walked {
+            if let Some(forget) = poller.forget_unreachable() {
+                if tx.send(forget).is_err() {
+                    return;
+                }
+            }
         }
         if pace.once {
             let _ = tx.send(Unit::Ended);
@@ -290,8 +353,10 @@ fn unit_is_empty(u: &Unit) -> bool {
 
 struct Poller {
     source: Arc<dyn ObjectSource>,
-    /// Object URL → the tag read (or sent to be read).
-    read: HashMap<String, String>,
+    /// Object URL → the tag read (or sent to be read), and its key.
+    read: HashMap<String, Seen>,
+    /// Earlier runs' partition cursors (URL, first second covered), until forgotten.
+    saved_parts: Vec<(String, i64)>,
     cursors: Cursors,
 }
 
@@ -308,6 +373,54 @@ impl Poller {
         (listed, problems)
     }
 
+    /// Forget the partitions no listing reaches any more ([`Reach`]), and the objects read
+    /// in them (this run's and earlier runs'): what the state must drop (object URLs,
+    /// partition URLs), if anything. An object whose key names no partition is kept.
+    fn forget_unreachable(&mut self) -> Option<Unit> {
+        let reach = self.cursors.reach()?;
+        let mut partitions: Vec<String> = self
+            .cursors
+            .forget_unreached(&reach)
+            .iter()
+            .map(|p| self.source.url_of(p))
+            .collect();
+        // Earlier runs' cursors (by URL) this run has not listed.
+        let listed: std::collections::HashSet<String> =
+            reach.listed.iter().map(|p| self.source.url_of(p)).collect();
+        self.saved_parts.retain(|(url, start)| {
+            let keep = *start >= reach.line.as_second() || listed.contains(url);
+            if !keep {
+                partitions.push(url.clone());
+            }
+            keep
+        });
+        let source = &self.source;
+        let mut objects: Vec<String> = self
+            .read
+            .iter()
+            .filter(|(_, s)| {
+                source
+                    .partition(&s.key)
+                    .is_some_and(|p| !reach.reaches(&p.prefix, p.start))
+            })
+            .map(|(url, _)| url.clone())
+            .collect();
+        for url in &objects {
+            self.read.remove(url);
+        }
+        if objects.is_empty() && partitions.is_empty() {
+            return None;
+        }
+        objects.sort();
+        partitions.sort();
+        partitions.dedup();
+        Some(Unit::Forget {
+            files: Vec::new(),
+            objects,
+            partitions,
+        })
+    }
+
     /// The objects of a listing not read before (in key order), as a unit; cursors moved.
     fn take(&mut self, listed: Vec<Listed>, problems: Vec<RemoteProblem>) -> Unit {
         let mut objects = Vec::new();
@@ -320,8 +433,8 @@ impl Poller {
             }
             let tag = tag_of(&l.object);
             let url = l.object.name.to_string();
-            if self.read.get(&url) != Some(&tag) {
-                self.read.insert(url, tag);
+            if self.read.get(&url).is_none_or(|s| s.tag != tag) {
+                self.read.insert(url, Seen { tag, key });
                 objects.push(l.object);
             }
         }
@@ -344,6 +457,7 @@ impl Poller {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use snapback_ingest::{RemoteInput, RemoteObject, RemoteProblem};
 
     fn t(s: &str) -> Timestamp {
         s.parse().unwrap()
@@ -404,6 +518,178 @@ mod tests {
             Some("ct/us-east-1/2026/03/03/c")
         );
         assert_eq!(c.walk_since(), Some(t("2026-03-02T00:00:00Z")));
+    }
+
+    /// A store of keys `ROOT/2026/03/DD/NAME` (roots `east/`, `west/`), listed whole.
+    #[derive(Debug)]
+    struct Days(Vec<&'static str>);
+
+    impl RemoteInput for Days {
+        fn name(&self) -> &str {
+            "mem://b/"
+        }
+        fn list(&self, _: &mut dyn FnMut(RemoteProblem)) -> Vec<RemoteObject> {
+            self.0.iter().map(|k| object(k)).collect()
+        }
+        fn prefetch(&self, _: &[RemoteObject]) {}
+        fn open(&self, o: &RemoteObject) -> Result<Box<dyn std::io::Read + Send>, RemoteProblem> {
+            unreachable!("{o:?} is never read here")
+        }
+    }
+
+    fn object(key: &str) -> RemoteObject {
+        RemoteObject {
+            name: format!("mem://b/{key}").into(),
+            key: key.into(),
+            size: 1,
+            etag: Some("\"e\"".into()),
+            version: None,
+        }
+    }
+
+    impl ObjectSource for Days {
+        fn prefix(&self) -> &str {
+            ""
+        }
+        fn url_of(&self, key: &str) -> String {
+            format!("mem://b/{key}")
+        }
+        fn walk(&self, _: Option<Timestamp>) -> (Vec<Listed>, Vec<RemoteProblem>) {
+            let listed = self.0.iter().map(|k| Listed {
+                object: object(k),
+                modified: None,
+            });
+            (listed.collect(), Vec::new())
+        }
+        fn list_after(&self, _: &str, _: Option<&str>) -> Result<Vec<Listed>, RemoteProblem> {
+            Ok(Vec::new())
+        }
+        fn partition(&self, key: &str) -> Option<Partition> {
+            let (root, rest) = key.split_once('/')?;
+            let date = rest.get(..10)?;
+            Some(Partition {
+                prefix: format!("{root}/{date}/"),
+                root: format!("{root}/"),
+                start: t(&format!("{}T00:00:00Z", date.replace('/', "-"))),
+            })
+        }
+    }
+
+    #[test]
+    fn etags_and_cursors_of_partitions_no_listing_reaches_are_forgotten() {
+        let c = |keys: &[&'static str]| {
+            let mut c = Cursors::default();
+            for k in keys {
+                let p = Days(Vec::new()).partition(k).unwrap();
+                c.note(&p, k, None);
+            }
+            c
+        };
+        // east delivers every day up to the 6th; west stopped on the 2nd.
+        let east = [
+            "east/2026/03/01/a",
+            "east/2026/03/02/a",
+            "east/2026/03/03/a",
+            "east/2026/03/04/a",
+            "east/2026/03/05/a",
+            "east/2026/03/06/a",
+        ];
+        let west = ["west/2026/03/01/a", "west/2026/03/02/a"];
+        let mut cursors = c(&[&east[..], &west[..]].concat());
+        // Walks start on the 5th (a day before the newest); a day more of margin: the 4th.
+        let reach = cursors.reach().unwrap();
+        assert!(reach.reaches("east/2026/03/04/", t("2026-03-04T00:00:00Z")));
+        assert!(!reach.reaches("east/2026/03/03/", t("2026-03-03T00:00:00Z")));
+        assert!(reach.reaches("west/2026/03/01/", t("2026-03-01T00:00:00Z")));
+        assert_eq!(
+            cursors.forget_unreached(&reach),
+            vec!["east/2026/03/01/", "east/2026/03/02/", "east/2026/03/03/"],
+            "west's two newest partitions are still listed every poll: kept"
+        );
+        assert_eq!(cursors.relist().len(), 4, "east 05, 06 and west 01, 02");
+
+        // The poller: objects read this run and in an earlier one, and an earlier run's
+        // cursor of a partition this run never listed.
+        let source: Arc<dyn ObjectSource> = Arc::new(Days([&east[..], &west[..]].concat()));
+        let seen = |k: &str| Seen {
+            tag: "etag:\"e\"".into(),
+            key: k.into(),
+        };
+        let mut poller = Poller {
+            source: source.clone(),
+            read: HashMap::from([(
+                "mem://b/east/2026/02/20/old".to_owned(),
+                seen("east/2026/02/20/old"),
+            )]),
+            saved_parts: vec![
+                (
+                    "mem://b/east/2026/02/20/".into(),
+                    t("2026-02-20T00:00:00Z").as_second(),
+                ),
+                (
+                    "mem://b/east/2026/03/06/".into(),
+                    t("2026-03-06T00:00:00Z").as_second(),
+                ),
+            ],
+            cursors: Cursors::default(),
+        };
+        assert!(
+            poller.forget_unreachable().is_none(),
+            "nothing listed yet: nothing known"
+        );
+        let (listed, problems) = source.walk(None);
+        let Unit::Objects { objects, .. } = poller.take(listed, problems) else {
+            panic!("a walk gives objects")
+        };
+        assert_eq!(objects.len(), 8);
+        let Some(Unit::Forget {
+            files,
+            objects,
+            partitions,
+        }) = poller.forget_unreachable()
+        else {
+            panic!("old partitions are forgotten")
+        };
+        assert!(files.is_empty());
+        assert_eq!(
+            objects,
+            vec![
+                "mem://b/east/2026/02/20/old",
+                "mem://b/east/2026/03/01/a",
+                "mem://b/east/2026/03/02/a",
+                "mem://b/east/2026/03/03/a",
+            ]
+        );
+        assert_eq!(
+            partitions,
+            vec![
+                "mem://b/east/2026/02/20/",
+                "mem://b/east/2026/03/01/",
+                "mem://b/east/2026/03/02/",
+                "mem://b/east/2026/03/03/",
+            ]
+        );
+        assert_eq!(
+            poller.read.len(),
+            5,
+            "the 4th to the 6th of east, west's two"
+        );
+        assert!(poller.forget_unreachable().is_none(), "forgotten once");
+        // What is still held is not read again when listed again.
+        let (listed, problems) = source.walk(None);
+        let Unit::Objects { objects, .. } = poller.take(listed, problems) else {
+            panic!("a walk gives objects")
+        };
+        let keys: Vec<&str> = objects.iter().map(|o| &*o.key).collect();
+        assert_eq!(
+            keys,
+            vec![
+                "east/2026/03/01/a",
+                "east/2026/03/02/a",
+                "east/2026/03/03/a"
+            ],
+            "only a forgotten object, were a listing to offer it again, is read again"
+        );
     }
 
     #[test]

@@ -38,6 +38,14 @@ pub enum Unit {
         problems: Vec<snapback_ingest::RemoteProblem>,
         partitions: Vec<(String, super::objects::PartitionDone)>,
     },
+    /// What a source will never offer again, so the state forgets it (keeps it bounded):
+    /// delivery files gone from their directory, store objects (URLs) of partitions no
+    /// listing reaches any more, and those partitions' cursors (URLs).
+    Forget {
+        files: Vec<String>,
+        objects: Vec<String>,
+        partitions: Vec<String>,
+    },
     /// A source has nothing more (`--once` reached what is there now; stdin closed).
     Ended,
 }
@@ -70,6 +78,22 @@ pub fn watch_dir(dir: PathBuf, done: HashSet<PathBuf>, pace: Pace, tx: Sender<Un
         let mut summary = snapback_ingest::Summary::default();
         // Unreadable directories are said again on the next scan or poll.
         let files = snapback_ingest::list_files(&dir, &mut summary, &mut |_| {});
+        // Files read before and no longer there (deleted by retention, moved away) are
+        // forgotten, so the state holds what the directory holds, not every file it ever had;
+        // only after a listing that failed nowhere (an unreadable folder hides its files).
+        if summary.files_failed == 0 {
+            let gone = gone_files(&mut sent, &files);
+            if !gone.is_empty() {
+                let forget = Unit::Forget {
+                    files: gone,
+                    objects: Vec::new(),
+                    partitions: Vec::new(),
+                };
+                if tx.send(forget).is_err() {
+                    return;
+                }
+            }
+        }
         for f in files {
             if sent.contains(&f) {
                 continue;
@@ -102,6 +126,19 @@ pub fn watch_dir(dir: PathBuf, done: HashSet<PathBuf>, pace: Pace, tx: Sender<Un
             return;
         }
     }
+}
+
+/// The files of `sent` not in `listed`, removed from it (as the state names them).
+fn gone_files(sent: &mut HashSet<PathBuf>, listed: &[PathBuf]) -> Vec<String> {
+    let listed: HashSet<&PathBuf> = listed.iter().collect();
+    let mut gone: Vec<String> = sent
+        .iter()
+        .filter(|f| !listed.contains(f))
+        .map(|f| f.display().to_string())
+        .collect();
+    sent.retain(|f| listed.contains(f));
+    gone.sort();
+    gone
 }
 
 /// Sleep one poll in short steps; false when asked to stop.
@@ -276,5 +313,19 @@ pub fn stdin_lines(pace: Pace, tx: Sender<Unit>) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_read_and_no_longer_listed_are_forgotten_once() {
+        let mut sent: HashSet<PathBuf> = ["/d/a", "/d/b", "/d/c"].map(PathBuf::from).into();
+        let listed = ["/d/b", "/d/new"].map(PathBuf::from);
+        assert_eq!(gone_files(&mut sent, &listed), vec!["/d/a", "/d/c"]);
+        assert_eq!(sent, ["/d/b"].map(PathBuf::from).into());
+        assert!(gone_files(&mut sent, &listed).is_empty());
     }
 }

@@ -19,7 +19,11 @@
 //! followed files and stdin that took state are kept in `records` (they may be gone: stdin
 //! cannot be read again, a followed file may be rotated away while the watcher is down), and
 //! are decoded again from there. Rows leave `records` once the watermark passed them by
-//! twice the horizon, as the detector's own retained events do.
+//! twice the horizon, as the detector's own retained events do. Rows of `files`, `etags` and
+//! `objects` leave when their source says it will never offer them again
+//! ([`Unit::Forget`](super::source::Unit::Forget)): a file gone from its directory, an object
+//! or cursor of a partition no listing reaches ([`Reach`](super::objects::Reach)); so a
+//! watcher running for years holds what its inputs still hold, not all it ever read.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -102,6 +106,12 @@ pub struct Commit {
     pub records: Vec<(String, StoredRecord)>,
     /// Forget stored records whose key sorts before this one.
     pub forget_records_before: Option<String>,
+    /// Rows no source will offer again ([`Unit::Forget`](super::source::Unit::Forget)),
+    /// removed after this commit's own rows are written: delivery files, store objects
+    /// (`etags`) and partition cursors (`objects`).
+    pub forget_files: Vec<String>,
+    pub forget_objects: Vec<String>,
+    pub forget_partitions: Vec<String>,
 }
 
 pub struct State {
@@ -219,13 +229,22 @@ impl State {
             for (k, v) in &c.files {
                 files.insert(k.as_str(), json(v)?.as_str())?;
             }
+            for k in &c.forget_files {
+                files.remove(k.as_str())?;
+            }
             let mut etags = txn.open_table(ETAGS)?;
             for (k, v) in &c.objects {
                 etags.insert(k.as_str(), json(v)?.as_str())?;
             }
+            for k in &c.forget_objects {
+                etags.remove(k.as_str())?;
+            }
             let mut objects = txn.open_table(OBJECTS)?;
             for (k, v) in &c.partitions {
                 objects.insert(k.as_str(), json(v)?.as_str())?;
+            }
+            for k in &c.forget_partitions {
+                objects.remove(k.as_str())?;
             }
             let mut streams = txn.open_table(STREAMS)?;
             for (k, v) in &c.streams {
@@ -252,5 +271,57 @@ impl State {
         }
         txn.commit()?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forgotten_files_objects_and_partitions_leave_the_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = State::open(dir.path()).unwrap();
+        let file = FileDone {
+            size: 1,
+            mtime_ns: 2,
+            newest: 3,
+        };
+        let object = ObjectDone {
+            key: "k".into(),
+            size: 1,
+            tag: "etag:\"e\"".into(),
+            etag: Some("\"e\"".into()),
+            version: None,
+            newest: 3,
+        };
+        let part = PartitionDone {
+            last: "k".into(),
+            start: 0,
+        };
+        let mut c = Commit::default();
+        for n in ["a", "b"] {
+            c.files.push((format!("/d/{n}"), file.clone()));
+            c.objects.push((format!("s3://b/{n}"), object.clone()));
+            c.partitions.push((format!("s3://b/{n}/"), part.clone()));
+        }
+        state.commit(&c).unwrap();
+        let forget = Commit {
+            forget_files: vec!["/d/a".into()],
+            forget_objects: vec!["s3://b/a".into()],
+            forget_partitions: vec!["s3://b/a/".into()],
+            ..Commit::default()
+        };
+        state.commit(&forget).unwrap();
+        drop(state);
+        let saved = State::open(dir.path()).unwrap().load().unwrap();
+        let keys = |m: Vec<&String>| {
+            let mut m: Vec<String> = m.into_iter().cloned().collect();
+            m.sort();
+            m
+        };
+        assert_eq!(keys(saved.files.keys().collect()), vec!["/d/b"]);
+        assert_eq!(keys(saved.objects.keys().collect()), vec!["s3://b/b"]);
+        assert_eq!(keys(saved.partitions.keys().collect()), vec!["s3://b/b/"]);
     }
 }
