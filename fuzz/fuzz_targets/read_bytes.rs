@@ -12,6 +12,7 @@ fuzz_target!(|data: &[u8]| {
         max_archive_depth: 4,
         max_archive_bytes: 4 * 1024 * 1024,
         max_diagnostics_per_reason: 8,
+        window: Default::default(),
     };
     let mut events = 0u64;
     let mut diags = 0u64;
