@@ -20,7 +20,8 @@
 use aho_corasick::packed;
 use memchr::memmem;
 
-use super::{occurrence, Compiled, Found, Occurrence};
+use super::compile::{Compiled, Found};
+use super::matcher::{occurrence, Occurrence};
 
 /// The two searchers, built from [`Compiled::keys`]'s patterns.
 #[derive(Debug)]

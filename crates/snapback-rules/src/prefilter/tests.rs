@@ -1,7 +1,10 @@
 //! The prefilter's unit tests (moved out of `prefilter.rs` to keep that file readable).
 
+use super::reduce::{necessary, Clause, Key, OpKey, Pattern};
 use super::*;
+use crate::{Condition, DetectionTree, Modifier, Selection, SelectionItem, SigmaValue, StrPart};
 use snapback_ingest::decode::LOWER_CASE_MARKERS as MARKERS;
+use snapback_model::KeyList;
 
 fn item(field: &str, mods: Vec<Modifier>, values: &[&[StrPart]]) -> Selection {
     Selection::AllOf(vec![SelectionItem {
