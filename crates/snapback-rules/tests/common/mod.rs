@@ -113,6 +113,13 @@ pub fn ec2(name: &str, req: Value, resp: Value) -> Event {
     ct("ec2.amazonaws.com", name, req, resp)
 }
 
+pub const I1: &str = "i-0a1b2c3d4e5f60001";
+
+/// An EC2 `{"items": [{key: v}, …]}` set.
+pub fn items(key: &str, vals: &[&str]) -> Value {
+    json!({"items": vals.iter().map(|v| json!({key: v})).collect::<Vec<_>>()})
+}
+
 pub const SUB: &str = "00000000-1111-2222-3333-444444444444";
 
 /// Azure resource-log ("records") schema: upper-case names, string-encoded bodies.
@@ -191,6 +198,13 @@ pub fn app_claims(appid: &str) -> Value {
 
 pub fn arm(rg: &str, rest: &str) -> String {
     format!("/subscriptions/{SUB}/resourceGroups/{rg}/providers/{rest}")
+}
+
+/// A managed-disk write body whose `creationData` has `createOption` `option`.
+pub fn disk_body(option: &str) -> Value {
+    json!({"location": "westeurope", "properties": {"creationData": {
+        "createOption": option,
+        "sourceResourceId": arm("prod", "Microsoft.Compute/snapshots/web01-os-2026-02-20")}}})
 }
 
 /// A Google Cloud audit entry (first entry of the operation).
