@@ -68,9 +68,24 @@ impl AzPrincipal {
     }
 
     fn claims(&self, ids: &Ids, t: &Tenancy, at: i64) -> Value {
+        let oid = self.object_id(ids);
+        let mut c = self.token_claims(ids, t, at, &oid);
+        match &self.who {
+            Who::User {
+                upn,
+                given,
+                surname,
+                portal,
+            } => self.user_claims(&mut c, ids, upn, (given, surname), *portal),
+            Who::App { appid } => app_claims(&mut c, t, appid, oid),
+        }
+        Value::Object(c)
+    }
+
+    /// The claims every token carries, user's or application's: audience, issuer, times, ids.
+    fn token_claims(&self, ids: &Ids, t: &Tenancy, at: i64, oid: &str) -> Map<String, Value> {
         // Tokens are refreshed hourly; the claim times follow the token, not the call.
         let issued = (at - (at - clock::BASE_MS).rem_euclid(3_600_000) - 300_000) / 1000;
-        let oid = self.object_id(ids);
         let mut c = Map::new();
         let mut put = |k: &str, v: Value| {
             c.insert(k.to_string(), v);
@@ -107,79 +122,89 @@ impl AzPrincipal {
                 ids.mixed(&format!("azure/rh/{}", self.key), 40)
             )),
         );
-        match &self.who {
-            Who::User {
-                upn,
-                given,
-                surname,
-                portal,
-            } => {
-                put(
-                    "appid",
-                    json!(if *portal {
-                        AZURE_PORTAL_APP
-                    } else {
-                        AZURE_CLI_APP
-                    }),
-                );
-                put("appidacr", json!("0"));
-                put(
-                    "http://schemas.microsoft.com/claims/authnclassreference",
-                    json!("1"),
-                );
-                put(
-                    "http://schemas.microsoft.com/claims/authnmethodsreferences",
-                    json!("pwd"),
-                );
-                put("ipaddr", json!(self.ip));
-                put("name", json!(format!("{given} {surname}")));
-                put(
-                    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname",
-                    json!(given),
-                );
-                put(
-                    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname",
-                    json!(surname),
-                );
-                put(
-                    "puid",
-                    json!(ids
-                        .hex(&format!("azure/puid/{}", self.key), 16)
-                        .to_uppercase()),
-                );
-                put(
-                    "http://schemas.microsoft.com/identity/claims/scope",
-                    json!("user_impersonation"),
-                );
-                put(
-                    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/nameidentifier",
-                    json!(ids.mixed(&format!("azure/sub/{}", self.key), 43)),
-                );
-                put(
-                    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name",
-                    json!(upn),
-                );
-                put(
-                    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn",
-                    json!(upn),
-                );
-            }
-            Who::App { appid } => {
-                put("appid", json!(appid));
-                put("appidacr", json!("2"));
-                put("idtyp", json!("app"));
-                put(
-                    "http://schemas.microsoft.com/identity/claims/identityprovider",
-                    json!(format!("https://sts.windows.net/{}/", t.tenant)),
-                );
-                put(
-                    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/nameidentifier",
-                    json!(oid),
-                );
-            }
-        }
-        Value::Object(c)
+        c
     }
+
+    /// The claims of a user's token (`az login` or the portal), added to `c`.
+    fn user_claims(
+        &self,
+        c: &mut Map<String, Value>,
+        ids: &Ids,
+        upn: &str,
+        (given, surname): (&str, &str),
+        portal: bool,
+    ) {
+        let mut put = |k: &str, v: Value| {
+            c.insert(k.to_string(), v);
+        };
+        put(
+            "appid",
+            json!(if portal {
+                AZURE_PORTAL_APP
+            } else {
+                AZURE_CLI_APP
+            }),
+        );
+        put("appidacr", json!("0"));
+        put(
+            "http://schemas.microsoft.com/claims/authnclassreference",
+            json!("1"),
+        );
+        put(
+            "http://schemas.microsoft.com/claims/authnmethodsreferences",
+            json!("pwd"),
+        );
+        put("ipaddr", json!(self.ip));
+        put("name", json!(format!("{given} {surname}")));
+        put(
+            "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname",
+            json!(given),
+        );
+        put(
+            "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname",
+            json!(surname),
+        );
+        put(
+            "puid",
+            json!(ids
+                .hex(&format!("azure/puid/{}", self.key), 16)
+                .to_uppercase()),
+        );
+        put(
+            "http://schemas.microsoft.com/identity/claims/scope",
+            json!("user_impersonation"),
+        );
+        put(
+            "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/nameidentifier",
+            json!(ids.mixed(&format!("azure/sub/{}", self.key), 43)),
+        );
+        put(
+            "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name",
+            json!(upn),
+        );
+        put(
+            "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn",
+            json!(upn),
+        );
+    }
+}
+
+/// The claims of an application's token (client credentials), added to `c`.
+fn app_claims(c: &mut Map<String, Value>, t: &Tenancy, appid: &str, oid: String) {
+    let mut put = |k: &str, v: Value| {
+        c.insert(k.to_string(), v);
+    };
+    put("appid", json!(appid));
+    put("appidacr", json!("2"));
+    put("idtyp", json!("app"));
+    put(
+        "http://schemas.microsoft.com/identity/claims/identityprovider",
+        json!(format!("https://sts.windows.net/{}/", t.tenant)),
+    );
+    put(
+        "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/nameidentifier",
+        json!(oid),
+    );
 }
 
 /// One phase of an ARM operation, each its own record.

@@ -43,8 +43,13 @@ fn contains(s: &str) -> Pattern {
     Pattern::Contains(s.into())
 }
 
+/// The necessary conditions of a tree holding the one selection `s`.
+fn one(s: Selection) -> Option<Vec<Clause>> {
+    necessary(&tree(&[("s", s)], sel("s")))
+}
+
 #[test]
-fn necessary_conditions() {
+fn necessary_conditions_of_and_or_not() {
     let stop = item("eventName", vec![], &[&[text("StopInstances")]]);
     let agent = item("userAgent", vec![Modifier::Contains], &[&[text("curl")]]);
     let sels = [("stop", stop), ("agent", agent)];
@@ -72,8 +77,11 @@ fn necessary_conditions() {
     );
     assert_eq!(n(sel("agent")), Some(vec![vec![curl]]));
     assert_eq!(n(sel("missing")), None);
+}
+
+#[test]
+fn necessary_conditions_of_modifiers_wildcards_regexes_and_keywords() {
     // modifiers and wildcards
-    let one = |s: Selection| necessary(&tree(&[("s", s)], sel("s")));
     assert_eq!(
         one(item(
             "protoPayload.methodName",
@@ -137,6 +145,10 @@ fn necessary_conditions() {
         )])])),
         Some(vec![vec![(Key::Anywhere, contains("StopInstances"))]])
     );
+}
+
+#[test]
+fn necessary_conditions_of_mappings_and_unpinnable_fields() {
     // Every item of a mapping is necessary when none is an operation name.
     assert_eq!(
         one(Selection::AllOf(vec![
