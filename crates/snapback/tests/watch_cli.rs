@@ -617,3 +617,65 @@ fn since_leaves_out_earlier_events_as_scan_does() {
         n(&all)
     );
 }
+
+/// A watcher that runs for years must not keep a row for every delivery file it ever read:
+/// files deleted from the watched tree (by retention) leave the state at the next commit.
+#[test]
+fn delivery_files_deleted_from_the_tree_leave_the_state() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, state, out, metrics) = (
+        tmp.path().join("in"),
+        tmp.path().join("state"),
+        tmp.path().join("alerts.jsonl"),
+        tmp.path().join("metrics.json"),
+    );
+    std::fs::create_dir_all(&dir).unwrap();
+    let files = delivery_order();
+    for f in &files {
+        deliver(f, &dir);
+    }
+    let mut child = watch(
+        &dir,
+        &state,
+        &out,
+        &["--metrics", metrics.to_str().unwrap()],
+    )
+    .spawn()
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let figures = || -> Value {
+        std::fs::read_to_string(&metrics)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or(Value::Null)
+    };
+    while figures()["files"].as_u64().unwrap_or(0) < files.len() as u64 {
+        assert!(Instant::now() < deadline, "watch did not read the tree");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut in_tree = Vec::new();
+    walk(&dir, &mut in_tree);
+    in_tree.sort();
+    let (gone, kept) = in_tree.split_at(2);
+    for f in gone {
+        std::fs::remove_file(f).unwrap();
+    }
+    // A few polls: the listing sees them gone, the next cycle commits it.
+    std::thread::sleep(Duration::from_millis(1500));
+    terminate(&mut child);
+    assert!(child.wait().unwrap().success());
+    let saved = snapback_pipeline::watch::State::open(&state)
+        .unwrap()
+        .load()
+        .unwrap();
+    let mut rows: Vec<&String> = saved.files.keys().collect();
+    rows.sort();
+    let kept: Vec<String> = kept.iter().map(|p| p.display().to_string()).collect();
+    assert_eq!(
+        rows,
+        kept.iter().collect::<Vec<_>>(),
+        "exactly the files still there"
+    );
+    // The alerts already written stay written, each revision once.
+    assert!(!finals(&out).is_empty());
+}
