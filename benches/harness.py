@@ -3,8 +3,8 @@
 Run through benches/run.sh, which builds, installs and generates first. Three CloudTrail trees of
 the same records: `jsonl` (one file, one record per line), `s3` (the `{"Records":[…]}` files,
 uncompressed) and `gz` (the same files gzipped). Tree by tree (each read once untimed first),
-every command on it runs BENCH_REPEAT (3) times, interleaved (one round runs each once); best and median wall time, CPU time (user +
-sys) and peak RSS from `/usr/bin/time -v`, RssAnon sampled from /proc while it runs. Then the
+every command on it runs BENCH_REPEAT (3) times, interleaved (one round runs each once); best
+and median wall time, CPU time (user + sys) and peak RSS from `/usr/bin/time -v`, RssAnon sampled from /proc while it runs. Then the
 `--format jsonl` alerts of every tree are compared with every fast path off. Writes
 benches/RESULTS.md (notes from NOTES.md appended) and prints it.
 """

@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod watch_support;
+use watch_support::wait_files;
+
 fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_snapback"))
 }
@@ -642,17 +645,7 @@ fn delivery_files_deleted_from_the_tree_leave_the_state() {
     )
     .spawn()
     .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let figures = || -> Value {
-        std::fs::read_to_string(&metrics)
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or(Value::Null)
-    };
-    while figures()["files"].as_u64().unwrap_or(0) < files.len() as u64 {
-        assert!(Instant::now() < deadline, "watch did not read the tree");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_files(&mut child, &metrics, files.len() as u64);
     let mut in_tree = Vec::new();
     walk(&dir, &mut in_tree);
     in_tree.sort();

@@ -13,6 +13,9 @@ use serde_json::Value;
 use snapback_objstore::emulators::{Emulator, Uploader};
 use snapback_objstore::Cloud;
 
+mod watch_support;
+use watch_support::{figures, wait_files};
+
 fn atomic() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../examples/atomic")
@@ -81,31 +84,6 @@ fn scan_alerts(dir: &Path) -> BTreeMap<String, String> {
         .into_iter()
         .map(|a| (a["alert_id"].as_str().unwrap().to_owned(), a.to_string()))
         .collect()
-}
-
-fn figures(metrics: &Path) -> Value {
-    std::fs::read_to_string(metrics)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or(Value::Null)
-}
-
-/// Wait until the watcher's figures say it read `files` objects (at least).
-fn wait_files(child: &mut Child, metrics: &Path, files: u64) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        if figures(metrics)["files"].as_u64().unwrap_or(0) >= files {
-            return;
-        }
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("watch ended ({status}) before it read {files} objects");
-        }
-        assert!(
-            Instant::now() < deadline,
-            "watch did not read {files} objects"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 fn terminate(child: &mut Child) {

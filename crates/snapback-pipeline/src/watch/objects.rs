@@ -42,7 +42,7 @@ pub const SETTLE: SignedDuration = SignedDuration::from_mins(15);
 /// Polls between two walks that look for new partitions and roots.
 pub const WALK_EVERY: u64 = 10;
 /// How far before where walks start a partition must begin for its objects to be forgotten
-/// ([`Cursors::unreachable`]): a day of margin beyond the day walks already look back.
+/// ([`Cursors::reach`]): a day of margin beyond the day walks already look back.
 pub const FORGET_AFTER: SignedDuration = SignedDuration::from_hours(24);
 
 /// One object a listing found, with its last modification (the cursor's lag needs it).
