@@ -160,6 +160,10 @@ impl PartitionReader {
             match self.inner.poll(Duration::from_millis(200)) {
                 Some(Ok(m)) => {
                     let m = owned(&m);
+                    // Only `id`'s: never a message left from an earlier read.
+                    if m.topic != id.topic || m.partition != id.partition {
+                        continue;
+                    }
                     last = Instant::now();
                     let stop_before = matches!(until, Until::Offset(u) if m.offset >= u);
                     if stop_before {
@@ -172,7 +176,10 @@ impl PartitionReader {
                         return Ok(read);
                     }
                 }
-                Some(Err(rdkafka::error::KafkaError::PartitionEOF(_))) => return Ok(read),
+                Some(Err(rdkafka::error::KafkaError::PartitionEOF(p))) if p == id.partition => {
+                    return Ok(read)
+                }
+                Some(Err(rdkafka::error::KafkaError::PartitionEOF(_))) => {}
                 // The broker away for a moment (restarting): librdkafka reconnects; `stall`
                 // bounds the wait.
                 Some(Err(e))

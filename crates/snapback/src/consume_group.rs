@@ -146,7 +146,9 @@ impl<'r> Group<'r> {
         let mut last_figures = Instant::now();
         loop {
             if stop.load(Ordering::Relaxed) {
-                return self.commit(false);
+                // An aborted last transaction loses nothing: its offsets were not committed
+                // either, and the partitions' next owner reads its messages again.
+                return self.commit(false).map(|_| ());
             }
             let polled = self.consumer.poll(1000, Duration::from_millis(200))?;
             for p in polled {
@@ -160,7 +162,17 @@ impl<'r> Group<'r> {
                 self.refresh_figures();
                 on_figures(&self.figures);
                 if self.idle() {
-                    return self.commit(true);
+                    if self.commit(true)? {
+                        return Ok(());
+                    }
+                    // The final transaction was aborted (a rebalance fenced its offsets, as
+                    // when the other members end at the same time): its flushed alerts were
+                    // not committed, and leaving now would leave them to no one. The state
+                    // was rebuilt from what is committed; end again once idle.
+                    self.last_activity = Instant::now();
+                    self.info(
+                        "the final transaction was aborted; staying in the group to end again",
+                    );
                 }
             }
         }
@@ -189,6 +201,13 @@ impl<'r> Group<'r> {
             Polled::RebalanceFailed(e) | Polled::ClientError(e) => self.warn(&e),
         }
         Ok(())
+    }
+
+    /// What happens to the group's partitions, for whoever runs the member (not `--quiet`).
+    fn info(&self, what: &str) {
+        if !self.quiet {
+            eprintln!("snapback consume: {}", text::terminal(what));
+        }
     }
 
     fn warn(&self, what: &str) {
@@ -249,6 +268,7 @@ impl<'r> Group<'r> {
             }
             _ => None,
         };
+        let before = log.emitted.len();
         self.parts.assign(id.clone(), log, committed);
         let mut again = 0;
         if let (Some(from), Some(c)) = (from, committed) {
@@ -269,6 +289,13 @@ impl<'r> Group<'r> {
         self.figures.rebuilds += 1;
         self.figures.rebuild_messages += again;
         let took = started.elapsed().as_secs_f64();
+        self.info(&format!(
+            "partition {id} taken over: committed offset {}, {} alerts emitted before, \
+             {again} messages read again from offset {} in {took:.2} s",
+            committed.map_or("none".to_owned(), |c| c.to_string()),
+            before,
+            from.map_or("none".to_owned(), |f| f.to_string()),
+        ));
         self.figures.last_rebuild_seconds = Some(took);
         let longest = self.figures.longest_rebuild_seconds.get_or_insert(took);
         *longest = longest.max(took);
@@ -301,9 +328,17 @@ impl<'r> Group<'r> {
     }
 
     /// One cycle of every partition, committed in one transaction. `end`: the input of the
-    /// owned partitions ends (every window flushed).
-    fn commit(&mut self, end: bool) -> anyhow::Result<()> {
+    /// owned partitions ends (every window flushed). False when the transaction was aborted
+    /// (and the partitions rebuilt from what is committed): nothing of the cycle holds.
+    fn commit(&mut self, end: bool) -> anyhow::Result<bool> {
         self.last_commit = Instant::now();
+        // Asked before the cycle: a cycle marks its revisions emitted, so a cycle that is
+        // not put in a transaction would lose them.
+        let Some(meta) = self.consumer.group_metadata() else {
+            return Err(anyhow!(
+                "snapback consume: the consumer has no group metadata to commit offsets with"
+            ));
+        };
         let cycles = self.parts.cycle(end);
         let moved = |c: &PartitionCycle| {
             !c.emissions.is_empty()
@@ -312,11 +347,8 @@ impl<'r> Group<'r> {
                     .is_some_and(|n| self.committed.get(&c.id) != Some(&n))
         };
         if !cycles.iter().any(moved) {
-            return Ok(());
+            return Ok(true);
         }
-        let Some(meta) = self.consumer.group_metadata() else {
-            return Ok(());
-        };
         match self.transact(&cycles, &meta) {
             Ok(sent) => {
                 self.figures.transactions += 1;
@@ -326,9 +358,9 @@ impl<'r> Group<'r> {
                         self.committed.insert(c.id.clone(), n);
                     }
                 }
-                Ok(())
+                Ok(true)
             }
-            Err(e) => self.aborted(e),
+            Err(e) => self.aborted(e).map(|()| false),
         }
     }
 
@@ -416,7 +448,9 @@ impl<'r> Group<'r> {
         if let Some((_, s)) = self.parts.streams().find(|(p, _)| *p == id) {
             self.summary.merge(s.summary().clone());
         }
-        self.parts.revoke(id);
+        if self.parts.revoke(id) {
+            self.info(&format!("partition {id} given up"));
+        }
         self.committed.remove(id);
     }
 

@@ -63,8 +63,13 @@ fn three_consumers_one_killed_one_late_commit_scans_alerts_once() {
     );
     // The recovery time (docs/decisions.md): the longest rebuild of one partition.
     for c in &group {
+        let ended_again = c
+            .stderr()
+            .matches("the final transaction was aborted")
+            .count();
         eprintln!(
-            "recovery: {} partitions rebuilt from {} messages read again, the longest in {:.2} s",
+            "recovery: {} transactions aborted ({ended_again} of them final); {} partitions rebuilt from {} messages read again, the longest in {:.2} s",
+            c.figure("aborted_transactions"),
             c.figure("rebuilds"),
             c.figure("rebuild_messages"),
             c.figures()
@@ -75,6 +80,14 @@ fn three_consumers_one_killed_one_late_commit_scans_alerts_once() {
 
     let alerts = read_alerts(b);
     let got = final_ids(&alerts);
+    if got != want {
+        // What each member did with which partition, to find where a sequence went.
+        for (name, c) in
+            std::iter::once(("killed", &killed)).chain(group.iter().map(|c| ("member", c)))
+        {
+            eprintln!("--- {name}:\n{}", c.stderr());
+        }
+    }
     assert_eq!(got, want, "final alerts on the topic versus scan's");
 }
 
