@@ -58,6 +58,12 @@ const WAIT: Duration = Duration::from_secs(60);
 /// At most this many key mismatches are said word for word; the others are counted.
 const MISMATCHES_SHOWN: u64 = 5;
 
+/// Fault injection for tests on a real broker: the first N final transactions (those of an
+/// ending under `--exit-when-idle`) are aborted after their messages were sent, as a
+/// rebalance that fences their offsets would have them. Documented in docs/decisions.md ("A
+/// member ends only once its last transaction commits").
+const FAULT_ABORT_FINAL: &str = "SNAPBACK_FAULT_ABORT_FINAL_TRANSACTIONS";
+
 /// A consumer group member with its partitions' streams and its transactional producer.
 pub struct Group<'r> {
     consumer: GroupConsumer,
@@ -81,6 +87,8 @@ pub struct Group<'r> {
     started: Instant,
     summary: Summary,
     figures: ConsumeFigures,
+    /// Final transactions still to abort ([`FAULT_ABORT_FINAL`]).
+    abort_final: u32,
 }
 
 impl<'r> Group<'r> {
@@ -133,6 +141,10 @@ impl<'r> Group<'r> {
             started: now,
             summary: Summary::default(),
             figures: ConsumeFigures::default(),
+            abort_final: std::env::var(FAULT_ABORT_FINAL)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
         })
     }
 
@@ -349,7 +361,7 @@ impl<'r> Group<'r> {
         if !cycles.iter().any(moved) {
             return Ok(true);
         }
-        match self.transact(&cycles, &meta) {
+        match self.transact(&cycles, &meta, end) {
             Ok(sent) => {
                 self.figures.transactions += 1;
                 self.figures.alerts_emitted += sent;
@@ -369,6 +381,7 @@ impl<'r> Group<'r> {
         &mut self,
         cycles: &[PartitionCycle],
         meta: &snapback_kafka::GroupMetadata,
+        end: bool,
     ) -> Result<u64, KafkaError> {
         self.txn.begin()?;
         let mut sent = 0;
@@ -403,6 +416,14 @@ impl<'r> Group<'r> {
         }
         if !offsets.is_empty() {
             self.txn.send_offsets(&offsets, meta)?;
+        }
+        if end && self.abort_final > 0 {
+            self.abort_final -= 1;
+            return Err(KafkaError::Transaction {
+                op: "committing the final transaction",
+                kind: TxnFailure::Abortable,
+                message: format!("aborted on purpose ({FAULT_ABORT_FINAL})"),
+            });
         }
         self.txn.commit()?;
         Ok(sent)

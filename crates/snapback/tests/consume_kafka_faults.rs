@@ -2,7 +2,8 @@
 //! (not JSON, JSON of an unknown layout, 10 MB, empty, a tombstone) are located as
 //! `kafka://TOPIC/PARTITION@OFFSET`, counted, skipped, and the chain after them still
 //! alerts; the broker stopping and starting again on its data is survived; a member whose
-//! join is slow does not take the wait for idleness.
+//! join is slow does not take the wait for idleness; an aborted final transaction is not an
+//! ending.
 
 #![cfg(feature = "kafka")]
 
@@ -124,6 +125,41 @@ fn consume_survives_the_broker_stopping_and_starting_again() {
     replay(b, "audit", &records.second);
     assert_eq!(c.wait(Duration::from_secs(400)), 0, "{}", c.stderr());
     assert_eq!(final_ids(&read_alerts(b)), want, "alerts versus scan's");
+}
+
+/// The ending under `--exit-when-idle` flushes every window; alerts of a partition's newest
+/// events come from that flush alone. Its transaction aborted (here on purpose, as a rebalance
+/// fencing its offsets would) is not an ending: the member stays, rebuilds and ends again,
+/// and the alerts topic holds scan's alerts, each revision once. (Before the fix the member
+/// exited 0 with the flushed alerts uncommitted.)
+#[test]
+fn an_aborted_final_transaction_is_not_an_ending() {
+    let Some(broker) = broker::TestBroker::start("consume: final transaction aborted") else {
+        return;
+    };
+    let b = broker.bootstrap.as_str();
+    let want = scan_ids(&[sample()]);
+    assert!(!want.is_empty());
+    topic(b, "audit", 2);
+    topic(b, "alerts", 1);
+    replay(b, "audit", &[sample()]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = consume_env(
+        b,
+        "audit",
+        "final-abort",
+        dir.path(),
+        "solo",
+        &["--exit-when-idle", "3s"],
+        &[("SNAPBACK_FAULT_ABORT_FINAL_TRANSACTIONS", "2")],
+    );
+    assert_eq!(c.wait(Duration::from_secs(180)), 0, "{}", c.stderr());
+    let err = c.stderr();
+    let got = final_ids(&read_alerts(b));
+    assert_eq!(got, want, "final alerts on the topic versus scan's\n{err}");
+    let stayed = err.matches("the final transaction was aborted; staying");
+    assert_eq!(stayed.count(), 2, "{err}");
+    assert_eq!(c.figure("aborted_transactions"), 2, "{err}");
 }
 
 #[test]

@@ -126,6 +126,19 @@ pub fn consume(
     name: &str,
     extra: &[&str],
 ) -> Consumer {
+    consume_env(brokers, topic, group, dir, name, extra, &[])
+}
+
+/// [`consume`] with environment variables set for the process (fault injection).
+pub fn consume_env(
+    brokers: &str,
+    topic: &str,
+    group: &str,
+    dir: &Path,
+    name: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> Consumer {
     let metrics = dir.join(format!("{name}.metrics.json"));
     let stderr = dir.join(format!("{name}.stderr"));
     // 15 s unless the caller says otherwise.
@@ -155,6 +168,7 @@ pub fn consume(
         ])
         .args(extra)
         .args(idle)
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&stderr).unwrap())
         .spawn()
