@@ -121,6 +121,23 @@ impl Emulator {
         }
     }
 
+    /// Whether a request to the endpoint gets an HTTP answer (any status).
+    fn answers_http(&self) -> bool {
+        let Ok(rt) = runtime() else {
+            return false;
+        };
+        let url = self.endpoint();
+        rt.block_on(async {
+            let client = reqwest::Client::builder()
+                .timeout(Duration::from_secs(5))
+                .build();
+            match client {
+                Ok(c) => c.get(&url).send().await.is_ok(),
+                Err(_) => false,
+            }
+        })
+    }
+
     fn wait_ready(&mut self, program: &str) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
@@ -137,7 +154,9 @@ impl Emulator {
                     .collect();
                 return Err(format!("`{program}` exited ({status}): {}", tail.trim()));
             }
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+            // Listening is not serving: a loaded machine has seen the first request after
+            // the port opened fail to be sent (CI, 2026-12-03). Ready once HTTP answers.
+            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() && self.answers_http() {
                 return Ok(());
             }
             std::thread::sleep(Duration::from_millis(100));
