@@ -84,11 +84,14 @@ impl Hits<'_> {
     fn scan(&self, buf: &[u8], base: u64, out: &mut Found) -> Option<()> {
         let mut from = 0;
         while let Some(p) = (self.search)(buf, from) {
-            let start = memchr::memrchr(b'\n', &buf[..p]).map_or(0, |i| i + 1);
-            let end = memchr::memchr(b'\n', &buf[p..]).map_or(buf.len(), |i| p + i + 1);
-            if start < from {
+            // `from` is a line start (0, or just past a line feed), so the line around the hit
+            // starts after it: the bytes before `from` are not searched again (a one-line
+            // `Records` file would be, whole, for its first hit).
+            if p < from {
                 return None;
             }
+            let start = memchr::memrchr(b'\n', &buf[from..p]).map_or(from, |i| from + i + 1);
+            let end = memchr::memchr(b'\n', &buf[p..]).map_or(buf.len(), |i| p + i + 1);
             match container_body(&buf[start..end]) {
                 Some((open, close)) => {
                     let body = (start + open, start + close);
@@ -204,11 +207,14 @@ impl Hits<'_> {
                 return None;
             }
             let eof = n < WINDOW;
-            let cut = match (eof, memchr::memrchr(b'\n', &buf[..filled])) {
+            // The last line feed is only looked for when more is to come: a file's last
+            // window is cut at its end (CloudTrail's one-line files end without one, and
+            // looking would read the whole window backwards).
+            let cut = match (eof, (!eof).then(|| memchr::memrchr(b'\n', &buf[..filled]))) {
                 (true, _) => filled,
-                (false, Some(i)) => i + 1,
-                (false, None) if filled > self.limit => return None,
-                (false, None) => {
+                (false, Some(Some(i))) => i + 1,
+                (false, _) if filled > self.limit => return None,
+                (false, _) => {
                     have = filled;
                     continue;
                 }
