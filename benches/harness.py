@@ -213,9 +213,10 @@ def ratio(tree, base):
 # ---- checks: the same alerts with every fast path off; every planted chain alerted
 VARIANTS = [
     ("SNAPBACK_NO_HIT_SEARCH=1", {"SNAPBACK_NO_HIT_SEARCH": "1"}),
+    ("SNAPBACK_NO_HIT_KERNEL=1", {"SNAPBACK_NO_HIT_KERNEL": "1"}),
     ("SNAPBACK_NO_FAST_FRAMER=1", {"SNAPBACK_NO_FAST_FRAMER": "1"}),
     ("SNAPBACK_NO_PREFILTER=1", {"SNAPBACK_NO_PREFILTER": "1"}),
-    ("all three off", {"SNAPBACK_NO_HIT_SEARCH": "1", "SNAPBACK_NO_FAST_FRAMER": "1", "SNAPBACK_NO_PREFILTER": "1"}),
+    ("all off", {"SNAPBACK_NO_HIT_SEARCH": "1", "SNAPBACK_NO_HIT_KERNEL": "1", "SNAPBACK_NO_FAST_FRAMER": "1", "SNAPBACK_NO_PREFILTER": "1"}),
 ]
 checks = []
 

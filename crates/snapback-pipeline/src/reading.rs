@@ -44,7 +44,11 @@ impl ReadPlan {
         let on = mode == PrefilterMode::Auto && std::env::var_os("SNAPBACK_NO_PREFILTER").is_none();
         let prefilter = on
             .then(|| Prefilter::for_rules(rules, decode::marker_keys()))
-            .filter(|p| !p.is_off());
+            .filter(|p| !p.is_off())
+            .map(|p| match std::env::var_os("SNAPBACK_NO_HIT_KERNEL") {
+                Some(_) => p.without_hit_kernel(),
+                None => p,
+            });
         let keys = prefilter.as_ref().map_or(KeySpec::Nothing, |p| {
             p.keys()
                 .union(KeySpec::names(decode::marker_keys().iter().copied()))

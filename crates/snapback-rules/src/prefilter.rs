@@ -52,6 +52,7 @@
 
 mod compile;
 mod hits;
+mod kernel;
 mod matcher;
 mod reduce;
 
@@ -69,6 +70,15 @@ pub struct Prefilter {
 }
 
 impl Prefilter {
+    /// Search hits ([`next_hit`](Self::next_hit)) without the one-pass kernel, with the
+    /// library's searchers (`SNAPBACK_NO_HIT_KERNEL=1`, to compare): the same hits.
+    pub fn without_hit_kernel(mut self) -> Prefilter {
+        if let Some(h) = self.compiled.as_mut().and_then(|c| c.hits.as_mut()) {
+            h.without_kernel();
+        }
+        self
+    }
+
     /// A prefilter that lets everything through.
     pub fn off(reason: String) -> Prefilter {
         Prefilter {

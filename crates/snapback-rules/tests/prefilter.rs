@@ -60,6 +60,8 @@ fn records(dirs: &[PathBuf]) -> Vec<(Arc<str>, Vec<u8>)> {
 
 fn check(rules: &RuleSet, label: &str, recs: &[(Arc<str>, Vec<u8>)]) {
     let prefilter = Prefilter::for_rules(rules, &snapback_ingest::decode::LOWER_CASE_MARKERS);
+    let library = Prefilter::for_rules(rules, &snapback_ingest::decode::LOWER_CASE_MARKERS)
+        .without_hit_kernel();
     if let Some(why) = prefilter.disabled_by() {
         eprintln!("{label}: prefilter off ({why}): every record passes");
     }
@@ -85,6 +87,12 @@ fn check(rules: &RuleSet, label: &str, recs: &[(Arc<str>, Vec<u8>)]) {
         // exactly when the byte search passes it.
         let by_hits = !prefilter.searches_hits() || prefilter.next_hit(bytes, 0).is_some();
         if prefilter.searches_hits() {
+            // The AVX2 kernel and the library searchers find the same first hit.
+            assert_eq!(
+                prefilter.next_hit(bytes, 0),
+                library.next_hit(bytes, 0),
+                "{label}: the kernel and the library searchers disagree on {file}"
+            );
             assert_eq!(
                 by_hits,
                 by_bytes,
@@ -141,6 +149,7 @@ fn check(rules: &RuleSet, label: &str, recs: &[(Arc<str>, Vec<u8>)]) {
     );
     assert!(keyed > 0, "{label}: no record had a key list");
     hits_over_many_records(&prefilter, label, recs);
+    hits_over_many_records(&library, &format!("{label} (library searchers)"), recs);
     if !prefilter.is_off() {
         assert!(skipped > 0, "{label}: the prefilter skipped nothing");
     }
@@ -250,7 +259,15 @@ fn volume_corpus_records_pass_or_are_unmatched() {
 #[test]
 fn hit_search_finds_escapes_cases_and_markers_around_key_hits() {
     let rules = RuleSet::builtin();
-    let prefilter = Prefilter::for_rules(&rules, &snapback_ingest::decode::LOWER_CASE_MARKERS);
+    let kernel = Prefilter::for_rules(&rules, &snapback_ingest::decode::LOWER_CASE_MARKERS);
+    let library = Prefilter::for_rules(&rules, &snapback_ingest::decode::LOWER_CASE_MARKERS)
+        .without_hit_kernel();
+    for prefilter in [kernel, library] {
+        escapes_cases_and_markers(&prefilter);
+    }
+}
+
+fn escapes_cases_and_markers(prefilter: &Prefilter) {
     assert!(prefilter.searches_hits(), "the builtin pack reads by hits");
     let ct = |name: &str, extra: &str| {
         format!(

@@ -21,6 +21,7 @@ use aho_corasick::packed;
 use memchr::memmem;
 
 use super::compile::{Compiled, Found};
+use super::kernel::Kernel;
 use super::matcher::{occurrence, Occurrence};
 
 /// The two searchers, built from [`Compiled::keys`]'s patterns.
@@ -36,6 +37,9 @@ pub(super) struct HitSearcher {
     /// The longest part of a name before its tail.
     max_shift: usize,
     escape: memmem::Finder<'static>,
+    /// The one-pass candidate kernel over the same tails and `\u` ([`Kernel`]); `None` when a
+    /// name holds a backslash (a `\u` could then start inside a name) or it is turned off.
+    kernel: Option<Kernel>,
 }
 
 /// The forcing pattern searched on its own.
@@ -99,7 +103,16 @@ impl HitSearcher {
             .builder()
             .extend(tails)
             .build()?;
+        let kernel = names
+            .iter()
+            .all(|(n, _, _)| !n.contains(&b'\\'))
+            .then(|| {
+                let fps: Vec<&[u8]> = names.iter().map(|(n, at, _)| &n[*at..]).collect();
+                Kernel::new(&fps)
+            })
+            .flatten();
         Some(HitSearcher {
+            kernel,
             tails,
             by_tail,
             max_shift: names.iter().map(|(_, at, _)| *at).max().unwrap_or(0),
@@ -108,8 +121,16 @@ impl HitSearcher {
         })
     }
 
+    /// Search without the kernel, with `aho-corasick`'s Teddy and `memmem` (to compare).
+    pub(super) fn without_kernel(&mut self) {
+        self.kernel = None;
+    }
+
     /// The first hit in `hay`.
     pub(super) fn first(&self, c: &Compiled, hay: &[u8]) -> Option<usize> {
+        if let Some(k) = &self.kernel {
+            return self.first_by_kernel(k, c, hay);
+        }
         let key = self.first_name(c, hay);
         // A `\u` starting before the key hit (its two bytes up to the hit's first byte).
         let bound = key.map_or(hay.len(), |k| (k + 1).min(hay.len()));
@@ -157,6 +178,64 @@ impl HitSearcher {
         }
         best
     }
+}
+
+impl HitSearcher {
+    /// [`first`](Self::first) in one pass of the kernel: its candidates come in order, so the
+    /// first `\u` seen before any name hit is the first hit (no name holds a backslash, so a
+    /// name seen later starts after it); after a name hit, candidates up to `max_shift` bytes
+    /// on may still be names starting before it.
+    fn first_by_kernel(&self, k: &Kernel, c: &Compiled, hay: &[u8]) -> Option<usize> {
+        let mut best: Option<usize> = None;
+        k.candidates(hay, 0, |q| {
+            if best.is_some_and(|b| q > b + self.max_shift) {
+                return false;
+            }
+            if hay[q] == b'\\' {
+                if best.is_none() && hay.get(q + 1) == Some(&b'u') {
+                    best = Some(q);
+                    return false;
+                }
+                return true;
+            }
+            for i in k.names(k.admits(hay, q)) {
+                let (name, shift, found) = &self.names[i];
+                let Some(start) = q.checked_sub(*shift) else {
+                    continue;
+                };
+                if best.is_some_and(|b| start >= b) || !starts_with(&hay[start..], name) {
+                    continue;
+                }
+                let hit = match *found {
+                    Found::Force => true,
+                    Found::Key(slot) => c.key_hit(slot, &hay[start + name.len()..]),
+                };
+                if hit {
+                    best = Some(start);
+                }
+            }
+            true
+        });
+        best
+    }
+}
+
+/// `hay.starts_with(name)` for the short names searched, without a call to `memcmp` for
+/// each candidate: eight bytes at a time.
+fn starts_with(hay: &[u8], name: &[u8]) -> bool {
+    let Some(h) = hay.get(..name.len()) else {
+        return false;
+    };
+    let mut a = h.chunks_exact(8);
+    let mut b = name.chunks_exact(8);
+    for (x, y) in a.by_ref().zip(b.by_ref()) {
+        if u64::from_ne_bytes(x.try_into().unwrap_or_default())
+            != u64::from_ne_bytes(y.try_into().unwrap_or_default())
+        {
+            return false;
+        }
+    }
+    a.remainder() == b.remainder()
 }
 
 impl Compiled {
