@@ -279,7 +279,7 @@ P(f"Corpus: `snapback simulate --volume {args.size} --seed {manifest['seed']} --
   f"`s3` = the `{{\"Records\":[…]}}` files, uncompressed ({len(tree_files(TREES['s3']))} files, "
   f"{size['s3']/2**30:.2f} GiB); `gz` = the same files gzipped ({len(gz_files)} files, {size['gz']/1e6:.0f} MB, "
   f"{plain['gz']/2**30:.2f} GiB inflated; MB/s of the gz tree are of inflated bytes).\n")
-P("Threads: `snapback scan` reads on rayon's pool (both cores; a large file is cut into 32 MB "
+P("Threads: `snapback scan` reads on rayon's pool (both cores; a large file is cut into 8 MiB "
   "chunks). `rg` searches one file on one thread, so on the one-file `jsonl` tree it uses one "
   "core, and on the `s3` tree it searches files in parallel on both. DuckDB uses all cores. "
   "`libdeflate-gunzip` is one process on one core. `MB/s per core` is bytes over CPU time "
