@@ -159,20 +159,7 @@ impl HitSearcher {
                 break;
             }
             for &i in &self.by_tail[m.pattern().as_usize()] {
-                let (name, shift, found) = &self.names[i];
-                let Some(start) = q.checked_sub(*shift) else {
-                    continue;
-                };
-                if best.is_some_and(|b| start >= b) || !hay[start..].starts_with(name) {
-                    continue;
-                }
-                let hit = match *found {
-                    Found::Force => true,
-                    Found::Key(slot) => c.key_hit(slot, &hay[start + name.len()..]),
-                };
-                if hit {
-                    best = Some(start);
-                }
+                self.try_name(c, hay, q, i, &mut best);
             }
             at = q + 1;
         }
@@ -199,24 +186,30 @@ impl HitSearcher {
                 return true;
             }
             for i in k.names(k.admits(hay, q)) {
-                let (name, shift, found) = &self.names[i];
-                let Some(start) = q.checked_sub(*shift) else {
-                    continue;
-                };
-                if best.is_some_and(|b| start >= b) || !starts_with(&hay[start..], name) {
-                    continue;
-                }
-                let hit = match *found {
-                    Found::Force => true,
-                    Found::Key(slot) => c.key_hit(slot, &hay[start + name.len()..]),
-                };
-                if hit {
-                    best = Some(start);
-                }
+                self.try_name(c, hay, q, i, &mut best);
             }
             true
         });
         best
+    }
+
+    /// Whether name `i`, its tail at `q`, is there and a hit starting before `best`; if so
+    /// `best` becomes where it starts.
+    fn try_name(&self, c: &Compiled, hay: &[u8], q: usize, i: usize, best: &mut Option<usize>) {
+        let (name, shift, found) = &self.names[i];
+        let Some(start) = q.checked_sub(*shift) else {
+            return;
+        };
+        if best.is_some_and(|b| start >= b) || !starts_with(&hay[start..], name) {
+            return;
+        }
+        let hit = match *found {
+            Found::Force => true,
+            Found::Key(slot) => c.key_hit(slot, &hay[start + name.len()..]),
+        };
+        if hit {
+            *best = Some(start);
+        }
     }
 }
 
