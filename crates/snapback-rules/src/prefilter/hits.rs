@@ -38,7 +38,8 @@ pub(super) struct HitSearcher {
     max_shift: usize,
     escape: memmem::Finder<'static>,
     /// The one-pass candidate kernel over the same tails and `\u` ([`Kernel`]); `None` when a
-    /// name holds a backslash (a `\u` could then start inside a name) or it is turned off.
+    /// name holds a backslash (a `\u` could then start inside a name), without AVX2 (the
+    /// library's searchers are faster than its scalar form), or when turned off.
     kernel: Option<Kernel>,
 }
 
@@ -110,7 +111,8 @@ impl HitSearcher {
                 let fps: Vec<&[u8]> = names.iter().map(|(n, at, _)| &n[*at..]).collect();
                 Kernel::new(&fps)
             })
-            .flatten();
+            .flatten()
+            .filter(Kernel::vectorised);
         Some(HitSearcher {
             kernel,
             tails,

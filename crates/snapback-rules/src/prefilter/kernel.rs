@@ -11,11 +11,12 @@
 //!
 //! **How.** Teddy's idea: each distinct fingerprint (the first [`Kernel::len`] ≤ 3 bytes of
 //! a tail) is given one of eight buckets; for each of its bytes, two 16-entry tables say which
-//! buckets admit that byte's low and high nibble there. Over 32 bytes at once (AVX2), a place
+//! buckets admit that byte's low and high nibble there. Over 64 bytes at once (AVX2), a place
 //! is a candidate when some bucket admits all of its fingerprint's bytes. The tables admit
 //! more than the fingerprints (that is what the caller's comparison is for), never fewer, so
-//! no occurrence is missed. Without AVX2 the same tables are read byte by byte
-//! ([`Kernel::admits`]); that scalar form is also what the vector form is tested against.
+//! no occurrence is missed. The same tables read byte by byte ([`Kernel::admits`]) finish a
+//! buffer's last bytes and are what the vector form is tested against; without AVX2 the hit
+//! search keeps the library's searchers (whose SSSE3 Teddy is faster than a byte at a time).
 
 /// The fingerprint tables: eight buckets, fingerprints of one to three bytes.
 #[derive(Debug, Clone)]
@@ -64,6 +65,11 @@ impl Kernel {
             }
         }
         Some(k)
+    }
+
+    /// Whether the vector form runs here (the caller uses the kernel only then).
+    pub(super) fn vectorised(&self) -> bool {
+        self.avx2
     }
 
     /// Without the vector form (to test the scalar one, or to compare).
