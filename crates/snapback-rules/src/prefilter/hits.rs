@@ -16,6 +16,11 @@
 //! Every occurrence of every name is tried (not only leftmost-longest ones, which could hide a
 //! name inside a longer one), so a record the byte search passes holds a hit; a name another
 //! one hides can only add a hit, never lose one.
+//!
+//! Where AVX2 runs, both passes are one: [`super::kernel`] finds the same fingerprints and
+//! every backslash in one pass and hands each candidate over where it stands
+//! (`first_by_kernel`), so a record's `eventName` no longer ends a search call. The two
+//! passes above remain the search without AVX2 and with `SNAPBACK_NO_HIT_KERNEL=1`.
 
 use aho_corasick::packed;
 use memchr::memmem;
