@@ -31,6 +31,7 @@ mod gcp;
 pub mod gzip;
 mod hits;
 mod open;
+mod ordered;
 mod parallel;
 mod remote;
 mod repair;

@@ -1,8 +1,9 @@
 //! Reading on every core, with the results of one sequential read.
 //!
 //! Files are independent, so they are read (decompressed, framed, prefiltered, decoded, and
-//! `map`ped: rule matching, in `snapback scan`) on rayon's pool, a batch at a time, and the
-//! results handed on in input order. Large plain files are cut into chunks at line breaks and
+//! `map`ped: rule matching, in `snapback scan`) on rayon's pool and the calling thread, each
+//! thread taking the next unit when it is free (`ordered.rs`; objects of a store a batch at a
+//! time, fetched ahead), and the results handed on in input order. Large plain files are cut into chunks at line breaks and
 //! the chunks read in parallel too; that is only right for JSON lines, where every line break
 //! between records leaves the framer in the same state as at the start of a file, so each chunk
 //! checks that it ended in that state. Chunks are handed on in order as soon as that is known;
@@ -21,6 +22,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use crate::ordered::{ordered_map, Window};
 use crate::sniff::{Peek, SNIFF_BYTES};
 use crate::{
     gated, list_files, Diagnostic, Diagnostics, Event, HitSearch, IngestOptions, Input, KeySpec,
@@ -111,19 +113,12 @@ impl Unit<'_> {
         }
     }
 
-    /// The most units of this kind a batch holds: eight per thread for files, bounded by
-    /// bytes too (each batch ends in a wait for its slowest unit while the other threads idle:
-    /// with two per thread, the 2 GiB tree of 4,773 `Records` files of 470 KB read by hits took
-    /// 0.59–0.60 s against 0.53–0.56 s with eight, interleaved); for objects, as many as may be
-    /// fetched at once, since they wait on the network, not a core.
-    /// A batch ends at a barrier (every worker waits for its slowest unit, then for the
-    /// batch to be handed on), so it holds many units: 16 files of 460 KB a batch kept two
-    /// cores 1.70 busy on the S3 layout, 128 files (within the 64 MiB a batch reads) 1.78;
-    /// chunks of a large file are 8 MiB for the same reason (two of 32 MiB a batch: 1.73).
+    /// The most objects a batch holds: as many as may be fetched at once, since they wait on
+    /// the network, not a core. (Local files and chunks are not read in batches: `ordered.rs`.)
     fn batch_limit(&self, threads: usize) -> usize {
         match self {
             Unit::Object { remote, .. } => remote.in_flight().max(2 * threads),
-            _ => 64 * threads,
+            _ => 2 * threads,
         }
     }
 }
@@ -430,6 +425,19 @@ fn read_unit<U: Send>(
     })
 }
 
+/// Where the results of units are handed on, in input order.
+struct Sink<'s, U> {
+    summary: &'s mut Summary,
+    progress: &'s mut Progress,
+    on_item: &'s mut dyn FnMut(Event, U),
+    on_diag: &'s mut dyn FnMut(&Diagnostic),
+    on_progress: &'s mut dyn FnMut(&Progress),
+    /// The chunked file being handed on (its chunks come in order, from the one at 0): the
+    /// records handed on so far, and whether the rest of it was read again in one piece (its
+    /// remaining chunks are then ignored).
+    file: Option<(Option<u64>, bool)>,
+}
+
 #[allow(clippy::too_many_arguments)]
 fn run_units<U: Send>(
     units: Vec<Unit<'_>>,
@@ -442,13 +450,67 @@ fn run_units<U: Send>(
     on_diag: &mut dyn FnMut(&Diagnostic),
     on_progress: &mut dyn FnMut(&Progress),
 ) {
-    // Batches bound what is held at once: the events a batch keeps, until handed on in order.
     let threads = rayon::current_num_threads().max(1);
+    let mut sink = Sink {
+        summary,
+        progress,
+        on_item,
+        on_diag,
+        on_progress,
+        file: None,
+    };
+    if matches!(units.first(), Some(Unit::Object { .. })) {
+        return run_batches(units, threads, options, parallel, map, &mut sink);
+    }
+    // Local files and chunks: no barrier (`ordered.rs`). The window is what a batch held: 64
+    // units a thread, within 64 MiB of input.
+    let window = Window {
+        units: 64 * threads,
+        bytes: 64 << 20,
+    };
+    // The index after each unit's file (a file's chunks are next to each other), so that a
+    // file read again in one piece can tell the threads to leave its other chunks.
+    let mut file_end = vec![0; units.len()];
+    for i in (0..units.len()).rev() {
+        file_end[i] = match (&units[i], units.get(i + 1)) {
+            (Unit::Chunk { last: false, .. }, Some(_)) => file_end[i + 1],
+            _ => i + 1,
+        };
+    }
+    ordered_map(
+        &units,
+        threads,
+        window,
+        &Unit::bytes,
+        &|_, u, wanted| {
+            if wanted {
+                run_unit(u, options, parallel, map)
+            } else {
+                Done::nothing()
+            }
+        },
+        &mut |i, d| {
+            if sink.unit(&units[i], d, options, parallel, map) {
+                file_end[i]
+            } else {
+                0
+            }
+        },
+    );
+}
+
+/// Objects of a store, a batch at a time: a batch is fetched ahead while the one before is
+/// read, and they wait on the network more than on a core.
+fn run_batches<U: Send>(
+    units: Vec<Unit<'_>>,
+    threads: usize,
+    options: &IngestOptions,
+    parallel: &ParallelOptions<'_>,
+    map: &(dyn Fn(&mut Event) -> Option<U> + Sync),
+    sink: &mut Sink<'_, U>,
+) {
+    // Batches bound what is held at once: the events a batch keeps, until handed on in order.
     let mut queue: VecDeque<Unit<'_>> = units.into();
-    // The chunked file being handed on (its chunks come in order, from the one at 0): the
-    // records handed on so far, and whether the rest of it was read again in one piece (its
-    // remaining chunks are then ignored).
-    let mut file: Option<(Option<u64>, bool)> = None;
     while !queue.is_empty() {
         let mut batch = Vec::new();
         let mut bytes = 0;
@@ -466,71 +528,90 @@ fn run_units<U: Send>(
             .map(|u| run_unit(u, options, parallel, map))
             .collect();
         for (unit, d) in batch.iter().zip(done) {
-            progress.bytes_done += unit.bytes();
-            match unit {
-                Unit::File { .. } | Unit::Object { .. } => {
-                    progress.files_done += 1;
-                    hand_on(d, Some(0), summary, on_item, on_diag);
+            sink.unit(unit, d, options, parallel, map);
+        }
+    }
+}
+
+impl<U: Send> Sink<'_, U> {
+    /// Hand one unit's results on; `true` when the rest of its file was read again in one
+    /// piece (the file's other chunks are then not wanted).
+    fn unit(
+        &mut self,
+        unit: &Unit<'_>,
+        d: Done<U>,
+        options: &IngestOptions,
+        parallel: &ParallelOptions<'_>,
+        map: &(dyn Fn(&mut Event) -> Option<U> + Sync),
+    ) -> bool {
+        self.progress.bytes_done += unit.bytes();
+        let mut reread = false;
+        match unit {
+            Unit::File { .. } | Unit::Object { .. } => {
+                self.progress.files_done += 1;
+                hand_on(d, Some(0), self.summary, self.on_item, self.on_diag);
+            }
+            Unit::Chunk {
+                path, start, last, ..
+            } => {
+                if *start == 0 {
+                    self.file = Some((Some(0), false));
                 }
-                Unit::Chunk {
-                    path, start, last, ..
-                } => {
-                    if *start == 0 {
-                        file = Some((Some(0), false));
-                    }
-                    if *last {
-                        progress.files_done += 1;
-                    }
-                    let Some((base, reread)) = file.as_mut().filter(|f| !f.1) else {
-                        on_progress(progress);
-                        continue;
+                if *last {
+                    self.progress.files_done += 1;
+                }
+                let Some((base, again)) = self.file.as_mut().filter(|f| !f.1) else {
+                    (self.on_progress)(self.progress);
+                    return false;
+                };
+                // A chunk is handed on as soon as it is known to be what reading the file in
+                // one piece gives: the file starts as JSON, every chunk before it ended in the
+                // framer's starting state (else it would have been read again), and so does
+                // this one, or it is the last.
+                let starts_json = *start > 0 || d.started_json;
+                if starts_json && (d.clean_end || *last) {
+                    // After a chunk read by hits, the records of the file have no index.
+                    let next = base.filter(|_| !d.by_hits).map(|b| b + d.framed);
+                    hand_on(d, *base, self.summary, self.on_item, self.on_diag);
+                    *base = next;
+                } else {
+                    // Not JSON lines from here on (a record across the cut, pretty-printed
+                    // JSON, not JSON at all): the rest of the file in one piece, from this
+                    // chunk's start, where the framer was still in its starting state (the
+                    // whole file, read as any file is, when this is the first chunk).
+                    *again = true;
+                    reread = true;
+                    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+                    let rest = match *start {
+                        0 => Unit::File {
+                            path: path.clone(),
+                            size,
+                        },
+                        _ => Unit::Chunk {
+                            path: path.clone(),
+                            start: *start,
+                            len: size.saturating_sub(*start),
+                            last: true,
+                        },
                     };
-                    // A chunk is handed on as soon as it is known to be what reading the file
-                    // in one piece gives: the file starts as JSON, every chunk before it ended
-                    // in the framer's starting state (else it would have been read again), and
-                    // so does this one, or it is the last.
-                    let starts_json = *start > 0 || d.started_json;
-                    if starts_json && (d.clean_end || *last) {
-                        // After a chunk read by hits, the records of the file have no index.
-                        let next = base.filter(|_| !d.by_hits).map(|b| b + d.framed);
-                        hand_on(d, *base, summary, on_item, on_diag);
-                        *base = next;
-                    } else {
-                        // Not JSON lines from here on (a record across the cut, pretty-printed
-                        // JSON, not JSON at all): the rest of the file in one piece, from this
-                        // chunk's start, where the framer was still in its starting state (the
-                        // whole file, read as any file is, when this is the first chunk).
-                        *reread = true;
-                        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-                        let rest = match *start {
-                            0 => Unit::File {
-                                path: path.clone(),
-                                size,
-                            },
-                            _ => Unit::Chunk {
-                                path: path.clone(),
-                                start: *start,
-                                len: size.saturating_sub(*start),
-                                last: true,
-                            },
-                        };
-                        // Read as usual: from a state the chunks before it were seen to end in.
-                        let usual = ParallelOptions {
-                            hits: None,
-                            ..*parallel
-                        };
-                        hand_on(
-                            run_unit(&rest, options, &usual, map),
-                            *base,
-                            summary,
-                            on_item,
-                            on_diag,
-                        );
-                    }
+                    // Read as usual: from a state the chunks before it were seen to end in.
+                    let usual = ParallelOptions {
+                        hits: None,
+                        ..*parallel
+                    };
+                    let base = *base;
+                    hand_on(
+                        run_unit(&rest, options, &usual, map),
+                        base,
+                        self.summary,
+                        self.on_item,
+                        self.on_diag,
+                    );
                 }
             }
-            on_progress(progress);
         }
+        (self.on_progress)(self.progress);
+        reread
     }
 }
 
