@@ -210,7 +210,10 @@ impl Hits<'_> {
             // The last line feed is only looked for when more is to come: a file's last
             // window is cut at its end (CloudTrail's one-line files end without one, and
             // looking would read the whole window backwards).
-            let cut = match (eof, (!eof).then(|| memchr::memrchr(b'\n', &buf[..filled]))) {
+            // The bytes kept from before (`have`) hold no line feed: only the new ones are
+            // looked at, so a long line read over many windows is not searched again each time.
+            let last_lf = |buf: &[u8]| memchr::memrchr(b'\n', &buf[have..filled]).map(|i| have + i);
+            let cut = match (eof, (!eof).then(|| last_lf(buf))) {
                 (true, _) => filled,
                 (false, Some(Some(i))) => i + 1,
                 (false, _) if filled > self.limit => return None,
