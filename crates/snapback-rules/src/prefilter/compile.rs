@@ -51,6 +51,11 @@ pub(super) struct Wanted {
     pub(super) contains: Vec<(Box<[u8]>, usize)>,
     /// Every atom of this key (an occurrence that cannot be read satisfies them all).
     pub(super) all: Vec<usize>,
+    /// A first test of a value against `exact` ([`Wanted::may_hold`]): one bit for each
+    /// exact value's length with its first and last bytes, lower-cased.
+    quick: [u64; 16],
+    /// Some pattern is not exact: every value must be looked at.
+    open: bool,
 }
 
 fn lowered(s: &str) -> Box<[u8]> {
@@ -58,15 +63,47 @@ fn lowered(s: &str) -> Box<[u8]> {
 }
 
 impl Wanted {
-    fn add(&mut self, p: &Pattern, atom: usize) {
+    pub(super) fn add(&mut self, p: &Pattern, atom: usize) {
         match p {
-            Pattern::Exact(s) => self.exact.entry(lowered(s)).or_default().push(atom),
+            Pattern::Exact(s) => {
+                let v = lowered(s);
+                match quick_bit(&v) {
+                    Some(b) => self.quick[b / 64] |= 1 << (b % 64),
+                    None => self.open = true,
+                }
+                self.exact.entry(v).or_default().push(atom);
+            }
             Pattern::Prefix(s) => self.prefix.push((lowered(s), atom)),
             Pattern::Suffix(s) => self.suffix.push((lowered(s), atom)),
             Pattern::Contains(s) => self.contains.push((lowered(s), atom)),
         }
+        self.open |= !matches!(p, Pattern::Exact(_));
         self.all.push(atom);
     }
+
+    /// Whether `value` (as read, not lower-cased) may satisfy an atom: `false` only when every
+    /// pattern of this key is exact and no exact value has the length and the first and last
+    /// bytes that `value` has, lower-cased. Most operation names of a CloudTrail record are
+    /// turned away here, without lower-casing and hashing the whole name.
+    pub(super) fn may_hold(&self, value: &[u8]) -> bool {
+        if self.open {
+            return true;
+        }
+        let Some(b) = quick_bit(value) else {
+            return true;
+        };
+        self.quick[b / 64] & (1 << (b % 64)) != 0
+    }
+}
+
+/// The bit of [`Wanted::may_hold`] for a value: its length and its first and last bytes,
+/// lower-cased, hashed to 10 bits (`None` for an empty value).
+fn quick_bit(value: &[u8]) -> Option<usize> {
+    let (first, last) = (value.first()?, value.last()?);
+    let h = value.len() as u64
+        | u64::from(first.to_ascii_lowercase()) << 32
+        | u64::from(last.to_ascii_lowercase()) << 40;
+    Some((h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 54) as usize)
 }
 
 /// The keys that name the operation, and the slot of [`Compiled::slots`] each is read with

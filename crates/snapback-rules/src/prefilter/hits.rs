@@ -247,13 +247,17 @@ impl Compiled {
             Occurrence::NotAKey => false,
             Occurrence::Unsure => !wanted.all.is_empty(),
             Occurrence::Value(v) => {
+                if !wanted.may_hold(v) {
+                    return false;
+                }
                 let mut any = false;
                 // Lower-cased on the stack (operation names are short): no allocation per
                 // record.
                 let mut small = [0u8; 64];
                 if let Some(dst) = small.get_mut(..v.len()) {
-                    dst.copy_from_slice(v);
-                    dst.make_ascii_lowercase();
+                    for (d, s) in dst.iter_mut().zip(v) {
+                        *d = s.to_ascii_lowercase();
+                    }
                     wanted.matching(dst, |_| any = true);
                 } else {
                     wanted.matching(&v.to_ascii_lowercase(), |_| any = true);

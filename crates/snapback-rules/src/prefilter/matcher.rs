@@ -94,7 +94,10 @@ impl Tally<'_> {
         let wanted = &c.slots[slot];
         match occurrence(rest) {
             Occurrence::NotAKey => {}
-            Occurrence::Value(v) => wanted.matching(&lower(v), |a| self.hit(a)),
+            Occurrence::Value(v) if wanted.may_hold(v) => {
+                wanted.matching(&lower(v), |a| self.hit(a))
+            }
+            Occurrence::Value(_) => {}
             Occurrence::Unsure => wanted.all.iter().for_each(|&a| self.hit(a)),
         }
     }

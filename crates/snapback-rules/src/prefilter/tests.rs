@@ -436,3 +436,46 @@ fn keys_sifted_by_their_tails() {
     let ends = listed(&short, record);
     assert!(short.may_match_keys(record, keys(&short, &ends)));
 }
+
+#[test]
+fn the_quick_test_turns_away_only_values_no_exact_pattern_has() {
+    let mut exact_only = compile::Wanted::default();
+    let names = ["StopInstances", "RunInstances", "x", "StartInstances"];
+    for (atom, name) in names.iter().enumerate() {
+        exact_only.add(&exact(name), atom);
+    }
+    // Every wanted value, in any case, passes.
+    for name in names {
+        assert!(exact_only.may_hold(name.as_bytes()), "{name}");
+        assert!(
+            exact_only.may_hold(name.to_uppercase().as_bytes()),
+            "{name}"
+        );
+        assert!(
+            exact_only.may_hold(name.to_lowercase().as_bytes()),
+            "{name}"
+        );
+    }
+    // An empty value is always looked at.
+    assert!(exact_only.may_hold(b""));
+    // Most others are turned away (a few may share a bit: then they are looked at).
+    let others: Vec<String> = (0..2000).map(|i| format!("Describe{i}Things")).collect();
+    let passed = others
+        .iter()
+        .filter(|o| exact_only.may_hold(o.as_bytes()))
+        .count();
+    assert!(passed < 100, "{passed} of 2000 passed");
+    // What is turned away matches no atom.
+    for o in &others {
+        if !exact_only.may_hold(o.as_bytes()) {
+            let mut any = false;
+            exact_only.matching(o.to_lowercase().as_bytes(), |_| any = true);
+            assert!(!any, "{o}");
+        }
+    }
+    // With a pattern that is not exact, every value is looked at.
+    let mut open = compile::Wanted::default();
+    open.add(&exact("StopInstances"), 0);
+    open.add(&Pattern::Suffix("instances".into()), 1);
+    assert!(open.may_hold(b"DescribeThings"));
+}
