@@ -439,8 +439,9 @@ impl<'r> Detector<'r> {
         let mut key_sets: Vec<Vec<String>> = Vec::new();
         let mut values = Vec::new();
         let mut filters: Vec<(RuleRef, usize)> = Vec::new();
+        let mut holding = snapback_rules::FiltersHolding::new();
         let mut filter = |rule_ref: RuleRef| {
-            if let Some(&f) = set.suppressing_filters(e, rule_ref).first() {
+            if let Some(&f) = set.suppressing_given(&mut holding, e, rule_ref).first() {
                 filters.push((rule_ref, f));
             }
         };

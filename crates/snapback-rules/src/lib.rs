@@ -279,6 +279,17 @@ impl Filter {
     }
 }
 
+/// Which filters' conditions hold for one event, evaluated once for all the rules asked about
+/// ([`RuleSet::suppressing_given`]). Start a new one for each event.
+#[derive(Debug, Default)]
+pub struct FiltersHolding(Option<Vec<usize>>);
+
+impl FiltersHolding {
+    pub fn new() -> Self {
+        FiltersHolding(None)
+    }
+}
+
 /// A rule reference for [`RuleSet::suppressing_filters`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RuleRef {
@@ -676,6 +687,18 @@ impl RuleSet {
     /// Indices into `filters` of the filters that target the given rule (by id, name or
     /// title) and whose condition is false for the event, i.e. that remove it from the rule.
     pub fn suppressing_filters(&self, e: &Event, rule_ref: RuleRef) -> Vec<usize> {
+        self.suppressing_given(&mut FiltersHolding::new(), e, rule_ref)
+    }
+
+    /// [`suppressing_filters`](Self::suppressing_filters) for one event and many rules: the
+    /// filters' conditions are evaluated on the event once, on the first rule a filter
+    /// targets, and `holding` keeps the answer for the others.
+    pub fn suppressing_given(
+        &self,
+        holding: &mut FiltersHolding,
+        e: &Event,
+        rule_ref: RuleRef,
+    ) -> Vec<usize> {
         let (id, name, title) = match rule_ref {
             RuleRef::Detection(i) => match self.detections.get(i) {
                 Some(r) => (&r.id, r.name.as_deref(), &r.title),
@@ -692,7 +715,9 @@ impl RuleSet {
         // Sigma filter semantics: a filter's condition is ANDed to the rules it targets
         // (`condition: not selection` keeps what is not automation), so a filter suppresses
         // the events for which its condition is false.
-        let holds = self.filter_matcher.matches(e);
+        let holds = holding
+            .0
+            .get_or_insert_with(|| self.filter_matcher.matches(e));
         (0..self.filters.len())
             .filter(|i| !holds.contains(i))
             .filter(|&i| self.filters[i].targets_rule(id, name, title))

@@ -5,6 +5,7 @@
 //! Upgrading rsigma means editing this file only.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use rsigma_eval::event::{Event as SigmaEvent, EventValue};
@@ -281,7 +282,7 @@ impl Matcher {
 
     /// Indices of the rules that match, ascending.
     pub(crate) fn matches(&self, e: &Event) -> Vec<usize> {
-        let view = View(e);
+        let view = View(e, RefCell::default());
         let results = if self.prune {
             let logsource = LogSource {
                 product: Some(e.cloud.as_str().to_owned()),
@@ -302,8 +303,11 @@ impl Matcher {
     }
 }
 
-/// Our event as rsigma sees it: field lookup through [`path::resolve`].
-struct View<'a>(&'a Event);
+/// Our event as rsigma sees it: field lookup through [`path::resolve`], each field looked up
+/// once. The rules of a set ask for few fields, most of them many times (over CloudTrail the
+/// built-in pack asked 75 times an event for 12 fields, `eventSource` 19 times), and a lookup
+/// walks the record's maps by key comparisons.
+struct View<'a>(&'a Event, RefCell<Vec<(Box<str>, Option<EventValue<'a>>)>>);
 
 fn to_event_value(f: Found<'_>) -> EventValue<'_> {
     match f {
@@ -333,14 +337,19 @@ fn owned(v: &Value) -> EventValue<'static> {
 
 impl SigmaEvent for View<'_> {
     fn get_field(&self, name: &str) -> Option<EventValue<'_>> {
+        if let Some((_, v)) = self.1.borrow().iter().find(|(n, _)| **n == *name) {
+            return v.clone();
+        }
         let mut found = path::resolve(self.0, name);
-        match found.len() {
+        let value = match found.len() {
             0 => None,
             1 => found.pop().map(to_event_value),
             _ => Some(EventValue::Array(
                 found.into_iter().map(to_event_value).collect(),
             )),
-        }
+        };
+        self.1.borrow_mut().push((name.into(), value.clone()));
+        value
     }
 
     fn any_string_value(&self, pred: &dyn Fn(&str) -> bool) -> bool {
