@@ -36,9 +36,9 @@
 //! risk derived from their level. Nothing that fails to load is dropped silently: each
 //! becomes a [`LoadProblem`] with file, line and reason.
 
-// `unsafe` is denied but in the hit search's AVX2 kernel (`prefilter/kernel.rs`), where
-// loading 32 bytes and calling a function compiled for AVX2 need it; each use says why it
-// holds.
+// `unsafe` is denied but in the hit search's AVX2 and AVX-512 kernel (`prefilter/kernel.rs`),
+// where loading 32 or 64 bytes and calling a function compiled for those features need it;
+// each use says why it holds.
 #![deny(unsafe_code)]
 
 mod meta;
