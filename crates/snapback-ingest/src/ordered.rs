@@ -14,8 +14,8 @@
 //! one thread) cannot wait for a job that only it could run.
 //!
 //! `hand_on` may say that units up to some index are no longer wanted (the rest of a file that
-//! is being read again in one piece): those not yet taken are then not worked on, and are
-//! handed on as `skipped`.
+//! is being read again in one piece): those taken after that are given to `work` with `wanted`
+//! false (so the caller can return an empty result without reading), and handed on as usual.
 
 use std::collections::VecDeque;
 use std::sync::mpsc;
