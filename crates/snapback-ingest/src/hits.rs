@@ -185,12 +185,13 @@ impl Hits<'_> {
     }
 
     /// Read `src` a window at a time into `buf` (kept from one file to the next: only what it
-    /// grows by is zeroed) and find the records around the hits of each window's whole lines.
+    /// grows by is zeroed; its first `filled` bytes already read) and find the records around the hits of each window's whole lines.
     /// The stream offset after the last byte read; `None`: read it as usual.
     fn windows(
         &self,
         mut src: impl Read,
         buf: &mut Vec<u8>,
+        mut filled: usize,
         start: u64,
         chunk: bool,
         found: &mut Found,
@@ -201,7 +202,9 @@ impl Hits<'_> {
             if buf.len() < have + WINDOW {
                 buf.resize(have + WINDOW, 0);
             }
-            let n = read_full(&mut src, &mut buf[have..have + WINDOW]).ok()?;
+            // The first window may be partly read already (`filled` bytes).
+            let n = filled + read_full(&mut src, &mut buf[have + filled..have + WINDOW]).ok()?;
+            filled = 0;
             let filled = have + n;
             if base == 0 && have == 0 && buf.first() != Some(&b'{') {
                 return None;
@@ -269,8 +272,26 @@ fn opening(body: &[u8]) -> Option<&[u8]> {
     (rest[q] == b'"' && q > 0 && rest.get(q + 1) == Some(&b':')).then(|| &body[..q + 4])
 }
 
+/// The calling thread's window, at least [`WINDOW`] bytes long: zeroed once when the thread
+/// first reads, not once per file (a file of 470 KB zeroing 8 MiB spent half the time of a
+/// tree of such files in `memset`). Give it back with [`put_window`].
+pub(crate) fn take_window() -> Vec<u8> {
+    let mut buf = WINDOW_BUF.with(|c| c.take());
+    if buf.len() < WINDOW {
+        buf.resize(WINDOW, 0);
+    }
+    buf
+}
+
+/// Keep a window for the thread's next file (not one grown for a long line).
+pub(crate) fn put_window(buf: Vec<u8>) {
+    if buf.len() <= 2 * WINDOW {
+        WINDOW_BUF.with(|c| c.set(buf));
+    }
+}
+
 /// Fill `buf` from `src` until full or at its end: the bytes read.
-fn read_full(src: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+pub(crate) fn read_full(src: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match src.read(&mut buf[n..]) {
@@ -305,19 +326,27 @@ impl Reader<'_> {
         start: u64,
         chunk: bool,
     ) -> bool {
-        let Some(hits) = self.hits() else {
-            return false;
-        };
-        let mut found = Found::default();
-        // One window per thread, zeroed once when it is first made, not once per file (a file
-        // of 470 KB zeroing 8 MiB spent half the time of a tree of such files in `memset`).
-        let mut buf = WINDOW_BUF.with(|c| c.take());
-        let end = hits.windows(src, &mut buf, start, chunk, &mut found);
-        // A window grown for a long line is not kept.
-        if buf.len() <= 2 * WINDOW {
-            WINDOW_BUF.with(|c| c.set(buf));
-        }
-        let Some(end) = end else {
+        self.read_window_by_hits(name, (take_window(), 0), src, start, chunk)
+    }
+
+    /// [`read_plain_by_hits`](Self::read_plain_by_hits) where the first `filled` bytes of the
+    /// input are already in `window` (from [`take_window`]; a file's first window, read to
+    /// tell what it holds), `src` holding the rest. The window is kept for the next file.
+    pub(crate) fn read_window_by_hits(
+        &mut self,
+        name: &Arc<str>,
+        (mut buf, filled): (Vec<u8>, usize),
+        src: impl Read,
+        start: u64,
+        chunk: bool,
+    ) -> bool {
+        let end = self.hits().and_then(|hits| {
+            let mut found = Found::default();
+            let end = hits.windows(src, &mut buf, filled, start, chunk, &mut found)?;
+            Some((found, end))
+        });
+        put_window(buf);
+        let Some((found, end)) = end else {
             return false;
         };
         self.hand_on_hits(name, found, start, end - start);

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::sniff::{sniff, starts_as_json, Kind, Peek, SNIFF_BYTES};
 use crate::utf16::Utf16Reader;
-use crate::{gzip, Reader, Severity};
+use crate::{gzip, hits, Reader, Severity};
 
 /// A source being opened: any reader, looked at through [`Peek`].
 type Source<'s> = Peek<Box<dyn Read + 's>>;
@@ -80,6 +80,10 @@ impl Reader<'_> {
 
     /// Read a regular file by hits (`hits.rs`): plain, or gzip small enough to inflate whole.
     /// `false`: nothing was read or counted; read it as usual.
+    ///
+    /// The file's first window is read straight into the thread's window and looked at there
+    /// (no read of its first bytes alone), and no read is made past the size `fstat` gave
+    /// (none to learn that the file has ended): one `read` for a file of up to 4 MiB.
     pub(crate) fn read_file_by_hits(&mut self, path: &Path) -> bool {
         let name: Arc<str> = path.display().to_string().into();
         let Ok(file) = File::open(path) else {
@@ -93,12 +97,20 @@ impl Reader<'_> {
         else {
             return false;
         };
-        let mut src = Peek::new(file);
-        match sniff(src.peek(SNIFF_BYTES)) {
-            Kind::Plain => self.read_plain_by_hits(&name, src, 0, false),
+        let mut src = file.take(len);
+        let mut window = hits::take_window();
+        let first = window.len().min(usize::try_from(len).unwrap_or(usize::MAX));
+        let Ok(n) = hits::read_full(&mut src, &mut window[..first]) else {
+            hits::put_window(window);
+            return false;
+        };
+        match sniff(&window[..n.min(SNIFF_BYTES)]) {
+            Kind::Plain => self.read_window_by_hits(&name, (window, n), src, 0, false),
             Kind::Gzip if len <= gzip::WHOLE_MAX_COMPRESSED => {
                 let mut compressed = WHOLE_IN.with(|c| c.take());
                 compressed.clear();
+                compressed.extend_from_slice(&window[..n]);
+                hits::put_window(window);
                 let mut out = WHOLE_OUT.with(|c| c.take());
                 let read = match src.read_to_end(&mut compressed) {
                     Ok(_) => match gzip::gunzip_whole(&compressed, &mut out) {
@@ -117,7 +129,10 @@ impl Reader<'_> {
                 }
                 read
             }
-            _ => false,
+            _ => {
+                hits::put_window(window);
+                false
+            }
         }
     }
 

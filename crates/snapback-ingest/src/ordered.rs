@@ -39,6 +39,8 @@ struct State {
     skip_until: usize,
     /// A thread panicked, or the calling thread has finished: take nothing more.
     stop: bool,
+    /// Threads waiting for room (a notification is a system call: made only for them).
+    waiting: usize,
 }
 
 struct Shared<'a, T> {
@@ -83,7 +85,11 @@ impl<T> Shared<'_, T> {
             match self.try_take(&mut s) {
                 Ok(t) => return Some(t),
                 Err(true) => return None,
-                Err(false) => s = self.room.wait(s).unwrap_or_else(|e| e.into_inner()),
+                Err(false) => {
+                    s.waiting += 1;
+                    s = self.room.wait(s).unwrap_or_else(|e| e.into_inner());
+                    s.waiting -= 1;
+                }
             }
         }
     }
@@ -127,6 +133,7 @@ pub(crate) fn ordered_map<T: Sync, R: Send>(
             bytes: 0,
             skip_until: 0,
             stop: false,
+            waiting: 0,
         }),
         room: Condvar::new(),
     };
@@ -174,8 +181,11 @@ fn hand_on_in_order<T, R>(
             s.cursor = cursor;
             s.bytes -= w;
             s.skip_until = s.skip_until.max(skip);
+            let waiting = s.waiting > 0;
             drop(s);
-            shared.room.notify_all();
+            if waiting {
+                shared.room.notify_all();
+            }
             continue;
         }
         let taken = shared.try_take(&mut shared.lock());

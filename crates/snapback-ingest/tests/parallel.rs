@@ -177,12 +177,18 @@ fn reading_by_hits_cites_each_record_by_its_first_byte() {
     // A pretty-printed record holding a hit: that file is read as usual (records numbered).
     let pretty = format!("{}\n{{\n  \"eventVersion\": \"1.10\",\n  \"eventName\": \"StopInstances\",\n  \"eventTime\": \"2026-11-20T11:00:00Z\",\n  \"eventSource\": \"ec2.amazonaws.com\",\n  \"awsRegion\": \"us-east-1\",\n  \"eventID\": \"pretty\",\n  \"recipientAccountId\": \"111122223333\"\n}}\n", rec(3));
     std::fs::write(dir.path().join("d.json"), &pretty).unwrap();
+    // Larger than the reader's 4 MiB window: read whole (its first window read to tell what
+    // it holds, the rest after it), or in chunks.
+    let long: String = (0..24_000).map(|i| rec(i) + "\n").collect();
+    assert!(long.len() > 4 << 20);
+    std::fs::write(dir.path().join("e.jsonl"), &long).unwrap();
     let inputs = [Input::Path(dir.path().to_path_buf())];
     let plain: std::collections::HashMap<&str, &str> = [
         ("a.jsonl", lines.as_str()),
         ("b.json", records.as_str()),
         ("c.json.gz", records.as_str()),
         ("d.json", pretty.as_str()),
+        ("e.jsonl", long.as_str()),
     ]
     .into();
     for chunk in [200, 1 << 30] {

@@ -44,6 +44,6 @@ fn main() {
         }
         let secs = started.elapsed().as_secs_f64();
         let gbs = buf.len() as f64 / secs / 1e9;
-        println!("{round} {hits} {} {secs:.3} {gbs:.2}", buf.len());
+        println!("{round} {hits} {} {secs:.6} {gbs:.2}", buf.len());
     }
 }
