@@ -30,6 +30,7 @@ pub mod frame;
 mod gcp;
 pub mod gzip;
 mod hits;
+mod listing;
 mod open;
 mod ordered;
 mod parallel;
@@ -42,7 +43,7 @@ mod utf16;
 
 use std::fmt;
 use std::io::{self, BufRead};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use decode::{decode_record, decode_record_checked, DecodeWarning, Decoded};
@@ -50,6 +51,7 @@ pub use diagnostics::{Diagnostics, DEFAULT_DIAGNOSTICS_PER_REASON};
 pub use frame::{all_key_ends, key_ends};
 pub use gcp::normalise_method;
 pub use hits::{HitSearch, UNNUMBERED};
+pub use listing::{list_files, walk, Listed};
 pub use parallel::{read_files_parallel, read_inputs_parallel, ParallelOptions, Progress};
 pub use remote::{RemoteInput, RemoteObject, RemoteProblem, TimeWindow, WindowError};
 pub use snapback_model::event::{self, *};
@@ -185,9 +187,14 @@ pub fn read_inputs(
                     reader.read_stdin();
                 }
                 Input::Path(path) => {
-                    for file in list_files(path, summary, on_diag) {
-                        let mut reader = Reader::new(options, summary, on_event, on_diag);
-                        reader.read_file(&file);
+                    for listed in walk(path) {
+                        match listed {
+                            Listed::File(file) => {
+                                let mut reader = Reader::new(options, summary, on_event, on_diag);
+                                reader.read_file(&file);
+                            }
+                            Listed::Problem(d) => listing::count(summary, &d, on_diag),
+                        }
                     }
                 }
                 Input::Remote(remote) => {
@@ -239,74 +246,6 @@ pub fn read_bytes(
         let mut reader = Reader::new(options, summary, on_event, on_diag);
         reader.read_named(name.into(), Box::new(bytes));
     })
-}
-
-/// The files under a path, in name order; unreadable directories become diagnostics.
-pub fn list_files(
-    path: &Path,
-    summary: &mut Summary,
-    on_diag: &mut dyn FnMut(&Diagnostic),
-) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    match std::fs::metadata(path) {
-        Err(e) => {
-            summary.files_failed += 1;
-            on_diag(&Diagnostic {
-                severity: Severity::Error,
-                file: path.display().to_string().into(),
-                record: None,
-                offset: None,
-                reason: "unreadable-path",
-                detail: e.to_string(),
-            });
-        }
-        Ok(meta) if meta.is_dir() => {
-            for entry in walkdir::WalkDir::new(path)
-                .follow_links(true)
-                .sort_by_file_name()
-            {
-                match entry {
-                    Ok(e) if e.file_type().is_file() => files.push(e.into_path()),
-                    Ok(e) if e.file_type().is_dir() => {}
-                    Ok(e) => {
-                        // A FIFO, socket or device found by walking: reading it could block
-                        // or never end, so it is not read, and said so.
-                        summary.warnings += 1;
-                        on_diag(&Diagnostic {
-                            severity: Severity::Warning,
-                            file: e.path().display().to_string().into(),
-                            record: None,
-                            offset: None,
-                            reason: "not-a-regular-file",
-                            detail: "a FIFO, socket or device inside a directory is not read; \
-                                     name it on the command line to read it"
-                                .into(),
-                        });
-                    }
-                    Err(e) => {
-                        summary.files_failed += 1;
-                        let where_ = e
-                            .path()
-                            .map(|p| p.display().to_string())
-                            .unwrap_or_else(|| path.display().to_string());
-                        on_diag(&Diagnostic {
-                            severity: Severity::Error,
-                            file: where_.into(),
-                            record: None,
-                            offset: None,
-                            reason: "unreadable-path",
-                            detail: e
-                                .io_error()
-                                .map(|io| io.to_string())
-                                .unwrap_or_else(|| e.to_string()),
-                        });
-                    }
-                }
-            }
-        }
-        Ok(_) => files.push(path.to_path_buf()),
-    }
-    files
 }
 
 struct Reader<'a> {

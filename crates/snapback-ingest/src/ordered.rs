@@ -1,4 +1,4 @@
-//! A map over a list on every core, handed on in the list's order, with no barrier.
+//! A map over a stream on every core, handed on in the stream's order, with no barrier.
 //!
 //! Reading local files was done a batch at a time: every thread read units of a batch, then
 //! waited for the batch's slowest unit and for the batch to be handed on before the next one
@@ -7,6 +7,11 @@
 //! one it waits for is there, in order. A window bounds what is held: no unit is taken more than
 //! `units` places, or (unless it is the next to hand on) `bytes` of input, ahead of the next one
 //! to hand on, so the results waiting to be handed on stay bounded as a batch's were.
+//!
+//! The units come from an iterator drained on a thread of its own (the walk of a directory
+//! tree and the sizing of its files: system calls, not a core's work), so reading starts with
+//! the first unit listed, not after the last; at most [`QUEUED`] units wait to be taken, so the
+//! memory a listing holds is bounded however many files a tree has.
 //!
 //! The calling thread works too: it takes units while nothing is ready to hand on, and `threads
 //! − 1` jobs are spawned on rayon's pool. So a scan started outside the pool keeps exactly
@@ -28,7 +33,14 @@ pub(crate) struct Window {
     pub bytes: u64,
 }
 
-struct State {
+/// The most units listed and not yet taken (a unit is a path and a few numbers: about 2.5 MB).
+pub(crate) const QUEUED: usize = 1 << 14;
+
+struct State<T> {
+    /// Units listed and not yet taken; the first is unit `next`.
+    queue: VecDeque<T>,
+    /// Every unit has been listed.
+    listed: bool,
     /// The next unit to take.
     next: usize,
     /// The next unit to hand on.
@@ -39,59 +51,111 @@ struct State {
     skip_until: usize,
     /// A thread panicked, or the calling thread has finished: take nothing more.
     stop: bool,
-    /// Threads waiting for room (a notification is a system call: made only for them).
+    /// Threads waiting for room or for units (a notification is a system call: made only for
+    /// them).
     waiting: usize,
 }
 
 struct Shared<'a, T> {
-    items: &'a [T],
     weight: &'a (dyn Fn(&T) -> u64 + Sync),
     window: Window,
-    state: Mutex<State>,
+    state: Mutex<State<T>>,
     room: Condvar,
 }
 
-/// A unit taken: its index, and whether it is still wanted.
-type Taken = (usize, bool);
+/// A unit taken: its index, the unit, and whether it is still wanted.
+type Taken<T> = (usize, T, bool);
+
+/// Why nothing was taken.
+#[derive(PartialEq)]
+enum Nothing {
+    /// Nothing is left to take, nor will be.
+    Left,
+    /// Not now: the window is full, or the next unit is not listed yet.
+    Yet,
+}
 
 impl<T> Shared<'_, T> {
-    fn lock(&self) -> MutexGuard<'_, State> {
+    fn lock(&self) -> MutexGuard<'_, State<T>> {
         // A panic while the lock is held leaves `State` consistent (every update is one
         // assignment); the panic itself is re-raised by the scope.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The next unit if the window has room for it (`Err(true)`: nothing is left to take).
-    fn try_take(&self, s: &mut State) -> Result<Taken, bool> {
-        if s.stop || s.next >= self.items.len() {
-            return Err(true);
+    /// Wait on `room` (for room in the window, a unit listed, or room in the queue).
+    fn wait<'g>(&self, mut s: MutexGuard<'g, State<T>>) -> MutexGuard<'g, State<T>> {
+        s.waiting += 1;
+        let mut s = self.room.wait(s).unwrap_or_else(|e| e.into_inner());
+        s.waiting -= 1;
+        s
+    }
+
+    /// Wake the waiting threads, if any.
+    fn notify(&self, s: MutexGuard<'_, State<T>>) {
+        let waiting = s.waiting > 0;
+        drop(s);
+        if waiting {
+            self.room.notify_all();
         }
+    }
+
+    /// The next unit if it is listed and the window has room for it.
+    fn try_take(&self, s: &mut State<T>) -> Result<Taken<T>, Nothing> {
+        if s.stop {
+            return Err(Nothing::Left);
+        }
+        let Some(front) = s.queue.front() else {
+            return Err(if s.listed {
+                Nothing::Left
+            } else {
+                Nothing::Yet
+            });
+        };
         let i = s.next;
-        let w = (self.weight)(&self.items[i]);
+        let w = (self.weight)(front);
         let fits =
             i == s.cursor || (i < s.cursor + self.window.units && s.bytes + w <= self.window.bytes);
         if !fits {
-            return Err(false);
+            return Err(Nothing::Yet);
         }
+        let unit = s.queue.pop_front().ok_or(Nothing::Yet)?;
         s.next += 1;
         s.bytes += w;
-        Ok((i, i >= s.skip_until))
+        Ok((i, unit, i >= s.skip_until))
     }
 
-    /// Wait for room, then take (`None`: nothing left).
-    fn take_waiting(&self) -> Option<Taken> {
+    /// Take, waiting for room or a unit (`None`: nothing left).
+    fn take_waiting(&self) -> Option<Taken<T>> {
         let mut s = self.lock();
         loop {
             match self.try_take(&mut s) {
-                Ok(t) => return Some(t),
-                Err(true) => return None,
-                Err(false) => {
-                    s.waiting += 1;
-                    s = self.room.wait(s).unwrap_or_else(|e| e.into_inner());
-                    s.waiting -= 1;
+                Ok(t) => {
+                    // The lister may wait for room in the queue.
+                    self.notify(s);
+                    return Some(t);
                 }
+                Err(Nothing::Left) => return None,
+                Err(Nothing::Yet) => s = self.wait(s),
             }
         }
+    }
+
+    /// The lister's part: queue every unit of `source`, waiting while the queue is full.
+    fn list(&self, source: impl Iterator<Item = T>) {
+        for unit in source {
+            let mut s = self.lock();
+            while s.queue.len() >= QUEUED && !s.stop {
+                s = self.wait(s);
+            }
+            if s.stop {
+                return;
+            }
+            s.queue.push_back(unit);
+            self.notify(s);
+        }
+        let mut s = self.lock();
+        s.listed = true;
+        self.notify(s);
     }
 
     fn stop(&self) {
@@ -109,25 +173,27 @@ impl<T> Drop for StopOnDrop<'_, '_, T> {
     }
 }
 
-/// Run `work(index, item, wanted)` for every item on `threads` threads (the caller being one),
-/// and `hand_on(index, result)` on the calling thread in index order. `hand_on` returns the
-/// index before which units are no longer wanted (0 for none).
-pub(crate) fn ordered_map<T: Sync, R: Send>(
-    items: &[T],
+/// Run `work(index, unit, wanted)` for every unit of `source` on `threads` threads (the caller
+/// being one; `source` is drained on a thread of its own), and `hand_on(index, unit, result)`
+/// on the calling thread in index order. `hand_on` returns the index before which units are
+/// no longer wanted (0 for none).
+pub(crate) fn ordered_map<T: Send, R: Send>(
+    source: impl Iterator<Item = T> + Send,
     threads: usize,
     window: Window,
     weight: &(dyn Fn(&T) -> u64 + Sync),
     work: &(dyn Fn(usize, &T, bool) -> R + Sync),
-    hand_on: &mut dyn FnMut(usize, R) -> usize,
+    hand_on: &mut dyn FnMut(usize, T, R) -> usize,
 ) {
     let shared = Shared {
-        items,
         weight,
         window: Window {
             units: window.units.max(1),
             bytes: window.bytes,
         },
         state: Mutex::new(State {
+            queue: VecDeque::new(),
+            listed: false,
             next: 0,
             cursor: 0,
             bytes: 0,
@@ -137,71 +203,86 @@ pub(crate) fn ordered_map<T: Sync, R: Send>(
         }),
         room: Condvar::new(),
     };
-    let (tx, rx) = mpsc::channel::<(usize, R)>();
-    rayon::in_place_scope(|scope| {
-        for _ in 1..threads.max(1) {
-            let tx = tx.clone();
-            let shared = &shared;
-            scope.spawn(move |_| {
-                let _stop = StopOnDrop(shared);
-                while let Some((i, wanted)) = shared.take_waiting() {
-                    if tx.send((i, work(i, &items[i], wanted))).is_err() {
-                        return;
+    let (tx, rx) = mpsc::channel::<(usize, T, R)>();
+    std::thread::scope(|threads_scope| {
+        let shared = &shared;
+        threads_scope.spawn(move || {
+            let _stop = StopOnDrop(shared);
+            shared.list(source);
+            // Listing is over: the others stop when the calling thread does, not now.
+            std::mem::forget(_stop);
+        });
+        rayon::in_place_scope(|scope| {
+            for _ in 1..threads.max(1) {
+                let tx = tx.clone();
+                scope.spawn(move |_| {
+                    let _stop = StopOnDrop(shared);
+                    while let Some((i, unit, wanted)) = shared.take_waiting() {
+                        let r = work(i, &unit, wanted);
+                        if tx.send((i, unit, r)).is_err() {
+                            return;
+                        }
                     }
-                }
-            });
-        }
-        drop(tx);
-        let _stop = StopOnDrop(&shared);
-        hand_on_in_order(&shared, &rx, work, hand_on);
+                });
+            }
+            drop(tx);
+            let _stop = StopOnDrop(shared);
+            hand_on_in_order(shared, &rx, work, hand_on);
+        });
     });
 }
 
 /// The calling thread's part: hand on what is ready, else take a unit, else wait for one.
 fn hand_on_in_order<T, R>(
     shared: &Shared<'_, T>,
-    rx: &mpsc::Receiver<(usize, R)>,
+    rx: &mpsc::Receiver<(usize, T, R)>,
     work: &(dyn Fn(usize, &T, bool) -> R + Sync),
-    hand_on: &mut dyn FnMut(usize, R) -> usize,
+    hand_on: &mut dyn FnMut(usize, T, R) -> usize,
 ) {
-    let n = shared.items.len();
     // Results by index from `cursor` on (at most the window's units).
-    let mut ready: VecDeque<Option<R>> = VecDeque::new();
+    let mut ready: VecDeque<Option<(T, R)>> = VecDeque::new();
     let mut cursor = 0;
-    while cursor < n {
-        while let Ok((i, r)) = rx.try_recv() {
-            put(&mut ready, i - cursor, r);
+    loop {
+        while let Ok((i, unit, r)) = rx.try_recv() {
+            put(&mut ready, i - cursor, (unit, r));
         }
-        if let Some(r) = ready.front_mut().and_then(Option::take) {
+        if let Some((unit, r)) = ready.front_mut().and_then(Option::take) {
             ready.pop_front();
-            let skip = hand_on(cursor, r);
-            let w = (shared.weight)(&shared.items[cursor]);
+            let w = (shared.weight)(&unit);
+            let skip = hand_on(cursor, unit, r);
             cursor += 1;
             let mut s = shared.lock();
             s.cursor = cursor;
             s.bytes -= w;
             s.skip_until = s.skip_until.max(skip);
-            let waiting = s.waiting > 0;
-            drop(s);
-            if waiting {
-                shared.room.notify_all();
-            }
+            shared.notify(s);
             continue;
         }
-        let taken = shared.try_take(&mut shared.lock());
-        match taken {
-            Ok((i, wanted)) => put(&mut ready, i - cursor, work(i, &shared.items[i], wanted)),
-            Err(_) => match rx.recv() {
-                Ok((i, r)) => put(&mut ready, i - cursor, r),
-                // Every other thread has gone, and the next result is not here: one of them
-                // panicked (the scope raises it again).
-                Err(_) => return,
-            },
+        let mut s = shared.lock();
+        match shared.try_take(&mut s) {
+            Ok((i, unit, wanted)) => {
+                shared.notify(s);
+                let r = work(i, &unit, wanted);
+                put(&mut ready, i - cursor, (unit, r));
+            }
+            // Every unit taken has been handed on, and none is left.
+            Err(Nothing::Left) if s.next == cursor => return,
+            // None taken is at another thread: wait for one to be listed.
+            Err(Nothing::Yet) if s.next == cursor => drop(shared.wait(s)),
+            Err(_) => {
+                drop(s);
+                match rx.recv() {
+                    Ok((i, unit, r)) => put(&mut ready, i - cursor, (unit, r)),
+                    // Every other thread has gone, and the next result is not here: one of
+                    // them panicked (the scope raises it again).
+                    Err(_) => return,
+                }
+            }
         }
     }
 }
 
-fn put<R>(ready: &mut VecDeque<Option<R>>, at: usize, r: R) {
+fn put<T>(ready: &mut VecDeque<Option<T>>, at: usize, r: T) {
     if ready.len() <= at {
         ready.resize_with(at + 1, || None);
     }
@@ -233,7 +314,7 @@ mod tests {
                 x * 2
             };
             ordered_map(
-                &items,
+                items.iter().copied(),
                 threads,
                 Window {
                     units: 16,
@@ -241,7 +322,7 @@ mod tests {
                 },
                 &|_| 1,
                 &work,
-                &mut |i, r| {
+                &mut |i, _, r| {
                     got.push((i, r));
                     0
                 },
@@ -261,7 +342,7 @@ mod tests {
             taken_max.fetch_max(ahead, Ordering::SeqCst);
         };
         ordered_map(
-            &items,
+            items.iter().copied(),
             4,
             Window {
                 units: 8,
@@ -269,7 +350,7 @@ mod tests {
             },
             &|w| *w,
             &work,
-            &mut |i, ()| {
+            &mut |i, _, ()| {
                 handed.store(i + 1, Ordering::SeqCst);
                 0
             },
@@ -290,7 +371,7 @@ mod tests {
             wanted
         };
         ordered_map(
-            &items,
+            items.iter().copied(),
             2,
             Window {
                 units: 4,
@@ -298,7 +379,7 @@ mod tests {
             },
             &|_| 1,
             &work,
-            &mut |i, wanted| {
+            &mut |i, _, wanted| {
                 if !wanted {
                     skipped.push(i);
                 }
@@ -323,7 +404,7 @@ mod tests {
             let mut sum = 0;
             pool(threads).install(|| {
                 ordered_map(
-                    &items,
+                    items.iter().copied(),
                     rayon::current_num_threads(),
                     Window {
                         units: 3,
@@ -331,7 +412,7 @@ mod tests {
                     },
                     &|_| 1,
                     &|_, x: &u64, _| *x,
-                    &mut |_, x| {
+                    &mut |_, _, x| {
                         sum += x;
                         0
                     },
@@ -347,7 +428,7 @@ mod tests {
         let result = std::panic::catch_unwind(|| {
             pool(3).install(|| {
                 ordered_map(
-                    &items,
+                    items.iter().copied(),
                     3,
                     Window {
                         units: 4,
@@ -357,7 +438,67 @@ mod tests {
                     &|i, _: &u64, _| {
                         assert!(i != 37, "unit 37");
                     },
-                    &mut |_, ()| 0,
+                    &mut |_, _, ()| 0,
+                )
+            })
+        });
+        assert!(result.is_err());
+    }
+
+    #[test]
+    fn units_are_read_while_they_are_listed_and_the_queue_is_bounded() {
+        let listed = AtomicUsize::new(0);
+        let handed = AtomicUsize::new(0);
+        let ahead = AtomicUsize::new(0);
+        let n = QUEUED * 2 + 100;
+        // A source slower than the work at first (the walk of a tree), then fast.
+        let source = (0..n).inspect(|&i| {
+            if i < 50 {
+                std::thread::sleep(std::time::Duration::from_micros(300));
+            }
+            let l = listed.fetch_add(1, Ordering::SeqCst) + 1;
+            ahead.fetch_max(l - handed.load(Ordering::SeqCst), Ordering::SeqCst);
+        });
+        let mut got = Vec::new();
+        let mut first_handed_at = None;
+        ordered_map(
+            source,
+            2,
+            Window {
+                units: 8,
+                bytes: u64::MAX,
+            },
+            &|_| 1,
+            &|_, x: &usize, _| *x,
+            &mut |i, unit, r| {
+                assert_eq!(unit, r);
+                first_handed_at.get_or_insert(listed.load(Ordering::SeqCst));
+                handed.store(i + 1, Ordering::SeqCst);
+                got.push(r);
+                0
+            },
+        );
+        assert_eq!(got, (0..n).collect::<Vec<_>>());
+        // The first unit was handed on long before the last was listed.
+        assert!(first_handed_at.unwrap() < 50, "{first_handed_at:?}");
+        // Listed ahead of what was handed on: the queue, the window and a unit or two between.
+        assert!(ahead.load(Ordering::SeqCst) <= QUEUED + 8 + 3);
+    }
+
+    #[test]
+    fn a_panicking_source_is_raised_again_and_nothing_hangs() {
+        let result = std::panic::catch_unwind(|| {
+            pool(2).install(|| {
+                ordered_map(
+                    (0..100u64).inspect(|&i| assert!(i != 40, "listing 40")),
+                    2,
+                    Window {
+                        units: 4,
+                        bytes: u64::MAX,
+                    },
+                    &|_| 1,
+                    &|_, x: &u64, _| *x,
+                    &mut |_, _, _| 0,
                 )
             })
         });

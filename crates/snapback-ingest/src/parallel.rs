@@ -22,11 +22,15 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+mod plan;
+
+use plan::{Planner, Totals};
+
+use crate::listing::{self, walk, Listed};
 use crate::ordered::{ordered_map, Window};
-use crate::sniff::{Peek, SNIFF_BYTES};
 use crate::{
-    gated, list_files, Diagnostic, Diagnostics, Event, HitSearch, IngestOptions, Input, KeySpec,
-    Reader, RecordFilter, RemoteInput, RemoteObject, Summary, UNNUMBERED,
+    gated, Diagnostic, Diagnostics, Event, HitSearch, IngestOptions, Input, KeySpec, Reader,
+    RecordFilter, RemoteInput, RemoteObject, Summary, UNNUMBERED,
 };
 
 static NO_KEYS: KeySpec = KeySpec::Nothing;
@@ -84,6 +88,9 @@ pub struct Progress {
     pub files_total: u64,
     pub bytes_done: u64,
     pub bytes_total: u64,
+    /// Files are still being listed (a directory is read as it is walked): the totals are of
+    /// the files listed so far.
+    pub listing: bool,
 }
 
 enum Unit<'r> {
@@ -96,12 +103,16 @@ enum Unit<'r> {
         start: u64,
         len: u64,
         last: bool,
+        /// The index of the unit after the file's last chunk.
+        file_end: usize,
     },
     /// An object of a store, read as one stream.
     Object {
         remote: &'r dyn RemoteInput,
         object: RemoteObject,
     },
+    /// What the walk of a directory could not list, reported at its place.
+    Problem(Diagnostic),
 }
 
 impl Unit<'_> {
@@ -110,6 +121,7 @@ impl Unit<'_> {
             Unit::File { size, .. } => *size,
             Unit::Chunk { len, .. } => *len,
             Unit::Object { object, .. } => object.size,
+            Unit::Problem(_) => 0,
         }
     }
 
@@ -165,9 +177,8 @@ pub fn read_inputs_parallel<U: Send>(
                     reader.read_stdin();
                 }
                 Input::Path(path) => {
-                    let files = list_files(path, summary, on_diag);
                     read_files(
-                        &files,
+                        walk(path),
                         options,
                         parallel,
                         map,
@@ -189,17 +200,9 @@ pub fn read_inputs_parallel<U: Send>(
                     progress.files_total += units.len() as u64;
                     progress.bytes_total += units.iter().map(Unit::bytes).sum::<u64>();
                     on_progress(&progress);
-                    run_units(
-                        units,
-                        options,
-                        parallel,
-                        map,
-                        summary,
-                        &mut progress,
-                        on_item,
-                        on_diag,
-                        on_progress,
-                    );
+                    let threads = rayon::current_num_threads().max(1);
+                    let mut sink = Sink::new(summary, &mut progress, on_item, on_diag, on_progress);
+                    run_batches(units, threads, options, parallel, map, &mut sink);
                 }
             }
         }
@@ -219,7 +222,7 @@ pub fn read_files_parallel<U: Send>(
     let mut progress = Progress::default();
     gated(options, on_diag, |summary, on_diag| {
         read_files(
-            files,
+            files.iter().cloned().map(Listed::File),
             options,
             parallel,
             map,
@@ -231,9 +234,12 @@ pub fn read_files_parallel<U: Send>(
     })
 }
 
+/// Read what a walk lists (or a list of files), planned into units as it is listed, with no
+/// barrier (`ordered.rs`): reading starts with the first file listed. The window is what a
+/// batch held: 64 units a thread, within 64 MiB of input.
 #[allow(clippy::too_many_arguments)]
 fn read_files<U: Send>(
-    files: &[PathBuf],
+    listed: impl Iterator<Item = Listed> + Send,
     options: &IngestOptions,
     parallel: &ParallelOptions<'_>,
     map: &(dyn Fn(&mut Event) -> Option<U> + Sync),
@@ -242,97 +248,37 @@ fn read_files<U: Send>(
     on_diag: &mut dyn FnMut(&Diagnostic),
     on_progress: &mut dyn FnMut(&Progress),
 ) {
-    let units = plan(files, parallel.chunk_bytes);
-    progress.files_total += files.len() as u64;
-    progress.bytes_total += units.iter().map(Unit::bytes).sum::<u64>();
-    on_progress(progress);
-    run_units(
-        units,
-        options,
-        parallel,
-        map,
-        summary,
-        progress,
-        on_item,
-        on_diag,
-        on_progress,
+    let threads = rayon::current_num_threads().max(1);
+    let totals = Totals::default();
+    let before = (progress.files_total, progress.bytes_total);
+    let mut sink = Sink::new(summary, progress, on_item, on_diag, on_progress);
+    sink.listing = Some((&totals, before));
+    let window = Window {
+        units: 64 * threads,
+        bytes: 64 << 20,
+    };
+    ordered_map(
+        Planner::new(listed, parallel.chunk_bytes, &totals),
+        threads,
+        window,
+        &Unit::bytes,
+        &|_, u, wanted| {
+            if wanted {
+                run_unit(u, options, parallel, map)
+            } else {
+                Done::nothing()
+            }
+        },
+        &mut |i, u, d| {
+            if !sink.unit(&u, d, options, parallel, map) {
+                return 0;
+            }
+            match u {
+                Unit::Chunk { file_end, .. } => file_end,
+                _ => i + 1,
+            }
+        },
     );
-}
-
-/// Units of work: whole files, and chunks (cut after a line break) of large plain files.
-fn plan(files: &[PathBuf], chunk_bytes: u64) -> Vec<Unit<'static>> {
-    let mut units = Vec::with_capacity(files.len());
-    for path in files {
-        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-        let cuts = if size > chunk_bytes.saturating_mul(2) {
-            cut_points(path, size, chunk_bytes)
-        } else {
-            None
-        };
-        match cuts {
-            Some(cuts) => {
-                let mut start = 0;
-                for (i, &end) in cuts.iter().enumerate() {
-                    units.push(Unit::Chunk {
-                        path: path.clone(),
-                        start,
-                        len: end - start,
-                        last: i + 1 == cuts.len(),
-                    });
-                    start = end;
-                }
-            }
-            None => units.push(Unit::File {
-                path: path.clone(),
-                size,
-            }),
-        }
-    }
-    units
-}
-
-/// The ends of the chunks of a plain file: just after a line feed near each multiple of
-/// `chunk_bytes`, and the file's end. `None` for anything but a regular file of bytes for the
-/// framer (compressed, an archive, UTF-16), or with no line feed to cut at.
-fn cut_points(path: &Path, size: u64, chunk_bytes: u64) -> Option<Vec<u64>> {
-    let f = File::open(path).ok()?;
-    if !f.metadata().ok()?.is_file() {
-        return None;
-    }
-    let mut head = Peek::new(f);
-    if !crate::open::is_plain(head.peek(SNIFF_BYTES)) {
-        return None;
-    }
-    let (_, mut f) = head.into_parts();
-    let mut cuts = Vec::new();
-    let mut at = chunk_bytes;
-    let mut buf = vec![0u8; 64 * 1024];
-    while at < size {
-        f.seek(SeekFrom::Start(at)).ok()?;
-        let mut pos = at;
-        let end = loop {
-            let n = f.read(&mut buf).ok()?;
-            if n == 0 {
-                break None;
-            }
-            if let Some(i) = memchr::memchr(b'\n', &buf[..n]) {
-                break Some(pos + i as u64 + 1);
-            }
-            pos += n as u64;
-        };
-        match end {
-            Some(e) if e < size => {
-                cuts.push(e);
-                at = e + chunk_bytes;
-            }
-            _ => break,
-        }
-    }
-    if cuts.is_empty() {
-        return None;
-    }
-    cuts.push(size);
-    Some(cuts)
 }
 
 fn run_unit<U: Send>(
@@ -341,6 +287,9 @@ fn run_unit<U: Send>(
     parallel: &ParallelOptions<'_>,
     map: &(dyn Fn(&mut Event) -> Option<U> + Sync),
 ) -> Done<U> {
+    if matches!(unit, Unit::Problem(_)) {
+        return Done::nothing();
+    }
     // Read by hits first when asked (nothing is handed on when the layout does not allow it),
     // else as usual.
     if parallel.hits.is_some() {
@@ -401,6 +350,7 @@ fn read_unit<U: Send>(
                 false,
             ) => reader.read_range(path, *start, *len),
             (Unit::Object { remote, object }, false) => reader.read_object(*remote, object),
+            (Unit::Problem(_), false) => {}
             (unit, true) => {
                 if !reader.read_unit_by_hits(unit) {
                     return None;
@@ -436,67 +386,40 @@ struct Sink<'s, U> {
     /// records handed on so far, and whether the rest of it was read again in one piece (its
     /// remaining chunks are then ignored).
     file: Option<(Option<u64>, bool)>,
+    /// While units are listed as they are read: what has been listed so far, and the totals
+    /// of the inputs before.
+    listing: Option<(&'s Totals, (u64, u64))>,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn run_units<U: Send>(
-    units: Vec<Unit<'_>>,
-    options: &IngestOptions,
-    parallel: &ParallelOptions<'_>,
-    map: &(dyn Fn(&mut Event) -> Option<U> + Sync),
-    summary: &mut Summary,
-    progress: &mut Progress,
-    on_item: &mut dyn FnMut(Event, U),
-    on_diag: &mut dyn FnMut(&Diagnostic),
-    on_progress: &mut dyn FnMut(&Progress),
-) {
-    let threads = rayon::current_num_threads().max(1);
-    let mut sink = Sink {
-        summary,
-        progress,
-        on_item,
-        on_diag,
-        on_progress,
-        file: None,
-    };
-    if matches!(units.first(), Some(Unit::Object { .. })) {
-        return run_batches(units, threads, options, parallel, map, &mut sink);
+impl<'s, U> Sink<'s, U> {
+    fn new(
+        summary: &'s mut Summary,
+        progress: &'s mut Progress,
+        on_item: &'s mut dyn FnMut(Event, U),
+        on_diag: &'s mut dyn FnMut(&Diagnostic),
+        on_progress: &'s mut dyn FnMut(&Progress),
+    ) -> Self {
+        Sink {
+            summary,
+            progress,
+            on_item,
+            on_diag,
+            on_progress,
+            file: None,
+            listing: None,
+        }
     }
-    // Local files and chunks: no barrier (`ordered.rs`). The window is what a batch held: 64
-    // units a thread, within 64 MiB of input.
-    let window = Window {
-        units: 64 * threads,
-        bytes: 64 << 20,
-    };
-    // The index after each unit's file (a file's chunks are next to each other), so that a
-    // file read again in one piece can tell the threads to leave its other chunks.
-    let mut file_end = vec![0; units.len()];
-    for i in (0..units.len()).rev() {
-        file_end[i] = match (&units[i], units.get(i + 1)) {
-            (Unit::Chunk { last: false, .. }, Some(_)) => file_end[i + 1],
-            _ => i + 1,
-        };
+
+    /// Report progress, with the totals listed so far.
+    fn report(&mut self) {
+        if let Some((totals, (files, bytes))) = self.listing {
+            let (f, b, done) = totals.get();
+            self.progress.files_total = files + f;
+            self.progress.bytes_total = bytes + b;
+            self.progress.listing = !done;
+        }
+        (self.on_progress)(self.progress);
     }
-    ordered_map(
-        &units,
-        threads,
-        window,
-        &Unit::bytes,
-        &|_, u, wanted| {
-            if wanted {
-                run_unit(u, options, parallel, map)
-            } else {
-                Done::nothing()
-            }
-        },
-        &mut |i, d| {
-            if sink.unit(&units[i], d, options, parallel, map) {
-                file_end[i]
-            } else {
-                0
-            }
-        },
-    );
 }
 
 /// Objects of a store, a batch at a time: a batch is fetched ahead while the one before is
@@ -547,6 +470,10 @@ impl<U: Send> Sink<'_, U> {
         self.progress.bytes_done += unit.bytes();
         let mut reread = false;
         match unit {
+            Unit::Problem(diag) => {
+                listing::count(self.summary, diag, self.on_diag);
+                return false;
+            }
             Unit::File { .. } | Unit::Object { .. } => {
                 self.progress.files_done += 1;
                 hand_on(d, Some(0), self.summary, self.on_item, self.on_diag);
@@ -561,7 +488,7 @@ impl<U: Send> Sink<'_, U> {
                     self.progress.files_done += 1;
                 }
                 let Some((base, again)) = self.file.as_mut().filter(|f| !f.1) else {
-                    (self.on_progress)(self.progress);
+                    self.report();
                     return false;
                 };
                 // A chunk is handed on as soon as it is known to be what reading the file in
@@ -592,6 +519,7 @@ impl<U: Send> Sink<'_, U> {
                             start: *start,
                             len: size.saturating_sub(*start),
                             last: true,
+                            file_end: 0,
                         },
                     };
                     // Read as usual: from a state the chunks before it were seen to end in.
@@ -610,7 +538,7 @@ impl<U: Send> Sink<'_, U> {
                 }
             }
         }
-        (self.on_progress)(self.progress);
+        self.report();
         reread
     }
 }
@@ -675,7 +603,7 @@ impl Reader<'_> {
             }
             Unit::File { path, .. } => self.read_file_by_hits(path),
             // Objects stream from the network once: read as usual.
-            Unit::Object { .. } => false,
+            Unit::Object { .. } | Unit::Problem(_) => false,
         }
     }
 

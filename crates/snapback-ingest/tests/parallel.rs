@@ -214,3 +214,36 @@ fn reading_by_hits_cites_each_record_by_its_first_byte() {
         }
     }
 }
+
+/// What a walk cannot list (a FIFO inside a directory, a path that does not exist) is reported
+/// at its place in the walk, the same in both readers, and the files around it are read: the
+/// parallel reader plans files as they are listed.
+#[test]
+fn problems_of_a_walk_are_reported_in_walk_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = |id: &str| {
+        format!(
+            r#"{{"eventVersion":"1.10","eventTime":"2026-11-20T10:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"StopInstances","awsRegion":"us-east-1","eventID":"{id}","recipientAccountId":"111122223333"}}"#
+        )
+    };
+    std::fs::write(dir.path().join("a.json"), rec("a") + "\n").unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(dir.path().join("b.fifo"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    std::fs::write(dir.path().join("c.json"), "{\"broken\": \n").unwrap();
+    std::fs::write(dir.path().join("d.json"), rec("d") + "\n").unwrap();
+    let inputs = [
+        Input::Path(dir.path().to_path_buf()),
+        Input::Path(dir.path().join("missing")),
+        Input::Path(dir.path().join("a.json")),
+    ];
+    check(&inputs);
+    let (events, diags, _) = sequential(&inputs);
+    assert_eq!(events.len(), 3);
+    assert_eq!(diags.len(), 3, "{diags:?}");
+    assert!(diags[0].contains("b.fifo") && diags[0].contains("not-a-regular-file"));
+    assert!(diags[1].contains("c.json"), "{diags:?}");
+    assert!(diags[2].contains("missing") && diags[2].contains("unreadable-path"));
+}

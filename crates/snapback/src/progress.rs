@@ -45,7 +45,9 @@ impl Bar {
         if let Some(bar) = &self.bar {
             bar.set_length(p.bytes_total);
             bar.set_position(p.bytes_done);
-            bar.set_message(format!("files {}/{}", p.files_done, p.files_total));
+            // While a directory is still walked, the totals are of what is listed so far.
+            let more = if p.listing { "+ (listing)" } else { "" };
+            bar.set_message(format!("files {}/{}{more}", p.files_done, p.files_total));
         }
     }
 
