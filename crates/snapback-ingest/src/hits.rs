@@ -50,7 +50,7 @@ pub type HitSearch<'a> = dyn Fn(&[u8], usize) -> Option<usize> + Sync + 'a;
 pub const UNNUMBERED: u64 = u64::MAX;
 
 /// Plain input is read this much at a time (whole lines of it framed around hits).
-const WINDOW: usize = 4 << 20;
+pub(crate) const WINDOW: usize = 4 << 20;
 
 thread_local! {
     /// The window of [`Reader::read_plain_by_hits`], kept by each reading thread.
@@ -199,17 +199,19 @@ impl Hits<'_> {
         let mut have = 0;
         let mut base = start;
         loop {
-            if buf.len() < have + WINDOW {
-                buf.resize(have + WINDOW, 0);
+            // The first window may be partly read already (`filled` bytes, even more than a
+            // window: then all of them are taken).
+            let want = WINDOW.max(filled);
+            if buf.len() < have + want {
+                buf.resize(have + want, 0);
             }
-            // The first window may be partly read already (`filled` bytes).
-            let n = filled + read_full(&mut src, &mut buf[have + filled..have + WINDOW]).ok()?;
+            let n = filled + read_full(&mut src, &mut buf[have + filled..have + want]).ok()?;
             filled = 0;
             let filled = have + n;
             if base == 0 && have == 0 && buf.first() != Some(&b'{') {
                 return None;
             }
-            let eof = n < WINDOW;
+            let eof = n < want;
             // The last line feed is only looked for when more is to come: a file's last
             // window is cut at its end (CloudTrail's one-line files end without one, and
             // looking would read the whole window backwards).

@@ -99,7 +99,8 @@ impl Reader<'_> {
         };
         let mut src = file.take(len);
         let mut window = hits::take_window();
-        let first = window.len().min(usize::try_from(len).unwrap_or(usize::MAX));
+        // A window (the thread's may be longer: grown for a long line before).
+        let first = hits::WINDOW.min(usize::try_from(len).unwrap_or(usize::MAX));
         let Ok(n) = hits::read_full(&mut src, &mut window[..first]) else {
             hits::put_window(window);
             return false;

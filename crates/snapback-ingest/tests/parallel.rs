@@ -247,3 +247,43 @@ fn problems_of_a_walk_are_reported_in_walk_order() {
     assert!(diags[1].contains("c.json"), "{diags:?}");
     assert!(diags[2].contains("missing") && diags[2].contains("unreadable-path"));
 }
+
+/// On one thread, a file whose line crosses the 4 MiB window grows the thread's window, and
+/// the next file larger than a window is read by hits into that longer window: the same events
+/// as read as usual (a first read as long as the grown window once cut a slice out of range).
+#[test]
+fn a_window_grown_by_one_file_reads_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = |i: usize| {
+        let op = if i % 5 == 0 {
+            "StopInstances"
+        } else {
+            "DescribeInstances"
+        };
+        format!(
+            r#"{{"eventVersion":"1.10","eventTime":"2026-11-20T10:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"{op}","awsRegion":"us-east-1","eventID":"id-{i}","recipientAccountId":"111122223333","pad":"{}"}}"#,
+            "x".repeat(i % 997)
+        )
+    };
+    for name in ["a.jsonl", "b.jsonl", "c.jsonl"] {
+        let text: String = (0..9_000).map(|i| rec(i) + "\n").collect();
+        assert!(text.len() > 4 << 20);
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let inputs = [Input::Path(dir.path().to_path_buf())];
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let (usual, by_hits) = pool.install(|| {
+        (
+            filtered(&inputs, 1 << 30, false),
+            filtered(&inputs, 1 << 30, true),
+        )
+    });
+    assert_eq!(by_hits.len(), 3 * 1_800);
+    let ids = |v: &[(String, String, u64, u64)]| -> Vec<(String, String, u64)> {
+        v.iter().map(|e| (e.0.clone(), e.1.clone(), e.3)).collect()
+    };
+    assert_eq!(ids(&by_hits), ids(&usual));
+}
