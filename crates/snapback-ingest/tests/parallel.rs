@@ -255,7 +255,7 @@ fn problems_of_a_walk_are_reported_in_walk_order() {
 fn a_window_grown_by_one_file_reads_the_next() {
     let dir = tempfile::tempdir().unwrap();
     let rec = |i: usize| {
-        let op = if i % 5 == 0 {
+        let op = if i.is_multiple_of(5) {
             "StopInstances"
         } else {
             "DescribeInstances"
