@@ -51,9 +51,12 @@ struct State<T> {
     skip_until: usize,
     /// A thread panicked, or the calling thread has finished: take nothing more.
     stop: bool,
-    /// Threads waiting for room or for units (a notification is a system call: made only for
-    /// them).
-    waiting: usize,
+    /// Who waits, so that a change wakes threads only when it is what one waits for (a
+    /// notification is a system call): threads waiting for room in the window, threads
+    /// waiting for a unit to be listed, and the lister waiting for room in the queue.
+    for_room: usize,
+    for_units: usize,
+    lister: bool,
 }
 
 struct Shared<'a, T> {
@@ -71,8 +74,18 @@ type Taken<T> = (usize, T, bool);
 enum Nothing {
     /// Nothing is left to take, nor will be.
     Left,
-    /// Not now: the window is full, or the next unit is not listed yet.
-    Yet,
+    /// Not now: the window is full.
+    Full,
+    /// Not now: the next unit is not listed yet.
+    Unlisted,
+}
+
+/// What a thread waits for.
+#[derive(Clone, Copy)]
+enum Wait {
+    Room,
+    Units,
+    Queue,
 }
 
 impl<T> Shared<'_, T> {
@@ -82,19 +95,26 @@ impl<T> Shared<'_, T> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Wait on `room` (for room in the window, a unit listed, or room in the queue).
-    fn wait<'g>(&self, mut s: MutexGuard<'g, State<T>>) -> MutexGuard<'g, State<T>> {
-        s.waiting += 1;
+    /// Wait on `room` for `what`; the caller checks again when woken.
+    fn wait<'g>(&self, mut s: MutexGuard<'g, State<T>>, what: Wait) -> MutexGuard<'g, State<T>> {
+        match what {
+            Wait::Room => s.for_room += 1,
+            Wait::Units => s.for_units += 1,
+            Wait::Queue => s.lister = true,
+        }
         let mut s = self.room.wait(s).unwrap_or_else(|e| e.into_inner());
-        s.waiting -= 1;
+        match what {
+            Wait::Room => s.for_room -= 1,
+            Wait::Units => s.for_units -= 1,
+            Wait::Queue => s.lister = false,
+        }
         s
     }
 
-    /// Wake the waiting threads, if any.
-    fn notify(&self, s: MutexGuard<'_, State<T>>) {
-        let waiting = s.waiting > 0;
+    /// Wake the waiting threads when `wake` (some of them wait for what just changed).
+    fn notify(&self, s: MutexGuard<'_, State<T>>, wake: bool) {
         drop(s);
-        if waiting {
+        if wake {
             self.room.notify_all();
         }
     }
@@ -108,7 +128,7 @@ impl<T> Shared<'_, T> {
             return Err(if s.listed {
                 Nothing::Left
             } else {
-                Nothing::Yet
+                Nothing::Unlisted
             });
         };
         let i = s.next;
@@ -116,12 +136,19 @@ impl<T> Shared<'_, T> {
         let fits =
             i == s.cursor || (i < s.cursor + self.window.units && s.bytes + w <= self.window.bytes);
         if !fits {
-            return Err(Nothing::Yet);
+            return Err(Nothing::Full);
         }
-        let unit = s.queue.pop_front().ok_or(Nothing::Yet)?;
+        let unit = s.queue.pop_front().ok_or(Nothing::Unlisted)?;
         s.next += 1;
         s.bytes += w;
         Ok((i, unit, i >= s.skip_until))
+    }
+
+    /// After a take: wake the lister once the queue is down to half (not at every take, or
+    /// it would wake and sleep again for each unit of a tree larger than the queue).
+    fn taken(&self, s: MutexGuard<'_, State<T>>) {
+        let wake = s.lister && s.queue.len() <= QUEUED / 2;
+        self.notify(s, wake);
     }
 
     /// Take, waiting for room or a unit (`None`: nothing left).
@@ -130,12 +157,12 @@ impl<T> Shared<'_, T> {
         loop {
             match self.try_take(&mut s) {
                 Ok(t) => {
-                    // The lister may wait for room in the queue.
-                    self.notify(s);
+                    self.taken(s);
                     return Some(t);
                 }
                 Err(Nothing::Left) => return None,
-                Err(Nothing::Yet) => s = self.wait(s),
+                Err(Nothing::Full) => s = self.wait(s, Wait::Room),
+                Err(Nothing::Unlisted) => s = self.wait(s, Wait::Units),
             }
         }
     }
@@ -144,18 +171,21 @@ impl<T> Shared<'_, T> {
     fn list(&self, source: impl Iterator<Item = T>) {
         for unit in source {
             let mut s = self.lock();
-            while s.queue.len() >= QUEUED && !s.stop {
-                s = self.wait(s);
+            if s.queue.len() >= QUEUED {
+                while s.queue.len() > QUEUED / 2 && !s.stop {
+                    s = self.wait(s, Wait::Queue);
+                }
             }
             if s.stop {
                 return;
             }
             s.queue.push_back(unit);
-            self.notify(s);
+            let wake = s.for_units > 0;
+            self.notify(s, wake);
         }
         let mut s = self.lock();
         s.listed = true;
-        self.notify(s);
+        self.notify(s, true);
     }
 
     fn stop(&self) {
@@ -199,7 +229,9 @@ pub(crate) fn ordered_map<T: Send, R: Send>(
             bytes: 0,
             skip_until: 0,
             stop: false,
-            waiting: 0,
+            for_room: 0,
+            for_units: 0,
+            lister: false,
         }),
         room: Condvar::new(),
     };
@@ -255,20 +287,21 @@ fn hand_on_in_order<T, R>(
             s.cursor = cursor;
             s.bytes -= w;
             s.skip_until = s.skip_until.max(skip);
-            shared.notify(s);
+            let wake = s.for_room > 0;
+            shared.notify(s, wake);
             continue;
         }
         let mut s = shared.lock();
         match shared.try_take(&mut s) {
             Ok((i, unit, wanted)) => {
-                shared.notify(s);
+                shared.taken(s);
                 let r = work(i, &unit, wanted);
                 put(&mut ready, i - cursor, (unit, r));
             }
             // Every unit taken has been handed on, and none is left.
             Err(Nothing::Left) if s.next == cursor => return,
             // None taken is at another thread: wait for one to be listed.
-            Err(Nothing::Yet) if s.next == cursor => drop(shared.wait(s)),
+            Err(Nothing::Unlisted) if s.next == cursor => drop(shared.wait(s, Wait::Units)),
             Err(_) => {
                 drop(s);
                 match rx.recv() {
