@@ -3,7 +3,9 @@
 //! Files are independent, so they are read (decompressed, framed, prefiltered, decoded, and
 //! `map`ped: rule matching, in `snapback scan`) on rayon's pool and the calling thread, each
 //! thread taking the next unit when it is free (`ordered.rs`; objects of a store a batch at a
-//! time, fetched ahead), and the results handed on in input order. Large plain files are cut into chunks at line breaks and
+//! time, fetched ahead), and the results handed on in input order. A directory is walked, and
+//! its files sized and cut into units, on a thread of its own while they are read
+//! (`listing.rs`, `parallel/plan.rs`): reading starts with the first file listed. Large plain files are cut into chunks at line breaks and
 //! the chunks read in parallel too; that is only right for JSON lines, where every line break
 //! between records leaves the framer in the same state as at the start of a file, so each chunk
 //! checks that it ended in that state. Chunks are handed on in order as soon as that is known;
