@@ -208,7 +208,8 @@ impl Hits<'_> {
             let n = filled + read_full(&mut src, &mut buf[have + filled..have + want]).ok()?;
             filled = 0;
             let filled = have + n;
-            if base == 0 && have == 0 && buf.first() != Some(&b'{') {
+            // Only the bytes read now: the window holds the thread's last file after them.
+            if base == 0 && have == 0 && buf[..filled].first() != Some(&b'{') {
                 return None;
             }
             let eof = n < want;

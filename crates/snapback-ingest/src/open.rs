@@ -97,6 +97,11 @@ impl Reader<'_> {
         else {
             return false;
         };
+        // A size of 0 may hide content (procfs, some FUSE file systems): read as usual, to
+        // the end, so that nothing is lost to a size that was not true.
+        if len == 0 {
+            return false;
+        }
         let mut src = file.take(len);
         let mut window = hits::take_window();
         // A window (the thread's may be longer: grown for a long line before).

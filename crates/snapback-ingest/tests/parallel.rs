@@ -287,3 +287,45 @@ fn a_window_grown_by_one_file_reads_the_next() {
     };
     assert_eq!(ids(&by_hits), ids(&usual));
 }
+
+/// An empty file read by hits after a file that starts with `{`, on one thread: it is read as
+/// usual (the thread's window still holds the other file's bytes, which once passed for the
+/// empty file's first byte), so the summary and diagnostics are those of reading as usual.
+#[test]
+fn an_empty_file_after_another_reads_as_usual() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = r#"{"eventVersion":"1.10","eventTime":"2026-11-20T10:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"StopInstances","awsRegion":"us-east-1","eventID":"a","recipientAccountId":"111122223333"}"#;
+    std::fs::write(dir.path().join("a.json"), format!("{rec}\n")).unwrap();
+    std::fs::write(dir.path().join("b.json"), "").unwrap();
+    let inputs = [Input::Path(dir.path().to_path_buf())];
+    let search = |buf: &[u8], from: usize| {
+        memchr::memmem::find(&buf[from..], b"StopInstances").map(|i| from + i)
+    };
+    let read = |hits: bool| {
+        let options = ParallelOptions {
+            hits: hits.then_some(&search as &snapback_ingest::HitSearch),
+            ..ParallelOptions::default()
+        };
+        let mut diags = Vec::new();
+        let mut events = 0;
+        let s = read_inputs_parallel(
+            &inputs,
+            &IngestOptions::default(),
+            &options,
+            &|_| Some(()),
+            &mut |_, ()| events += 1,
+            &mut |d| diags.push(d.to_string()),
+            &mut |_| {},
+        );
+        (events, diags, s.files_read, s.to_string())
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let (usual, by_hits) = pool.install(|| (read(false), read(true)));
+    assert_eq!(usual.0, 1);
+    assert_eq!(by_hits.0, usual.0);
+    assert_eq!(by_hits.1, usual.1);
+    assert_eq!(by_hits.2, usual.2);
+}
