@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -304,6 +305,8 @@ for tree, path in TREES.items():
     r = run([SNAPBACK, "scan", "-q", "--format", "jsonl", sub])
     rss_2g[tree] = (records, r[2], r[3])
     print(f"{tree:5} first {records / 2**30:.2f} GiB: peak RSS {r[2]:.0f} MB (RssAnon {r[3]:.0f} MB)", flush=True)
+    # The JSON-lines subset is a 2 GiB copy: not left behind in the temporary folder.
+    shutil.rmtree(sub)
 
 chains = []
 for tree in TREES:
