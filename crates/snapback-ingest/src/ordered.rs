@@ -70,7 +70,6 @@ struct Shared<'a, T> {
 type Taken<T> = (usize, T, bool);
 
 /// Why nothing was taken.
-#[derive(PartialEq)]
 enum Nothing {
     /// Nothing is left to take, nor will be.
     Left,
@@ -239,10 +238,11 @@ pub(crate) fn ordered_map<T: Send, R: Send>(
     std::thread::scope(|threads_scope| {
         let shared = &shared;
         threads_scope.spawn(move || {
-            let _stop = StopOnDrop(shared);
+            // Stops the others only if listing panics: once it is over, they stop when the
+            // calling thread does.
+            let stop_on_panic = StopOnDrop(shared);
             shared.list(source);
-            // Listing is over: the others stop when the calling thread does, not now.
-            std::mem::forget(_stop);
+            std::mem::forget(stop_on_panic);
         });
         rayon::in_place_scope(|scope| {
             for _ in 1..threads.max(1) {
