@@ -281,6 +281,9 @@ fn read_files<U: Send>(
             }
         },
     );
+    // The last unit may be handed on before the lister has seen that nothing follows it: the
+    // listing is over now (its thread has ended), and the totals are final.
+    sink.report();
 }
 
 fn run_unit<U: Send>(

@@ -43,6 +43,7 @@ fn parallel(inputs: &[Input], chunk_bytes: u64, fast: bool) -> (Vec<String>, Vec
     );
     assert_eq!(last.files_done, last.files_total);
     assert_eq!(last.bytes_done, last.bytes_total);
+    assert!(!last.listing, "the last progress says the listing is over");
     (events, diags, s.to_string())
 }
 
