@@ -27,6 +27,11 @@ pub(super) struct Kernel {
     lo: [[u8; 16]; 3],
     /// For fingerprint byte `j`: which buckets admit each high nibble.
     hi: [[u8; 16]; 3],
+    /// The same tables as `vpermb` reads them, 64 entries by a byte's low six bits: `lo`'s
+    /// repeated four times, `hi`'s indexed by the byte shifted right by two. Built once here,
+    /// not at each call of the search.
+    wide_lo: [[u8; 64]; 3],
+    wide_hi: [[u8; 64]; 3],
     /// The fingerprint's length (1 to 3).
     len: usize,
     /// The names to compare at a place each bucket admits: indices into the caller's list.
@@ -51,6 +56,8 @@ impl Kernel {
         let mut k = Kernel {
             lo: [[0; 16]; 3],
             hi: [[0; 16]; 3],
+            wide_lo: [[0; 64]; 3],
+            wide_hi: [[0; 64]; 3],
             len,
             buckets: Default::default(),
             avx2: has_avx2(),
@@ -67,6 +74,12 @@ impl Kernel {
                         k.buckets[b].push(n);
                     }
                 }
+            }
+        }
+        for j in 0..3 {
+            for i in 0..64 {
+                k.wide_lo[j][i] = k.lo[j][i & 15];
+                k.wide_hi[j][i] = k.hi[j][i >> 2];
             }
         }
         Some(k)
@@ -112,20 +125,33 @@ impl Kernel {
 
     /// Every candidate at or after `from`, in order: a place some bucket admits or a
     /// backslash. `visit` is given the place and returns whether to go on.
+    ///
+    /// The vector forms hand back one 64-place block with a candidate at a time and `visit` is
+    /// called out here, not from inside their loop: a call in the loop made the compiler keep
+    /// the six lookup tables on the stack (the callee may clobber every vector register) and
+    /// load them again for each 64 bytes, which halved the pass's speed (docs/decisions.md).
     pub(super) fn candidates(&self, hay: &[u8], from: usize, mut visit: impl FnMut(usize) -> bool) {
         let mut p = from;
         #[cfg(target_arch = "x86_64")]
         if self.avx2 {
-            #[allow(unsafe_code)]
-            let stopped = if self.avx512 {
-                // SAFETY: `avx512` is set only where `has_avx512vbmi` found the features.
-                unsafe { self.candidates_avx512(hay, &mut p, &mut visit) }
-            } else {
-                // SAFETY: `avx2` is set only where `has_avx2` found the feature.
-                unsafe { self.candidates_avx2(hay, &mut p, &mut visit) }
-            };
-            if stopped {
-                return;
+            loop {
+                #[allow(unsafe_code)]
+                let block = if self.avx512 {
+                    // SAFETY: `avx512` is set only where `has_avx512vbmi` found the features.
+                    unsafe { self.next_block_avx512(hay, &mut p) }
+                } else {
+                    // SAFETY: `avx2` is set only where `has_avx2` found the feature.
+                    unsafe { self.next_block_avx2(hay, &mut p) }
+                };
+                let Some((at, mut mask)) = block else {
+                    break;
+                };
+                while mask != 0 {
+                    if !visit(at + mask.trailing_zeros() as usize) {
+                        return;
+                    }
+                    mask &= mask - 1;
+                }
             }
         }
         while p < hay.len() {
@@ -136,9 +162,10 @@ impl Kernel {
         }
     }
 
-    /// The vector form of [`candidates`](Self::candidates), 64 places at a time, for as long
-    /// as every byte a place's fingerprint needs is in `hay`; `p` is left at the first place
-    /// not looked at. `true`: `visit` asked to stop.
+    /// The vector form of [`candidates`](Self::candidates): the next block of 64 places from
+    /// `*p` on that holds a candidate, as its first place and a mask of its candidates, with
+    /// `*p` moved past it; `None` once fewer places are left than a block needs (every byte a
+    /// place's fingerprint needs must be in `hay`), `*p` then at the first place not looked at.
     ///
     /// # Safety
     ///
@@ -146,23 +173,18 @@ impl Kernel {
     #[cfg(target_arch = "x86_64")]
     #[allow(unsafe_code)]
     #[target_feature(enable = "avx2")]
-    unsafe fn candidates_avx2(
-        &self,
-        hay: &[u8],
-        p: &mut usize,
-        visit: &mut impl FnMut(usize) -> bool,
-    ) -> bool {
+    unsafe fn next_block_avx2(&self, hay: &[u8], p: &mut usize) -> Option<(usize, u64)> {
         // SAFETY: the caller's: the processor has AVX2.
         unsafe {
             match self.len {
-                1 => self.blocks_avx2::<1>(hay, p, visit),
-                2 => self.blocks_avx2::<2>(hay, p, visit),
-                _ => self.blocks_avx2::<3>(hay, p, visit),
+                1 => self.blocks_avx2::<1>(hay, p),
+                2 => self.blocks_avx2::<2>(hay, p),
+                _ => self.blocks_avx2::<3>(hay, p),
             }
         }
     }
 
-    /// [`candidates_avx2`](Self::candidates_avx2) for fingerprints of `L` bytes.
+    /// [`next_block_avx2`](Self::next_block_avx2) for fingerprints of `L` bytes.
     ///
     /// # Safety
     ///
@@ -175,8 +197,7 @@ impl Kernel {
         &self,
         hay: &[u8],
         p: &mut usize,
-        visit: &mut impl FnMut(usize) -> bool,
-    ) -> bool {
+    ) -> Option<(usize, u64)> {
         use std::arch::x86_64::{
             __m128i, __m256i, _mm256_and_si256, _mm256_broadcastsi128_si256, _mm256_cmpeq_epi8,
             _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_or_si256, _mm256_set1_epi8,
@@ -221,32 +242,25 @@ impl Kernel {
             )
         };
         while *p + 64 + L - 1 <= hay.len() {
-            let (none0, slash0) = block(*p);
-            let (none1, slash1) = block(*p + 32);
+            let at = *p;
+            let (none0, slash0) = block(at);
+            let (none1, slash1) = block(at + 32);
+            *p += 64;
             // A quick test of both halves first: most blocks hold nothing.
             let none = _mm256_and_si256(none0, none1);
             let slash = _mm256_or_si256(slash0, slash1);
-            let quiet =
-                _mm256_movemask_epi8(none) as u32 == u32::MAX && _mm256_movemask_epi8(slash) == 0;
-            if !quiet {
+            if _mm256_movemask_epi8(none) as u32 != u32::MAX || _mm256_movemask_epi8(slash) != 0 {
                 let lo_mask =
                     !(_mm256_movemask_epi8(none0) as u32) | _mm256_movemask_epi8(slash0) as u32;
                 let hi_mask =
                     !(_mm256_movemask_epi8(none1) as u32) | _mm256_movemask_epi8(slash1) as u32;
-                let mut mask = u64::from(lo_mask) | u64::from(hi_mask) << 32;
-                while mask != 0 {
-                    if !visit(*p + mask.trailing_zeros() as usize) {
-                        return true;
-                    }
-                    mask &= mask - 1;
-                }
+                return Some((at, u64::from(lo_mask) | u64::from(hi_mask) << 32));
             }
-            *p += 64;
         }
-        false
+        None
     }
 
-    /// [`candidates_avx2`](Self::candidates_avx2) in 512-bit registers with AVX-512 VBMI:
+    /// [`next_block_avx2`](Self::next_block_avx2) in 512-bit registers with AVX-512 VBMI:
     /// `vpermb` looks up 64-entry tables by each byte's low six bits, so neither nibble needs
     /// masking (the low nibble's table repeats four times; the high nibble's is indexed by the
     /// byte shifted right by two), and the three-way AND is one `vpternlogd`. A third fewer
@@ -260,18 +274,13 @@ impl Kernel {
     #[cfg(target_arch = "x86_64")]
     #[allow(unsafe_code)]
     #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
-    unsafe fn candidates_avx512(
-        &self,
-        hay: &[u8],
-        p: &mut usize,
-        visit: &mut impl FnMut(usize) -> bool,
-    ) -> bool {
+    unsafe fn next_block_avx512(&self, hay: &[u8], p: &mut usize) -> Option<(usize, u64)> {
         // SAFETY: the caller's.
         unsafe {
             match self.len {
-                1 => self.blocks_avx512::<1>(hay, p, visit),
-                2 => self.blocks_avx512::<2>(hay, p, visit),
-                _ => self.blocks_avx512::<3>(hay, p, visit),
+                1 => self.blocks_avx512::<1>(hay, p),
+                2 => self.blocks_avx512::<2>(hay, p),
+                _ => self.blocks_avx512::<3>(hay, p),
             }
         }
     }
@@ -287,8 +296,7 @@ impl Kernel {
         &self,
         hay: &[u8],
         p: &mut usize,
-        visit: &mut impl FnMut(usize) -> bool,
-    ) -> bool {
+    ) -> Option<(usize, u64)> {
         use std::arch::x86_64::{
             __m512i, _mm512_cmpeq_epi8_mask, _mm512_loadu_si512, _mm512_permutexvar_epi8,
             _mm512_set1_epi8, _mm512_srli_epi16, _mm512_ternarylogic_epi32, _mm512_test_epi8_mask,
@@ -296,26 +304,21 @@ impl Kernel {
         let mut lo = [_mm512_set1_epi8(0); L];
         let mut hi = [_mm512_set1_epi8(0); L];
         for j in 0..L {
-            let mut l = [0u8; 64];
-            let mut h = [0u8; 64];
-            for k in 0..64 {
-                l[k] = self.lo[j][k & 15];
-                h[k] = self.hi[j][k >> 2];
-            }
-            // SAFETY: 64-byte arrays; unaligned loads.
+            // SAFETY: 64-byte tables; unaligned loads.
             unsafe {
-                lo[j] = _mm512_loadu_si512(l.as_ptr().cast::<__m512i>());
-                hi[j] = _mm512_loadu_si512(h.as_ptr().cast::<__m512i>());
+                lo[j] = _mm512_loadu_si512(self.wide_lo[j].as_ptr().cast::<__m512i>());
+                hi[j] = _mm512_loadu_si512(self.wide_hi[j].as_ptr().cast::<__m512i>());
             }
         }
         let backslash = _mm512_set1_epi8(b'\\' as i8);
         let ptr = hay.as_ptr();
         while *p + 64 + L - 1 <= hay.len() {
+            let at = *p;
             let mut admitted = _mm512_set1_epi8(-1);
             let mut slash = 0;
             for j in 0..L {
-                // SAFETY: `*p + j + 64 <= *p + 64 + L - 1 <= hay.len()`: in bounds.
-                let v = unsafe { _mm512_loadu_si512(ptr.add(*p + j).cast::<__m512i>()) };
+                // SAFETY: `at + j + 64 <= at + 64 + L - 1 <= hay.len()`: in bounds.
+                let v = unsafe { _mm512_loadu_si512(ptr.add(at + j).cast::<__m512i>()) };
                 if j == 0 {
                     slash = _mm512_cmpeq_epi8_mask(v, backslash);
                 }
@@ -326,16 +329,13 @@ impl Kernel {
                 let h = _mm512_permutexvar_epi8(_mm512_srli_epi16::<2>(v), hi[j]);
                 admitted = _mm512_ternarylogic_epi32::<0x80>(admitted, l, h);
             }
-            let mut mask = _mm512_test_epi8_mask(admitted, admitted) | slash;
-            while mask != 0 {
-                if !visit(*p + mask.trailing_zeros() as usize) {
-                    return true;
-                }
-                mask &= mask - 1;
-            }
             *p += 64;
+            let mask = _mm512_test_epi8_mask(admitted, admitted) | slash;
+            if mask != 0 {
+                return Some((at, mask));
+            }
         }
-        false
+        None
     }
 }
 
