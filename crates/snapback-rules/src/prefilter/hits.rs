@@ -221,21 +221,29 @@ impl HitSearcher {
 }
 
 /// `hay.starts_with(name)` for the short names searched, without a call to `memcmp` for
-/// each candidate: eight bytes at a time.
+/// each candidate (a slice comparison calls it, for the tail too): eight bytes at a time, the
+/// last eight overlapping the chunk before, so that no byte is compared alone.
 fn starts_with(hay: &[u8], name: &[u8]) -> bool {
-    let Some(h) = hay.get(..name.len()) else {
+    let n = name.len();
+    let Some(h) = hay.get(..n) else {
         return false;
     };
-    let mut a = h.chunks_exact(8);
-    let mut b = name.chunks_exact(8);
-    for (x, y) in a.by_ref().zip(b.by_ref()) {
-        if u64::from_ne_bytes(x.try_into().unwrap_or_default())
-            != u64::from_ne_bytes(y.try_into().unwrap_or_default())
-        {
+    let word = |b: &[u8], at: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&b[at..at + 8]);
+        u64::from_ne_bytes(w)
+    };
+    if n < 8 {
+        return h.iter().zip(name).all(|(a, b)| a == b);
+    }
+    let mut at = 0;
+    while at + 8 <= n {
+        if word(h, at) != word(name, at) {
             return false;
         }
+        at += 8;
     }
-    a.remainder() == b.remainder()
+    at == n || word(h, n - 8) == word(name, n - 8)
 }
 
 impl Compiled {
@@ -263,6 +271,32 @@ impl Compiled {
                     wanted.matching(&v.to_ascii_lowercase(), |_| any = true);
                 }
                 any
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::starts_with;
+
+    #[test]
+    fn starts_with_agrees_with_the_slice_method_at_every_length_and_difference() {
+        let text: Vec<u8> = (0..40u8).map(|i| b'a' + i % 26).collect();
+        for n in 0..=24 {
+            let name = &text[..n];
+            for hay_len in [0, n.saturating_sub(1), n, n + 5] {
+                let hay = &text[..hay_len.min(text.len())];
+                assert_eq!(
+                    starts_with(hay, name),
+                    hay.starts_with(name),
+                    "n {n} hay {hay_len}"
+                );
+            }
+            for at in 0..n {
+                let mut other = text.clone();
+                other[at] ^= 0x20;
+                assert!(!starts_with(&other, name), "n {n}, a difference at {at}");
             }
         }
     }

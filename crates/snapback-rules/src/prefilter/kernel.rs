@@ -117,10 +117,20 @@ impl Kernel {
     }
 
     /// The names of the buckets in `admitted` (a mask of [`admits`](Self::admits)).
+    /// The set bits are taken one by one (most places admitted are in one bucket), not by
+    /// testing all eight: this runs at every candidate.
     pub(super) fn names(&self, admitted: u8) -> impl Iterator<Item = usize> + '_ {
-        (0..8)
-            .filter(move |b| admitted & (1 << b) != 0)
-            .flat_map(move |b| self.buckets[b].iter().copied())
+        let mut left = admitted;
+        std::iter::from_fn(move || {
+            if left == 0 {
+                return None;
+            }
+            let b = left.trailing_zeros() as usize;
+            left &= left - 1;
+            Some(&self.buckets[b])
+        })
+        .flatten()
+        .copied()
     }
 
     /// Every candidate at or after `from`, in order: a place some bucket admits or a
