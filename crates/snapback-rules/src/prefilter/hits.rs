@@ -181,18 +181,19 @@ impl HitSearcher {
     /// on may still be names starting before it.
     fn first_by_kernel(&self, k: &Kernel, c: &Compiled, hay: &[u8]) -> Option<usize> {
         let mut best: Option<usize> = None;
-        k.candidates(hay, 0, |q| {
+        k.candidates(hay, 0, |q, admitted| {
             if best.is_some_and(|b| q > b + self.max_shift) {
                 return false;
             }
-            if hay[q] == b'\\' {
+            if admitted == 0 {
+                // A backslash (no name holds one, so no bucket admits it).
                 if best.is_none() && hay.get(q + 1) == Some(&b'u') {
                     best = Some(q);
                     return false;
                 }
                 return true;
             }
-            for i in k.names(k.admits(hay, q)) {
+            for i in k.names(admitted) {
                 self.try_name(c, hay, q, i, &mut best);
             }
             true

@@ -17,8 +17,10 @@
 //! no occurrence is missed. The same tables read byte by byte ([`Kernel::admits`]) finish a
 //! buffer's last bytes and are what the vector form is tested against; without AVX2 the hit
 //! search keeps the library's searchers (whose SSSE3 Teddy is faster than a byte at a time).
-//! Where AVX-512 VBMI runs, the same tables are read 64 bytes at a time by `vpermb`
-//! (`blocks_avx512`); the AVX2 form is then still tested against the scalar one.
+//! Where AVX-512 VBMI runs, one `vpermb` a fingerprint byte looks the byte up by its low six
+//! bits in a table folded from the same two (`blocks_avx512`): it admits more places still,
+//! and each place it hands back is checked with the exact tables before it is visited. The
+//! AVX2 form is then still tested against the scalar one.
 
 /// The fingerprint tables: eight buckets, fingerprints of one to three bytes.
 #[derive(Debug, Clone)]
@@ -27,11 +29,10 @@ pub(super) struct Kernel {
     lo: [[u8; 16]; 3],
     /// For fingerprint byte `j`: which buckets admit each high nibble.
     hi: [[u8; 16]; 3],
-    /// The same tables as `vpermb` reads them, 64 entries by a byte's low six bits: `lo`'s
-    /// repeated four times, `hi`'s indexed by the byte shifted right by two. Built once here,
-    /// not at each call of the search.
-    wide_lo: [[u8; 64]; 3],
-    wide_hi: [[u8; 64]; 3],
+    /// For fingerprint byte `j`: which buckets admit a byte by its low six bits alone, as
+    /// `vpermb` reads a 64-entry table (bytes that differ only in their top two bits, such
+    /// as `n` and `.`, share an entry). Built once here, not at each call of the search.
+    six: [[u8; 64]; 3],
     /// The fingerprint's length (1 to 3).
     len: usize,
     /// The names to compare at a place each bucket admits: indices into the caller's list.
@@ -56,8 +57,7 @@ impl Kernel {
         let mut k = Kernel {
             lo: [[0; 16]; 3],
             hi: [[0; 16]; 3],
-            wide_lo: [[0; 64]; 3],
-            wide_hi: [[0; 64]; 3],
+            six: [[0; 64]; 3],
             len,
             buckets: Default::default(),
             avx2: has_avx2(),
@@ -77,9 +77,9 @@ impl Kernel {
             }
         }
         for j in 0..3 {
-            for i in 0..64 {
-                k.wide_lo[j][i] = k.lo[j][i & 15];
-                k.wide_hi[j][i] = k.hi[j][i >> 2];
+            for byte in 0..=255u8 {
+                let admitted = k.lo[j][(byte & 0x0f) as usize] & k.hi[j][(byte >> 4) as usize];
+                k.six[j][(byte & 0x3f) as usize] |= admitted;
             }
         }
         Some(k)
@@ -134,13 +134,21 @@ impl Kernel {
     }
 
     /// Every candidate at or after `from`, in order: a place some bucket admits or a
-    /// backslash. `visit` is given the place and returns whether to go on.
+    /// backslash. `visit` is given the place and the buckets that admit it (0 for a backslash
+    /// no bucket admits), and returns whether to go on.
     ///
     /// The vector forms hand back one 64-place block with a candidate at a time and `visit` is
     /// called out here, not from inside their loop: a call in the loop made the compiler keep
-    /// the six lookup tables on the stack (the callee may clobber every vector register) and
-    /// load them again for each 64 bytes, which halved the pass's speed (docs/decisions.md).
-    pub(super) fn candidates(&self, hay: &[u8], from: usize, mut visit: impl FnMut(usize) -> bool) {
+    /// the lookup tables on the stack (the callee may clobber every vector register) and load
+    /// them again for each 64 bytes, which halved the pass's speed (docs/decisions.md). The
+    /// 512-bit form may hand back more places than the buckets admit; each is checked here
+    /// with [`admits`](Self::admits) before it is visited.
+    pub(super) fn candidates(
+        &self,
+        hay: &[u8],
+        from: usize,
+        mut visit: impl FnMut(usize, u8) -> bool,
+    ) {
         let mut p = from;
         #[cfg(target_arch = "x86_64")]
         if self.avx2 {
@@ -157,15 +165,18 @@ impl Kernel {
                     break;
                 };
                 while mask != 0 {
-                    if !visit(at + mask.trailing_zeros() as usize) {
+                    let q = at + mask.trailing_zeros() as usize;
+                    mask &= mask - 1;
+                    let admitted = self.admits(hay, q);
+                    if (admitted != 0 || hay[q] == b'\\') && !visit(q, admitted) {
                         return;
                     }
-                    mask &= mask - 1;
                 }
             }
         }
         while p < hay.len() {
-            if (hay[p] == b'\\' || self.admits(hay, p) != 0) && !visit(p) {
+            let admitted = self.admits(hay, p);
+            if (admitted != 0 || hay[p] == b'\\') && !visit(p, admitted) {
                 return;
             }
             p += 1;
@@ -271,13 +282,12 @@ impl Kernel {
     }
 
     /// [`next_block_avx2`](Self::next_block_avx2) in 512-bit registers with AVX-512 VBMI:
-    /// `vpermb` looks up 64-entry tables by each byte's low six bits, so neither nibble needs
-    /// masking (the low nibble's table repeats four times; the high nibble's is indexed by the
-    /// byte shifted right by two), and the three-way AND is one `vpternlogd`. A third fewer
-    /// vector operations per byte than the AVX2 form, which bounds it: the hit search alone
-    /// runs about 10 % faster. (A 512-bit form with the AVX2 form's masked `vpshufb` gained
-    /// nothing measurable: docs/decisions.md.)
-    ///
+    /// one `vpermb` a fingerprint byte looks the byte up by its low six bits in a 64-entry
+    /// table, the buckets of every byte with those six bits (the `six` tables). Bytes that
+    /// differ only in their top two bits (`n` and `.`, `N` and a UTF-8 continuation byte)
+    /// share an entry, so a few more places come back than the buckets admit; the caller
+    /// checks each. Against a lookup of each nibble (two `vpermb` and a shift a byte) the
+    /// hit search alone ran about 20 % faster (docs/decisions.md).    ///
     /// # Safety
     ///
     /// The processor must have AVX-512F, BW and VBMI.
@@ -308,17 +318,13 @@ impl Kernel {
         p: &mut usize,
     ) -> Option<(usize, u64)> {
         use std::arch::x86_64::{
-            __m512i, _mm512_cmpeq_epi8_mask, _mm512_loadu_si512, _mm512_permutexvar_epi8,
-            _mm512_set1_epi8, _mm512_srli_epi16, _mm512_ternarylogic_epi32, _mm512_test_epi8_mask,
+            __m512i, _mm512_and_si512, _mm512_cmpeq_epi8_mask, _mm512_loadu_si512,
+            _mm512_permutexvar_epi8, _mm512_set1_epi8, _mm512_test_epi8_mask,
         };
-        let mut lo = [_mm512_set1_epi8(0); L];
-        let mut hi = [_mm512_set1_epi8(0); L];
-        for j in 0..L {
+        let mut six = [_mm512_set1_epi8(0); L];
+        for (j, t) in six.iter_mut().enumerate() {
             // SAFETY: 64-byte tables; unaligned loads.
-            unsafe {
-                lo[j] = _mm512_loadu_si512(self.wide_lo[j].as_ptr().cast::<__m512i>());
-                hi[j] = _mm512_loadu_si512(self.wide_hi[j].as_ptr().cast::<__m512i>());
-            }
+            *t = unsafe { _mm512_loadu_si512(self.six[j].as_ptr().cast::<__m512i>()) };
         }
         let backslash = _mm512_set1_epi8(b'\\' as i8);
         let ptr = hay.as_ptr();
@@ -326,18 +332,13 @@ impl Kernel {
             let at = *p;
             let mut admitted = _mm512_set1_epi8(-1);
             let mut slash = 0;
-            for j in 0..L {
+            for (j, t) in six.iter().enumerate() {
                 // SAFETY: `at + j + 64 <= at + 64 + L - 1 <= hay.len()`: in bounds.
                 let v = unsafe { _mm512_loadu_si512(ptr.add(at + j).cast::<__m512i>()) };
                 if j == 0 {
                     slash = _mm512_cmpeq_epi8_mask(v, backslash);
                 }
-                // The low six bits index 64-entry tables: the low nibble's repeated four
-                // times; the high nibble's from each byte shifted right by two (what crosses
-                // from the next byte lands in the two bits the lookup ignores).
-                let l = _mm512_permutexvar_epi8(v, lo[j]);
-                let h = _mm512_permutexvar_epi8(_mm512_srli_epi16::<2>(v), hi[j]);
-                admitted = _mm512_ternarylogic_epi32::<0x80>(admitted, l, h);
+                admitted = _mm512_and_si512(admitted, _mm512_permutexvar_epi8(v, *t));
             }
             *p += 64;
             let mask = _mm512_test_epi8_mask(admitted, admitted) | slash;
@@ -419,7 +420,7 @@ mod tests {
 
     fn all(k: &Kernel, hay: &[u8], from: usize) -> Vec<usize> {
         let mut out = Vec::new();
-        k.candidates(hay, from, |p| {
+        k.candidates(hay, from, |p, _| {
             out.push(p);
             true
         });
