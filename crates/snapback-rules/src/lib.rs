@@ -279,14 +279,14 @@ impl Filter {
     }
 }
 
-/// Which filters' conditions hold for one event, evaluated once for all the rules asked about
-/// ([`RuleSet::suppressing_given`]). Start a new one for each event.
+/// Which filters' conditions hold for one event, each evaluated once, when a rule it targets is
+/// first asked about ([`RuleSet::suppressing_given`]). Start a new one for each event.
 #[derive(Debug, Default)]
-pub struct FiltersHolding(Option<Vec<usize>>);
+pub struct FiltersHolding(Vec<Option<bool>>);
 
 impl FiltersHolding {
     pub fn new() -> Self {
-        FiltersHolding(None)
+        FiltersHolding(Vec::new())
     }
 }
 
@@ -709,18 +709,32 @@ impl RuleSet {
                 None => return Vec::new(),
             },
         };
-        if !self.filters.iter().any(|f| f.targets_rule(id, name, title)) {
+        let targeting: Vec<usize> = (0..self.filters.len())
+            .filter(|&i| self.filters[i].targets_rule(id, name, title))
+            .collect();
+        if targeting.is_empty() {
             return Vec::new();
         }
         // Sigma filter semantics: a filter's condition is ANDed to the rules it targets
         // (`condition: not selection` keeps what is not automation), so a filter suppresses
-        // the events for which its condition is false.
-        let holds = holding
-            .0
-            .get_or_insert_with(|| self.filter_matcher.matches(e));
-        (0..self.filters.len())
-            .filter(|i| !holds.contains(i))
-            .filter(|&i| self.filters[i].targets_rule(id, name, title))
+        // the events for which its condition is false. Only the filters targeting this rule
+        // are evaluated, each once an event.
+        let known = &mut holding.0;
+        known.resize(self.filters.len(), None);
+        let unknown: Vec<usize> = targeting
+            .iter()
+            .copied()
+            .filter(|&i| known[i].is_none())
+            .collect();
+        if !unknown.is_empty() {
+            let answers = self.filter_matcher.holds(&unknown, e);
+            for (&i, holds) in unknown.iter().zip(answers) {
+                known[i] = Some(holds);
+            }
+        }
+        targeting
+            .into_iter()
+            .filter(|&i| known[i] == Some(false))
             .collect()
     }
 

@@ -246,6 +246,9 @@ pub(crate) struct Matcher {
     /// Skip rules whose `logsource.product` names another cloud. Off for filters: a filter
     /// suppresses when its condition is false, so a pruned filter would suppress everything.
     prune: bool,
+    /// For each of our indices, where its rule is in the engine's list (set by
+    /// [`seal`](Self::seal)), so that one rule can be evaluated alone ([`holds`](Self::holds)).
+    position: Vec<usize>,
 }
 
 impl Matcher {
@@ -253,6 +256,7 @@ impl Matcher {
         Matcher {
             engine: Engine::new(),
             prune,
+            position: Vec::new(),
         }
     }
 
@@ -278,6 +282,38 @@ impl Matcher {
     /// batch is rsigma's public way to rebuild.
     pub(crate) fn seal(&mut self) {
         self.engine.extend_compiled_rules(std::iter::empty());
+        for (at, rule) in self.engine.rules().iter().enumerate() {
+            let Some(index) = rule
+                .custom_attributes
+                .get(INDEX_ATTR)
+                .and_then(|v| v.as_u64())
+            else {
+                continue;
+            };
+            let index = index as usize;
+            if self.position.len() <= index {
+                self.position.resize(index + 1, usize::MAX);
+            }
+            self.position[index] = at;
+        }
+    }
+
+    /// Whether the condition of each rule of `indices` holds for the event, each rule
+    /// evaluated alone, the event's fields looked up once for all of them. A filter's
+    /// condition is mostly `not selection`, which no candidate index can skip, so
+    /// [`matches`](Self::matches) evaluated every filter on every event; here only those asked
+    /// about are (the filters that target the rules the event matched). An index not
+    /// compiled does not hold.
+    pub(crate) fn holds(&self, indices: &[usize], e: &Event) -> Vec<bool> {
+        let view = View(e, RefCell::default());
+        let rules = self.engine.rules();
+        indices
+            .iter()
+            .map(|&i| {
+                let rule = self.position.get(i).and_then(|&at| rules.get(at));
+                rule.is_some_and(|r| rsigma_eval::evaluate_rule(r, &view).is_some())
+            })
+            .collect()
     }
 
     /// Indices of the rules that match, ascending.
