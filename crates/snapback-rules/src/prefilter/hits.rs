@@ -213,7 +213,10 @@ impl HitSearcher {
         }
         let hit = match *found {
             Found::Force => true,
-            Found::Key(slot) => c.key_hit(slot, &hay[start + name.len()..]),
+            Found::Key(slot) => {
+                let rest = &hay[start + name.len()..];
+                !c.slots[slot].turns_away(rest) && c.key_hit(slot, rest)
+            }
         };
         if hit {
             *best = Some(start);

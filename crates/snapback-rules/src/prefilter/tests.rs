@@ -479,3 +479,86 @@ fn the_quick_test_turns_away_only_values_no_exact_pattern_has() {
     open.add(&Pattern::Suffix("instances".into()), 1);
     assert!(open.may_hold(b"DescribeThings"));
 }
+
+#[test]
+fn the_first_word_turns_away_only_what_the_full_check_would() {
+    let names = [
+        "StopInstances",
+        "RunInstances",
+        "x",
+        "Stop",
+        "abcdefgh",
+        "abcdefg",
+    ];
+    let mut wanted = compile::Wanted::default();
+    for (atom, name) in names.iter().enumerate() {
+        wanted.add(&exact(name), atom);
+    }
+    // Whether the value after `":"` in `rest` could be a wanted one: read plainly up to its
+    // quote, or, escaped, whether the bytes before its first backslash (which an escape
+    // cannot change) begin a wanted value. (The full check, `key_hit`, looks at every escaped
+    // value; a `\u` also forces a record through on its own.)
+    let full = |rest: &[u8]| {
+        let value = &rest[3..];
+        let end = value.iter().position(|&b| b == b'"' || b == b'\\');
+        let end = end.expect("the values built here end");
+        let plain = value[..end].to_ascii_lowercase();
+        if value[end] == b'"' {
+            let mut any = false;
+            wanted.matching(&plain, |_| any = true);
+            any
+        } else {
+            names
+                .iter()
+                .any(|n| n.to_ascii_lowercase().as_bytes().starts_with(&plain))
+        }
+    };
+    // Values built from pieces of the names, in both cases, with quotes, escapes and what
+    // follows a value in a record.
+    let pieces: [&[u8]; 12] = [
+        b"Stop",
+        b"STOP",
+        b"instances",
+        b"Run",
+        b"x",
+        b"X",
+        b"abcdefg",
+        b"h",
+        b"\\",
+        b"\\u0041",
+        b"\"",
+        b"\",\"awsRegion\":\"us-east-1\"",
+    ];
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut turned = 0;
+    for _ in 0..20_000 {
+        let mut rest = b"\":\"".to_vec();
+        for _ in 0..(seed % 5 + 1) {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            rest.extend_from_slice(pieces[(seed % pieces.len() as u64) as usize]);
+        }
+        rest.extend_from_slice(b"\"}");
+        if wanted.turns_away(&rest) {
+            turned += 1;
+            assert!(!full(&rest), "{}", String::from_utf8_lossy(&rest));
+        }
+    }
+    assert!(turned > 1000, "only {turned} turned away");
+    // Every wanted value, in any case and followed by anything, is looked at.
+    for name in names {
+        for spelt in [name.to_owned(), name.to_uppercase(), name.to_lowercase()] {
+            let rest = format!("\":\"{spelt}\",\"eventSource\":\"ec2.amazonaws.com\"}}");
+            assert!(!wanted.turns_away(rest.as_bytes()), "{rest}");
+        }
+    }
+    // A name that is not wanted, spelt compactly, is turned away; spelt otherwise, looked at.
+    assert!(wanted.turns_away(b"\":\"DescribeInstances\",\"x\":1}"));
+    assert!(!wanted.turns_away(b"\": \"DescribeInstances\",\"x\":1}"));
+    // With a pattern that is not exact, nothing is turned away.
+    let mut open = compile::Wanted::default();
+    open.add(&exact("StopInstances"), 0);
+    open.add(&Pattern::Prefix("describe".into()), 1);
+    assert!(!open.turns_away(b"\":\"DescribeInstances\",\"x\":1}"));
+}
