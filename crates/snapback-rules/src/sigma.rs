@@ -307,11 +307,26 @@ impl Matcher {
     pub(crate) fn holds(&self, indices: &[usize], e: &Event) -> Vec<bool> {
         let view = View(e, RefCell::default());
         let rules = self.engine.rules();
+        // The condition alone, as `rsigma_eval::evaluate_rule` decides it, without the result
+        // that call builds when it holds (a second pass for details, the fields matched, the
+        // rule's title and tags cloned): a filter's `not selection` holds for almost every
+        // event, so that result was built and dropped for each.
+        let mut selections = Vec::new();
         indices
             .iter()
             .map(|&i| {
                 let rule = self.position.get(i).and_then(|&at| rules.get(at));
-                rule.is_some_and(|r| rsigma_eval::evaluate_rule(r, &view).is_some())
+                rule.is_some_and(|r| {
+                    r.conditions.iter().any(|c| {
+                        selections.clear();
+                        rsigma_eval::compiler::eval_condition(
+                            c,
+                            &r.detections,
+                            &view,
+                            &mut selections,
+                        )
+                    })
+                })
             })
             .collect()
     }
