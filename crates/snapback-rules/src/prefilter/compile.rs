@@ -112,9 +112,7 @@ impl Wanted {
         };
         self.quick[b / 64] & (1 << (b % 64)) != 0
     }
-}
 
-impl Wanted {
     /// Whether the occurrence of this key followed by `rest` is surely not a hit, told from
     /// the value's first eight bytes without finding its end: `true` only for a value spelt
     /// `":"…` (compact JSON, as the clouds write it) whose first word ([`first_word`]) no
