@@ -189,7 +189,7 @@ pub fn read_inputs(
                 Input::Path(path) => {
                     for listed in walk(path) {
                         match listed {
-                            Listed::File(file) => {
+                            Listed::File { path: file, .. } => {
                                 let mut reader = Reader::new(options, summary, on_event, on_diag);
                                 reader.read_file(&file);
                             }

@@ -224,7 +224,7 @@ pub fn read_files_parallel<U: Send>(
     let mut progress = Progress::default();
     gated(options, on_diag, |summary, on_diag| {
         read_files(
-            files.iter().cloned().map(Listed::File),
+            files.iter().cloned().map(Listed::file),
             options,
             parallel,
             map,

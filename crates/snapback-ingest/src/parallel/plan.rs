@@ -54,9 +54,10 @@ impl<'t, I: Iterator<Item = Listed>> Planner<'t, I> {
         }
     }
 
-    /// Plan one file (its units into `pending`), counting it in the totals.
-    fn plan(&mut self, path: PathBuf) {
-        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    /// Plan one file (its units into `pending`), counting it in the totals; its size from
+    /// the walk when it has it (`listing.rs`), else asked here.
+    fn plan(&mut self, path: PathBuf, size: Option<u64>) {
+        let size = size.unwrap_or_else(|| std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0));
         let cuts = if size > self.chunk_bytes.saturating_mul(2) {
             cut_points(&path, size, self.chunk_bytes)
         } else {
@@ -90,7 +91,7 @@ impl<I: Iterator<Item = Listed>> Iterator for Planner<'_, I> {
     fn next(&mut self) -> Option<Unit<'static>> {
         while self.pending.is_empty() {
             match self.listed.next() {
-                Some(Listed::File(path)) => self.plan(path),
+                Some(Listed::File { path, size }) => self.plan(path, size),
                 Some(Listed::Problem(d)) => self.pending.push_back(Unit::Problem(d)),
                 None => {
                     self.totals.done.store(true, Ordering::Release);
