@@ -52,7 +52,7 @@ pub fn walk(path: &Path) -> Box<dyn Iterator<Item = Listed> + Send> {
         }),
         Ok(meta) => Box::new(std::iter::once(Listed::File {
             path: path.to_path_buf(),
-            size: meta.is_file().then(|| meta.len()),
+            size: meta.is_file().then_some(meta.len()),
         })),
     }
 }
