@@ -47,11 +47,11 @@ pub(crate) fn decode(
     };
     // Null is CloudTrail's own "no parameters"; some exports stringify the subtree.
     let request = unwrap_action(
-        subtree(r, "requestParameters", "requestParameters", warnings).as_ref(),
+        subtree(r, "requestParameters", "requestParameters", warnings),
         "Request",
     );
     let response = unwrap_action(
-        subtree(r, "responseElements", "responseElements", warnings).as_ref(),
+        subtree(r, "responseElements", "responseElements", warnings),
         "Response",
     );
     let mut resources = Vec::new();
@@ -141,27 +141,29 @@ fn actor(r: &Value, warnings: &mut Warnings) -> Actor {
 }
 
 /// `requestParameters` without an EC2 `<Action>Request` wrapper.
-fn unwrap_action(v: Option<&Value>, suffix: &str) -> Option<Value> {
-    let v = v?;
-    if v.is_null() {
-        return None;
-    }
-    if let Value::Object(m) = v {
-        if m.len() <= 2 {
+fn unwrap_action(v: Option<Value>, suffix: &str) -> Option<Value> {
+    // Taken by value: the subtree is already a copy of the record's (`subtree`), so the
+    // wrapper's inside is moved out of it, not copied a second time.
+    match v? {
+        Value::Null => None,
+        Value::Object(mut m) => {
             // The wrapper may sit beside a `requestId`.
-            let wrapped: Vec<_> = m
-                .iter()
-                .filter(|(k, inner)| k.ends_with(suffix) && inner.is_object())
-                .collect();
-            if wrapped.len() == 1
+            if m.len() <= 2
                 && m.keys()
                     .all(|k| k.ends_with(suffix) || k.eq_ignore_ascii_case("requestId"))
             {
-                return Some(wrapped[0].1.clone());
+                let mut wrapped = m
+                    .iter()
+                    .filter(|(k, inner)| k.ends_with(suffix) && inner.is_object())
+                    .map(|(k, _)| k.clone());
+                if let (Some(key), None) = (wrapped.next(), wrapped.next()) {
+                    return m.remove(&key);
+                }
             }
+            Some(Value::Object(m))
         }
+        other => Some(other),
     }
-    Some(v.clone())
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -316,4 +318,37 @@ fn kind_from_arn(arn: &str) -> Option<(ResourceKind, String)> {
         return None;
     }
     Some((kind, id.to_owned()))
+}
+
+#[cfg(test)]
+mod unwrap_tests {
+    use serde_json::json;
+
+    use super::unwrap_action;
+
+    #[test]
+    fn an_ec2_wrapper_is_removed_only_when_it_is_the_one_object_beside_a_request_id() {
+        let inner = json!({"InstanceId": "i-1", "SnapshotId": "snap-1"});
+        let unwrap = |v: serde_json::Value| unwrap_action(Some(v), "Request");
+        assert_eq!(
+            unwrap(json!({"CreateReplaceRootVolumeTaskRequest": inner})),
+            Some(inner.clone())
+        );
+        assert_eq!(
+            unwrap(json!({"CreateReplaceRootVolumeTaskRequest": inner, "RequestId": "r"})),
+            Some(inner.clone())
+        );
+        for kept in [
+            json!({"ARequest": inner, "BRequest": inner}),
+            json!({"ARequest": inner, "instanceId": "i-1"}),
+            json!({"ARequest": "not an object"}),
+            json!({"instancesSet": {"items": []}}),
+            json!({"a": 1, "b": 2, "CRequest": inner}),
+            json!([inner]),
+        ] {
+            assert_eq!(unwrap(kept.clone()), Some(kept));
+        }
+        assert_eq!(unwrap(json!(null)), None);
+        assert_eq!(unwrap_action(None, "Request"), None);
+    }
 }
