@@ -342,6 +342,25 @@ mod tests {
     }
 
     #[test]
+    fn a_name_that_is_not_utf8_is_listed_in_byte_order() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let odd = dir.path().join(std::ffi::OsStr::from_bytes(b"\xff.json"));
+        fs::write(&odd, "{}").unwrap();
+        fs::write(dir.path().join("z.json"), "{}\n").unwrap();
+        let (files, problems) = ours(dir.path());
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(
+            files,
+            [(dir.path().join("z.json"), Some(3)), (odd, Some(2))]
+        );
+        assert_eq!(
+            files.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>(),
+            by_walkdir(dir.path())
+        );
+    }
+
+    #[test]
     fn a_path_that_is_not_a_directory_or_does_not_exist() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("one.json");
