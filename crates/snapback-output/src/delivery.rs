@@ -6,9 +6,16 @@
 //! does tell three things, and the forwarder uses them:
 //!
 //! * **What the receiver's TCP acknowledged** (`TCP_INFO` `tcpi_bytes_acked` on Linux, still
-//!   readable after a reset). Bytes never acknowledged when a connection dies were never
-//!   received whole: their alerts are written again on the next connection, without risk of a
-//!   duplicate.
+//!   readable after a reset). Alerts not acknowledged when a connection dies are written again
+//!   on the next connection. After an orderly close (FIN) they were never read: the FIN carries
+//!   the acknowledgement of everything the receiver got. After a reset they may have been: a
+//!   receiver's TCP delays its acknowledgements (up to 40 ms on Linux, 200 ms elsewhere), its
+//!   application can read bytes not yet acknowledged, and the reset it sends on closing with
+//!   unread bytes does not move the sender's acknowledged count. So alerts written again after
+//!   a reset may arrive twice ([`ForwardStats::resent_after_reset`]): a duplicate is the lesser
+//!   harm for an alert, and the summary says how many there can be. Seen in CI: a receiver
+//!   read 203 alerts of which its TCP had acknowledged 198; three of the five written again
+//!   arrived twice.
 //! * **How the receiver ended the connection.** A receiver whose socket still holds unread
 //!   bytes when it closes sends a reset (RST), not a FIN: so a FIN (end of stream, or `EPIPE`
 //!   on a write after it) proves it had read everything it acknowledged, and a reset proves
@@ -42,8 +49,12 @@ pub struct ForwardStats {
     /// alert sent over UDP. They are not sent again, since the receiver may have read them.
     pub unconfirmed: u64,
     /// Alerts written on a connection that died before the receiver's TCP acknowledged them:
-    /// never received whole, so written again on the next connection.
+    /// written again on the next connection.
     pub resent: u64,
+    /// Of `resent`, those whose connection the receiver reset: it may have read some of them
+    /// before its TCP acknowledged them, so they may arrive twice. After an orderly close none
+    /// can (the receiver's FIN acknowledges all it got).
+    pub resent_after_reset: u64,
     /// UDP: refusals seen (ICMP port unreachable), each a datagram certainly lost. More may be
     /// lost unseen: hosts rate-limit these messages, and a full receive buffer drops silently.
     pub refused: u64,

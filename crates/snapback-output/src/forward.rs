@@ -12,8 +12,9 @@
 //! * Before each write on TCP/TLS the connection is checked without blocking: a receiver that
 //!   closed or reset it (a restarted rsyslog does) is seen *before* a message is written into a
 //!   dead socket. A message written after that check and never acknowledged by the receiver's
-//!   TCP when the connection dies is written again on the next connection; one acknowledged on
-//!   a connection the receiver then reset may not have been read, and is counted as such
+//!   TCP when the connection dies is written again on the next connection (at least once: after
+//!   a reset it may arrive twice, [`ForwardStats::resent_after_reset`]); one acknowledged on a
+//!   connection the receiver then reset may not have been read, and is counted as such
 //!   ([`ForwardStats::unconfirmed`]). [`Forwarder::finish`] ends the stream and waits for the
 //!   receiver to close its side, which confirms that it read everything.
 //! * TCP and TLS use RFC 6587 octet counting (`LEN SP MSG`) by default; messages never hold CR or
@@ -489,18 +490,22 @@ impl Forwarder {
             self.queue.push_front(bytes);
         }
         self.stats.resent += resent as u64;
-        let why = match how {
+        let (why, twice) = match how {
             Ended::InOrder => {
                 self.stats.confirmed += acked;
-                "closed the connection".to_owned()
+                ("closed the connection".to_owned(), "")
             }
             Ended::Abruptly(e) => {
                 self.stats.unconfirmed += acked;
-                format!("reset the connection ({e}); {acked} alert(s) it acknowledged may not have been read")
+                self.stats.resent_after_reset += resent as u64;
+                (
+                    format!("reset the connection ({e}); {acked} alert(s) it acknowledged may not have been read"),
+                    " (it may have read some of them unacknowledged: they may arrive twice)",
+                )
             }
         };
         self.say(&format!(
-            "{} {why}; {resent} alert(s) it did not acknowledge are written again; reconnecting",
+            "{} {why}; {resent} alert(s) it did not acknowledge are written again{twice}; reconnecting",
             self.target
         ));
     }

@@ -2,7 +2,9 @@
 //! the forwarder said it forwarded 5,000. Against real local receivers (threads on loopback)
 //! that close mid-stream, every alert must end confirmed (and then really received),
 //! unconfirmed (may be lost) or not delivered (an error), never silently lost; and what was
-//! never acknowledged is written again, never duplicated.
+//! never acknowledged is written again. Only what was written again after a reset can arrive
+//! twice (the receiver may read bytes its TCP has not acknowledged yet), and never more of it
+//! than `resent_after_reset` says.
 
 mod support;
 
@@ -38,14 +40,20 @@ fn forwarder(url: &str, retry: Duration) -> Forwarder {
 }
 
 /// Every alert the receiver did not get is counted as possibly or certainly lost; none arrived
-/// twice; `confirmed` never claims more than arrived.
+/// twice unless written again after a reset, and no more than that; `confirmed` never claims
+/// more than arrived.
 fn check_accounting(received: &[String], stats: &ForwardStats, not_delivered: u64) {
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for id in received {
         *seen.entry(id).or_default() += 1;
     }
-    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(twice.is_empty(), "alerts received twice: {twice:?}");
+    let extra: usize = seen.values().map(|n| n - 1).sum();
+    assert!(
+        seen.values().all(|n| *n <= 2) && extra as u64 <= stats.resent_after_reset,
+        "{extra} duplicate arrivals, {} alerts written again after a reset: {stats:?}",
+        stats.resent_after_reset
+    );
+    assert!(stats.resent_after_reset <= stats.resent, "{stats:?}");
     assert_eq!(
         stats.confirmed + stats.unconfirmed + not_delivered,
         ALERTS as u64,
@@ -102,7 +110,11 @@ fn item13_receiver_that_resets_mid_stream_then_comes_back() {
     );
     // Confirmed: exactly what the second connection carried, all of it read.
     assert_eq!(stats.confirmed, ids(&second).len() as u64, "{stats:?}");
-    assert!(ids(&first).len() as u64 <= stats.unconfirmed, "{stats:?}");
+    // The first receiver read what its TCP acknowledged, and perhaps a little it had not yet.
+    assert!(
+        ids(&first).len() as u64 <= stats.unconfirmed + stats.resent_after_reset,
+        "{stats:?}"
+    );
 }
 
 #[test]

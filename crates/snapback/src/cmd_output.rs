@@ -126,9 +126,12 @@ pub fn finish_forward(f: &mut Forwarder, args: &OutputArgs, n: u64) -> anyhow::R
 
 /// One line on what the receiver can have got, and what may be lost.
 fn say_delivery(target: &Target, n: u64, s: &ForwardStats, strict: bool) {
-    let resent = match s.resent {
-        0 => String::new(),
-        r => format!("; {r} written again after their connection died"),
+    let resent = match (s.resent, s.resent_after_reset) {
+        (0, _) => String::new(),
+        (r, 0) => format!("; {r} written again after their connection died"),
+        (r, d) => format!(
+            "; {r} written again after their connection died ({d} after a reset, which the receiver may have read before it: they may arrive twice)"
+        ),
     };
     if target.transport == Transport::Udp {
         let refused = match s.refused {

@@ -300,10 +300,20 @@ fn item13_scan_forward_to_a_receiver_that_resets_mid_stream_says_what_may_be_los
             may_be_lost > 0,
             "the reset connection had unread alerts: {line}"
         );
+        // Only alerts written again after the reset can arrive twice (the receiver may read
+        // bytes its TCP had not acknowledged yet), and the summary says how many they are.
+        let after_reset = match line.contains(" after a reset") {
+            true => count_before(line, "after a reset"),
+            false => 0,
+        };
         let mut unique = received.clone();
         unique.sort();
         unique.dedup();
-        assert_eq!(unique.len(), received.len(), "an alert arrived twice");
+        assert!(
+            (received.len() - unique.len()) as u64 <= after_reset,
+            "{} alerts arrived twice, {after_reset} said to be written again after a reset: {line}",
+            received.len() - unique.len()
+        );
         assert!(
             alerts - unique.len() as u64 <= may_be_lost,
             "{} alerts did not arrive, {may_be_lost} said to be possibly lost: {line}",
