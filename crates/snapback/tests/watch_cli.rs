@@ -197,6 +197,28 @@ fn wait_for(metrics: &Path) {
     }
 }
 
+/// Wait until the watcher's figures satisfy `ready` (a loaded CI machine can take seconds
+/// where an idle one takes milliseconds: a fixed pause makes a test flaky).
+fn wait_until(metrics: &Path, what: &str, ready: impl Fn(&Value) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let m: Value = std::fs::read_to_string(metrics)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or(Value::Null);
+        if ready(&m) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "watch did not {what}: {m}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The figure `key` of the watcher's metrics, 0 when absent.
+fn figure(m: &Value, key: &str) -> u64 {
+    m[key].as_u64().unwrap_or(0)
+}
+
 #[test]
 fn once_gives_scans_alerts_byte_for_byte() {
     let out = Command::new(bin())
@@ -230,13 +252,23 @@ fn files_delivered_one_by_one_then_a_restart_give_scans_alerts_each_revision_onc
         tmp.path().join("alerts.jsonl"),
     );
     std::fs::create_dir_all(&dir).unwrap();
-    let mut child = watch(&dir, &state, &out, &[]).spawn().unwrap();
+    let metrics = tmp.path().join("metrics.json");
+    let mut child = watch(
+        &dir,
+        &state,
+        &out,
+        &["--metrics", metrics.to_str().unwrap()],
+    )
+    .spawn()
+    .unwrap();
     for f in delivery_order() {
         deliver(&f, &dir);
         std::thread::sleep(Duration::from_millis(60));
     }
     // Alerts leave while input still arrives: before the end, some are already out.
-    std::thread::sleep(Duration::from_millis(800));
+    wait_until(&metrics, "emit an alert", |m| {
+        figure(m, "alert_revisions") > 0
+    });
     terminate(&mut child);
     assert!(child.wait().unwrap().success());
     let live = finals(&out);
@@ -355,7 +387,9 @@ fn a_followed_file_that_grows_is_rotated_and_holds_bad_lines_still_alerts() {
         writeln!(f, "{r}").unwrap();
     }
     f.flush().unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    wait_until(&metrics, "read the first half", |m| {
+        figure(m, "events") >= half as u64
+    });
     // Rotation: the file moves aside, a new one takes its name.
     std::fs::rename(&log, tmp.path().join("cloudtrail.jsonl.1")).unwrap();
     let mut f = std::fs::File::create(&log).unwrap();
@@ -363,7 +397,10 @@ fn a_followed_file_that_grows_is_rotated_and_holds_bad_lines_still_alerts() {
         writeln!(f, "{r}").unwrap();
     }
     f.flush().unwrap();
-    std::thread::sleep(Duration::from_millis(800));
+    // Every record but the one broken line was read, from both files.
+    wait_until(&metrics, "read both files", |m| {
+        figure(m, "events") >= records.len() as u64
+    });
     terminate(&mut child);
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -406,14 +443,19 @@ fn an_event_behind_what_was_released_is_counted_late_not_dropped_silently() {
     old["eventID"] = Value::from("late-copy-of-the-first");
     text.push(old.to_string());
     std::fs::write(&log, text.join("\n") + "\n").unwrap();
+    let metrics1 = tmp.path().join("metrics1.json");
     let mut child = Command::new(bin())
         .args(["watch", "--poll", "100ms", "--quiet", "--lateness", "1m"])
         .arg(&log)
+        .arg("--metrics")
+        .arg(&metrics1)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    wait_until(&metrics1, "read the file", |m| {
+        figure(m, "events") >= text.len() as u64
+    });
     terminate(&mut child);
     let stderr = String::from_utf8(child.wait_with_output().unwrap().stderr).unwrap();
     // One batch: all of it arrived together, so nothing was late.
@@ -450,7 +492,9 @@ fn an_event_behind_what_was_released_is_counted_late_not_dropped_silently() {
         .unwrap();
     writeln!(f, "{old}").unwrap();
     f.flush().unwrap();
-    std::thread::sleep(Duration::from_millis(800));
+    wait_until(&metrics, "count the appended line late", |m| {
+        figure(m, "late_events") > 0
+    });
     terminate(&mut child);
     let stderr = String::from_utf8(child.wait_with_output().unwrap().stderr).unwrap();
     assert!(stderr.contains(" 1 late events"), "{stderr}");
