@@ -142,8 +142,8 @@ pub enum ForwardError {
         last_error: String,
     },
     #[error(
-        "{pending} alert(s) not delivered to {target} after retrying for {secs} s (last error: {last_error}); before that, {} confirmed, {} may be lost",
-        .stats.confirmed, .stats.unconfirmed
+        "{pending} alert(s) not delivered to {target} after retrying for {secs} s (last error: {last_error}); before that, {} confirmed, {} may be lost{}",
+        .stats.confirmed, .stats.unconfirmed, maybe_read(*.pending, .stats)
     )]
     Undelivered {
         pending: usize,
@@ -153,6 +153,17 @@ pub enum ForwardError {
         /// What happened to the alerts that were written.
         stats: Box<ForwardStats>,
     },
+}
+
+/// Of the alerts not delivered, how many the receiver may have read all the same: those last
+/// written on a connection it reset (see [`ForwardStats::resent_after_reset`]).
+fn maybe_read(pending: usize, stats: &ForwardStats) -> String {
+    match (pending as u64).min(stats.resent_after_reset) {
+        0 => String::new(),
+        n => format!(
+            "; up to {n} of those not delivered were written on a connection the receiver reset, and it may have read them"
+        ),
+    }
 }
 
 /// Tuning of the forwarder.
@@ -654,5 +665,25 @@ mod tests {
             matches!(e, ForwardError::Undelivered { pending: 3, .. }),
             "{e}"
         );
+    }
+
+    #[test]
+    fn undelivered_says_how_many_a_resetting_receiver_may_have_read() {
+        let error = |pending, resent_after_reset| ForwardError::Undelivered {
+            pending,
+            target: "syslog+tcp://h:514".into(),
+            secs: 1,
+            last_error: "refused".into(),
+            stats: Box::new(ForwardStats {
+                resent: resent_after_reset,
+                resent_after_reset,
+                ..ForwardStats::default()
+            }),
+        };
+        assert!(!error(10, 0).to_string().contains("may have read"));
+        assert!(error(10, 4)
+            .to_string()
+            .ends_with("; up to 4 of those not delivered were written on a connection the receiver reset, and it may have read them"));
+        assert!(error(2, 4).to_string().contains("; up to 2 of those"));
     }
 }
