@@ -302,9 +302,10 @@ fn item13_scan_forward_to_a_receiver_that_resets_mid_stream_says_what_may_be_los
         );
         // Only alerts written again after the reset can arrive twice (the receiver may read
         // bytes its TCP had not acknowledged yet), and the summary says how many they are.
-        let after_reset = match line.contains(" after a reset") {
-            true => count_before(line, "after a reset"),
-            false => 0,
+        let after_reset = if line.contains(" after a reset") {
+            count_before(line, "after a reset")
+        } else {
+            0
         };
         let mut unique = received.clone();
         unique.sort();

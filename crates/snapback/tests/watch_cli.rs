@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 mod watch_support;
-use watch_support::wait_files;
+use watch_support::{figure, wait_files, wait_until};
 
 fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_snapback"))
@@ -197,26 +197,11 @@ fn wait_for(metrics: &Path) {
     }
 }
 
-/// Wait until the watcher's figures satisfy `ready` (a loaded CI machine can take seconds
-/// where an idle one takes milliseconds: a fixed pause makes a test flaky).
-fn wait_until(metrics: &Path, what: &str, ready: impl Fn(&Value) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let m: Value = std::fs::read_to_string(metrics)
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or(Value::Null);
-        if ready(&m) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "watch did not {what}: {m}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// The figure `key` of the watcher's metrics, 0 when absent.
-fn figure(m: &Value, key: &str) -> u64 {
-    m[key].as_u64().unwrap_or(0)
+/// `watch` of `input` writing its figures to `metrics`, started.
+fn watch_metrics(input: &Path, state: &Path, out: &Path, metrics: &Path) -> Child {
+    watch(input, state, out, &["--metrics", metrics.to_str().unwrap()])
+        .spawn()
+        .unwrap()
 }
 
 #[test]
@@ -253,20 +238,13 @@ fn files_delivered_one_by_one_then_a_restart_give_scans_alerts_each_revision_onc
     );
     std::fs::create_dir_all(&dir).unwrap();
     let metrics = tmp.path().join("metrics.json");
-    let mut child = watch(
-        &dir,
-        &state,
-        &out,
-        &["--metrics", metrics.to_str().unwrap()],
-    )
-    .spawn()
-    .unwrap();
+    let mut child = watch_metrics(&dir, &state, &out, &metrics);
     for f in delivery_order() {
         deliver(&f, &dir);
         std::thread::sleep(Duration::from_millis(60));
     }
     // Alerts leave while input still arrives: before the end, some are already out.
-    wait_until(&metrics, "emit an alert", |m| {
+    wait_until(&mut child, &metrics, "emit an alert", |m| {
         figure(m, "alert_revisions") > 0
     });
     terminate(&mut child);
@@ -304,14 +282,7 @@ fn killed_at_random_points_and_restarted_nothing_is_lost_or_written_twice() {
         // Killed at a random point after it started (its first cycle wrote the metrics): on a
         // loaded machine a debug binary's start-up can take longer than the pause itself.
         let _ = std::fs::remove_file(&metrics);
-        let mut child = watch(
-            &dir,
-            &state,
-            &out,
-            &["--metrics", metrics.to_str().unwrap()],
-        )
-        .spawn()
-        .unwrap();
+        let mut child = watch_metrics(&dir, &state, &out, &metrics);
         wait_for(&metrics);
         let batch = 1 + (next() % 3) as usize;
         for f in files.iter().skip(delivered).take(batch) {
@@ -362,14 +333,7 @@ fn a_followed_file_that_grows_is_rotated_and_holds_bad_lines_still_alerts() {
     let half = records.len() / 2;
     let mut f = std::fs::File::create(&log).unwrap();
     let metrics = tmp.path().join("metrics.json");
-    let mut child = watch(
-        &log,
-        &state,
-        &out,
-        &["--metrics", metrics.to_str().unwrap()],
-    )
-    .spawn()
-    .unwrap();
+    let mut child = watch_metrics(&log, &state, &out, &metrics);
     // The watcher follows the file from here on (a rotation before it opened the file would
     // hide the first half from it, as from `tail -F`).
     wait_for(&metrics);
@@ -387,7 +351,7 @@ fn a_followed_file_that_grows_is_rotated_and_holds_bad_lines_still_alerts() {
         writeln!(f, "{r}").unwrap();
     }
     f.flush().unwrap();
-    wait_until(&metrics, "read the first half", |m| {
+    wait_until(&mut child, &metrics, "read the first half", |m| {
         figure(m, "events") >= half as u64
     });
     // Rotation: the file moves aside, a new one takes its name.
@@ -398,7 +362,7 @@ fn a_followed_file_that_grows_is_rotated_and_holds_bad_lines_still_alerts() {
     }
     f.flush().unwrap();
     // Every record but the one broken line was read, from both files.
-    wait_until(&metrics, "read both files", |m| {
+    wait_until(&mut child, &metrics, "read both files", |m| {
         figure(m, "events") >= records.len() as u64
     });
     terminate(&mut child);
@@ -426,6 +390,19 @@ fn a_followed_file_that_grows_is_rotated_and_holds_bad_lines_still_alerts() {
     assert_eq!(got, want);
 }
 
+/// `watch` of one file with a lateness of a minute, writing its figures to `metrics`.
+fn watch_late(log: &Path, metrics: &Path) -> Child {
+    Command::new(bin())
+        .args(["watch", "--poll", "100ms", "--quiet", "--lateness", "1m"])
+        .arg(log)
+        .arg("--metrics")
+        .arg(metrics)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 #[test]
 fn an_event_behind_what_was_released_is_counted_late_not_dropped_silently() {
     let tmp = tempfile::tempdir().unwrap();
@@ -444,16 +421,8 @@ fn an_event_behind_what_was_released_is_counted_late_not_dropped_silently() {
     text.push(old.to_string());
     std::fs::write(&log, text.join("\n") + "\n").unwrap();
     let metrics1 = tmp.path().join("metrics1.json");
-    let mut child = Command::new(bin())
-        .args(["watch", "--poll", "100ms", "--quiet", "--lateness", "1m"])
-        .arg(&log)
-        .arg("--metrics")
-        .arg(&metrics1)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_until(&metrics1, "read the file", |m| {
+    let mut child = watch_late(&log, &metrics1);
+    wait_until(&mut child, &metrics1, "read the file", |m| {
         figure(m, "events") >= text.len() as u64
     });
     terminate(&mut child);
@@ -464,35 +433,18 @@ fn an_event_behind_what_was_released_is_counted_late_not_dropped_silently() {
     let log2 = tmp.path().join("ct2.jsonl");
     std::fs::write(&log2, records.join("\n") + "\n").unwrap();
     let metrics = tmp.path().join("metrics.json");
-    let mut child = Command::new(bin())
-        .args(["watch", "--poll", "100ms", "--quiet", "--lateness", "1m"])
-        .arg(&log2)
-        .arg("--metrics")
-        .arg(&metrics)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = watch_late(&log2, &metrics);
     // Appended only once the rest was read and released.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let m: Value = std::fs::read_to_string(&metrics)
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or(Value::Null);
-        if m["events"].as_u64().unwrap_or(0) >= records.len() as u64 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "watch did not read the file");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until(&mut child, &metrics, "read the file", |m| {
+        figure(m, "events") >= records.len() as u64
+    });
     let mut f = std::fs::OpenOptions::new()
         .append(true)
         .open(&log2)
         .unwrap();
     writeln!(f, "{old}").unwrap();
     f.flush().unwrap();
-    wait_until(&metrics, "count the appended line late", |m| {
+    wait_until(&mut child, &metrics, "count the appended line late", |m| {
         figure(m, "late_events") > 0
     });
     terminate(&mut child);
@@ -681,14 +633,7 @@ fn delivery_files_deleted_from_the_tree_leave_the_state() {
     for f in &files {
         deliver(f, &dir);
     }
-    let mut child = watch(
-        &dir,
-        &state,
-        &out,
-        &["--metrics", metrics.to_str().unwrap()],
-    )
-    .spawn()
-    .unwrap();
+    let mut child = watch_metrics(&dir, &state, &out, &metrics);
     wait_files(&mut child, &metrics, files.len() as u64);
     let mut in_tree = Vec::new();
     walk(&dir, &mut in_tree);
